@@ -1,0 +1,176 @@
+//! `pitlane`: the command-line face of the core. Every verb is a thin
+//! adapter over the command table; the envelope is printed on stdout.
+//! Exit codes: 0 success, 1 business failure, 2 usage error.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use pitlane_core::{Api, Envelope};
+use serde_json::json;
+
+#[derive(Parser)]
+#[command(name = "pitlane", version, about = "Pitlane workshop app: command line")]
+struct Cli {
+    /// The database file.
+    #[arg(long, env = "PITLANE_DB", default_value = "pitlane.db", global = true)]
+    db: PathBuf,
+    /// Act as this staff member (their PIN in PITLANE_PIN).
+    #[arg(long, global = true)]
+    user: Option<String>,
+    #[command(subcommand)]
+    verb: Verb,
+}
+
+#[derive(Subcommand)]
+enum Verb {
+    /// Create a database with its branch and owner (the owner's PIN from PITLANE_PIN).
+    Init {
+        #[arg(long)]
+        branch_name: String,
+        #[arg(long)]
+        owner_name: String,
+        #[arg(long)]
+        owner_code: String,
+        #[arg(long, default_value = "UTC")]
+        timezone: String,
+        #[arg(long, default_value = "USD")]
+        currency: String,
+        /// ISO country code, the default for phone numbers.
+        #[arg(long, default_value = "US")]
+        country: String,
+        /// This device's letter in number series (INV-2026-A000001).
+        #[arg(long, default_value = "A")]
+        series_letter: String,
+    },
+    /// Create a realistic demo branch (staff PINs are printed).
+    Demo,
+    /// Run one command of the command table with a JSON input.
+    Call {
+        command: String,
+        #[arg(default_value = "{}")]
+        json: String,
+    },
+    /// List the commands.
+    Commands,
+    /// Copy the database to FILE (owner).
+    Backup { file: PathBuf },
+    /// Replace the database with the backup in FILE (owner).
+    Restore { file: PathBuf },
+    /// Bring the database's schema up to date and print its version.
+    Migrate,
+}
+
+fn usage(message: &str) -> ExitCode {
+    eprintln!("pitlane: {message}");
+    ExitCode::from(2)
+}
+
+fn print(env: &Envelope) -> ExitCode {
+    println!("{}", env.to_json());
+    match env {
+        Envelope::Success { .. } => ExitCode::SUCCESS,
+        Envelope::Failure { code, .. } if code == "bad_request" => ExitCode::from(2),
+        Envelope::Failure { .. } => ExitCode::from(1),
+    }
+}
+
+fn pin_from_env() -> Option<String> {
+    std::env::var("PITLANE_PIN").ok().filter(|p| !p.is_empty())
+}
+
+fn open(db: &std::path::Path) -> Result<Api, ExitCode> {
+    Api::open(db).map_err(|e| {
+        let env = pitlane_core::api::envelope::failure(&e, || "open".into());
+        print(&env);
+        ExitCode::from(1)
+    })
+}
+
+/// Logs in as `--user` with `PITLANE_PIN`; a failed login is printed as its envelope.
+fn session(api: &Api, user: Option<&str>) -> Result<Option<String>, ExitCode> {
+    let Some(code) = user else { return Ok(None) };
+    let Some(pin) = pin_from_env() else {
+        return Err(usage("--user needs the PIN in the PITLANE_PIN environment variable"));
+    };
+    let env = api.call_value(None, "auth.login", &json!({ "code": code, "pin": pin }));
+    match env.data().and_then(|d| d.get("token")).and_then(|t| t.as_str()) {
+        Some(t) => Ok(Some(t.to_string())),
+        None => Err(print(&env)),
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode, ExitCode> {
+    match cli.verb {
+        Verb::Commands => {
+            for c in pitlane_core::api::COMMANDS {
+                println!("{}", c.name);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Verb::Init { branch_name, owner_name, owner_code, timezone, currency, country, series_letter } => {
+            let Some(pin) = pin_from_env() else {
+                return Err(usage("init needs the owner's PIN in the PITLANE_PIN environment variable"));
+            };
+            let api = open(&cli.db)?;
+            Ok(print(&api.call_value(
+                None,
+                "setup.init",
+                &json!({
+                    "branch_name": branch_name, "owner_name": owner_name, "owner_code": owner_code,
+                    "owner_pin": pin, "time_zone": timezone, "currency": currency, "country": country,
+                    "series_letter": series_letter,
+                }),
+            )))
+        }
+        Verb::Demo => {
+            let api = open(&cli.db)?;
+            match pitlane_core::demo::seed(&api) {
+                Ok(s) => {
+                    println!("Demo branch created in {}", cli.db.display());
+                    println!("Staff (PIN {} for everyone):", s.pin);
+                    for (code, name) in &s.staff {
+                        println!("  {code:<8} {name}");
+                    }
+                    println!(
+                        "{} bays, {} service types, {} parts, {} customers, {} vehicles",
+                        s.bays, s.service_types, s.parts, s.customers, s.vehicles
+                    );
+                    println!("Try: PITLANE_PIN=1234 pitlane --db {} --user desk call customers.search '{{\"query\":\"jo\"}}'", cli.db.display());
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => Ok(print(&pitlane_core::api::envelope::failure(&e, || "demo".into()))),
+            }
+        }
+        Verb::Call { command, json } => {
+            let api = open(&cli.db)?;
+            let token = session(&api, cli.user.as_deref())?;
+            Ok(print(&api.call(token.as_deref(), &command, &json)))
+        }
+        Verb::Backup { file } => {
+            let api = open(&cli.db)?;
+            let token = session(&api, cli.user.as_deref())?;
+            Ok(print(&api.call_value(token.as_deref(), "backup.create", &json!({ "path": file }))))
+        }
+        Verb::Restore { file } => {
+            let api = open(&cli.db)?;
+            let token = session(&api, cli.user.as_deref())?;
+            Ok(print(&api.call_value(token.as_deref(), "backup.restore", &json!({ "path": file }))))
+        }
+        Verb::Migrate => {
+            let api = open(&cli.db)?;
+            let version = pitlane_core::db::version(&api.lock_conn()).map_err(|_| ExitCode::from(1))?;
+            println!("{}", json!({ "success": true, "data": { "schema_version": version } }));
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("PITLANE_LOG").unwrap_or_else(|_| "warn".into()))
+        .init();
+    let cli = Cli::parse();
+    run(cli).unwrap_or_else(|code| code)
+}

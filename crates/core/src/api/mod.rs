@@ -1,0 +1,313 @@
+//! The command table: one name → typed input → core call → typed output,
+//! shared by every transport. Order of checks for every call: logged in
+//! (401), role allows the command (403), input parses (400/422), then the
+//! command runs; a change runs in one IMMEDIATE transaction with its audit
+//! entry and events.
+
+pub mod envelope;
+pub mod roles;
+mod table;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use rusqlite::{Connection, Transaction};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+pub use envelope::Envelope;
+pub use roles::{Permission, Role};
+pub use table::{Command, COMMANDS};
+
+use crate::clock::{Clock, IdSource, Stamp, SystemClock, UuidV7Ids};
+use crate::error::{Error, Result};
+use crate::validate::{Validate, Violations};
+
+/// The staff member a call runs as.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Actor {
+    pub staff_id: String,
+    pub code: String,
+    pub name: String,
+    pub role: Role,
+}
+
+struct Session {
+    staff_id: String,
+    last_seen: chrono::DateTime<chrono::Utc>,
+}
+
+/// Sessions end after this long without a call.
+pub const SESSION_IDLE_LIMIT: chrono::Duration = chrono::Duration::hours(12);
+
+/// Inputs bigger than this are refused before parsing.
+pub const MAX_INPUT_BYTES: usize = 4 * 1024 * 1024;
+
+/// A command that takes no input: `{}` (or nothing).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoInput {}
+impl Validate for NoInput {}
+
+/// The core as the transports see it.
+pub struct Api {
+    conn: Mutex<Connection>,
+    clock: Arc<dyn Clock>,
+    ids: Arc<dyn IdSource>,
+    sessions: Mutex<HashMap<String, Session>>,
+    path: Option<PathBuf>,
+}
+
+impl Api {
+    /// Opens (creating and migrating as needed) the database at `path`.
+    pub fn open(path: &Path) -> Result<Self> {
+        let conn = crate::db::open(path)?;
+        Ok(Self::with_parts(conn, Arc::new(SystemClock), Arc::new(UuidV7Ids), Some(path.to_path_buf())))
+    }
+
+    /// Builds the core over an open, migrated connection with the given
+    /// clock and id source (tests inject fixed ones).
+    pub fn with_parts(conn: Connection, clock: Arc<dyn Clock>, ids: Arc<dyn IdSource>, path: Option<PathBuf>) -> Self {
+        Api { conn: Mutex::new(conn), clock, ids, sessions: Mutex::new(HashMap::new()), path }
+    }
+
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// Direct access to the connection, for tests, benchmarks and the
+    /// transports' start-up work. Commands go through [`Api::call`].
+    pub fn lock_conn(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn clock(&self) -> &dyn Clock {
+        self.clock.as_ref()
+    }
+
+    pub fn ids(&self) -> &dyn IdSource {
+        self.ids.as_ref()
+    }
+
+    /// Runs one command as the holder of `token` (none: not logged in) on a
+    /// JSON input, and answers with the envelope.
+    pub fn call(&self, token: Option<&str>, command: &str, input: &str) -> Envelope {
+        let span = tracing::info_span!("command", command);
+        let _enter = span.enter();
+        match self.run(token, command, input) {
+            Ok(data) => Envelope::ok(data),
+            Err(e) => {
+                if !matches!(e, Error::Db(_) | Error::Internal(_)) {
+                    tracing::info!(code = envelope::code_of(&e), "command refused");
+                }
+                envelope::failure(&e, || self.ids.new_id())
+            }
+        }
+    }
+
+    /// Like [`Api::call`] with an input already parsed.
+    pub fn call_value(&self, token: Option<&str>, command: &str, input: &Value) -> Envelope {
+        self.call(token, command, &input.to_string())
+    }
+
+    fn run(&self, token: Option<&str>, command: &str, input: &str) -> Result<Value> {
+        let cmd = table::find(command).ok_or_else(|| Error::BadRequest(format!("Unknown command '{command}'.")))?;
+        let mut conn = self.lock_conn();
+        let actor = match token {
+            Some(t) => self.actor_for(&conn, t)?,
+            None => None,
+        };
+        match (&actor, cmd.permission) {
+            (_, Permission::Public) => {}
+            (None, _) => return Err(Error::NotLoggedIn),
+            (Some(a), p) => {
+                if !roles::allows(a.role, p) {
+                    return Err(Error::Forbidden { command: command.to_string() });
+                }
+            }
+        }
+        if input.len() > MAX_INPUT_BYTES {
+            return Err(Error::BadRequest(format!("The input is larger than {MAX_INPUT_BYTES} bytes.")));
+        }
+        let input = if input.trim().is_empty() { "{}" } else { input };
+        let value: Value = serde_json::from_str(input)
+            .map_err(|e| Error::BadRequest(format!("The input is not valid JSON ({e}).")))?;
+        let value = if value.is_null() { Value::Object(Default::default()) } else { value };
+        if !value.is_object() {
+            return Err(Error::BadRequest("The input must be a JSON object.".into()));
+        }
+        let mut ctx = Ctx {
+            conn: &mut conn,
+            clock: self.clock.as_ref(),
+            ids: self.ids.as_ref(),
+            actor,
+            api_sessions: &self.sessions,
+            token,
+            command: cmd.name,
+        };
+        (cmd.run)(&mut ctx, value)
+    }
+
+    /// The actor behind a session token, re-read from the database so a
+    /// deactivated account or a changed role takes effect at once.
+    fn actor_for(&self, conn: &Connection, token: &str) -> Result<Option<Actor>> {
+        let now = self.clock.now();
+        let staff_id = {
+            let mut sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+            match sessions.get_mut(token) {
+                Some(s) if now - s.last_seen <= SESSION_IDLE_LIMIT => {
+                    s.last_seen = now;
+                    s.staff_id.clone()
+                }
+                Some(_) => {
+                    sessions.remove(token);
+                    return Err(Error::NotLoggedIn);
+                }
+                None => return Err(Error::NotLoggedIn),
+            }
+        };
+        match crate::staff::active_actor(conn, &staff_id)? {
+            Some(a) => Ok(Some(a)),
+            None => {
+                self.sessions.lock().unwrap_or_else(|e| e.into_inner()).remove(token);
+                Err(Error::NotLoggedIn)
+            }
+        }
+    }
+
+    /// Logs in and returns the session token: what the CLI does for
+    /// `--user CODE` with `PITLANE_PIN`.
+    pub fn login(&self, code: &str, pin: &str) -> Result<String> {
+        let input = serde_json::json!({ "code": code, "pin": pin });
+        match self.run(None, "auth.login", &input.to_string()) {
+            Ok(v) => v
+                .get("token")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .ok_or_else(|| Error::Internal("login answered without a token".into())),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// What a command sees: the connection, time, ids and the actor.
+pub struct Ctx<'a> {
+    conn: &'a mut Connection,
+    pub clock: &'a dyn Clock,
+    pub ids: &'a dyn IdSource,
+    pub actor: Option<Actor>,
+    api_sessions: &'a Mutex<HashMap<String, Session>>,
+    pub token: Option<&'a str>,
+    pub command: &'static str,
+}
+
+impl Ctx<'_> {
+    pub fn conn(&self) -> &Connection {
+        self.conn
+    }
+
+    pub fn conn_mut(&mut self) -> &mut Connection {
+        self.conn
+    }
+
+    pub fn actor(&self) -> Result<&Actor> {
+        self.actor.as_ref().ok_or(Error::NotLoggedIn)
+    }
+
+    pub fn stamp(&self) -> Stamp<'_> {
+        Stamp { now: self.clock.now(), ids: self.ids, actor_id: self.actor.as_ref().map(|a| a.staff_id.as_str()) }
+    }
+
+    /// Runs `f` in one IMMEDIATE transaction and commits; on error rolls
+    /// back everything. A busy database is retried a few times with backoff.
+    pub fn write<T>(&mut self, mut f: impl FnMut(&Transaction, &Stamp) -> Result<T>) -> Result<T> {
+        let actor_id = self.actor.as_ref().map(|a| a.staff_id.clone());
+        let mut delay = Duration::from_millis(20);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let stamp = Stamp { now: self.clock.now(), ids: self.ids, actor_id: actor_id.as_deref() };
+            let result = (|| -> Result<T> {
+                let tx = crate::db::immediate(self.conn)?;
+                let out = f(&tx, &stamp)?;
+                tx.commit()?;
+                Ok(out)
+            })();
+            match result {
+                Err(e) if e.is_transient() && attempt < 5 => {
+                    tracing::warn!(attempt, "database busy, retrying");
+                    std::thread::sleep(delay);
+                    delay *= 2;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Starts a session for `staff_id` and returns its token.
+    pub fn open_session(&self, staff_id: &str, token: String) -> String {
+        self.api_sessions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(token.clone(), Session { staff_id: staff_id.to_string(), last_seen: self.clock.now() });
+        token
+    }
+
+    pub fn close_session(&self) {
+        if let Some(t) = self.token {
+            self.api_sessions.lock().unwrap_or_else(|e| e.into_inner()).remove(t);
+        }
+    }
+}
+
+/// Parses the input into `I`, validates it (every bad field at once), runs
+/// `f` and serializes its output.
+pub fn dispatch<I, O>(ctx: &mut Ctx, input: Value, f: fn(&mut Ctx, I) -> Result<O>) -> Result<Value>
+where
+    I: DeserializeOwned + Validate,
+    O: Serialize,
+{
+    let parsed: I = serde_path_to_error::deserialize(input).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner().to_string();
+        let (field, message) = describe_serde_error(&path, &inner);
+        Error::field(field, message)
+    })?;
+    let mut v = Violations::default();
+    parsed.validate(&mut v);
+    v.into_result()?;
+    let out = f(ctx, parsed)?;
+    Ok(serde_json::to_value(out)?)
+}
+
+/// Turns serde's sentence into a field name and a short message that holds
+/// no input text (a 1 MB string is not echoed back).
+fn describe_serde_error(path: &str, inner: &str) -> (String, String) {
+    let field_in = |prefix: &str| -> Option<String> {
+        let rest = inner.strip_prefix(prefix)?;
+        let name = rest.split('`').nth(1)?;
+        Some(name.to_string())
+    };
+    let join = |name: String| if path == "." || path.is_empty() { name } else { format!("{path}.{name}") };
+    if let Some(name) = field_in("missing field") {
+        return (join(name), "is required".into());
+    }
+    if let Some(name) = field_in("unknown field") {
+        // The path already ends at the unknown field.
+        let field = if path == "." || path.is_empty() { name } else { path.to_string() };
+        return (field, "is not a known field".into());
+    }
+    let field = if path == "." || path.is_empty() { "input".to_string() } else { path.to_string() };
+    let message = if let Some(pos) = inner.find("expected") {
+        let expected = inner[pos..].split(" at line").next().unwrap_or("");
+        format!("has the wrong type or value: {}", expected.chars().take(120).collect::<String>())
+    } else if inner.contains("out of range") || inner.contains("invalid value: integer") {
+        "is out of range".to_string()
+    } else {
+        "has the wrong type or value".to_string()
+    };
+    (field, message)
+}

@@ -1,0 +1,94 @@
+//! The command table (SPEC 7). Adding a command: write its function in its
+//! area (`fn(&mut Ctx, Input) -> Result<Output>`), add one line here, and
+//! document it in docs/API.md.
+
+use serde_json::Value;
+
+use super::{dispatch, Ctx, Permission};
+use crate::error::Result;
+use crate::{audit, auth, backup, customers, inventory, settings, setup, staff, vehicles};
+
+pub struct Command {
+    pub name: &'static str,
+    pub permission: Permission,
+    pub run: fn(&mut Ctx, Value) -> Result<Value>,
+}
+
+macro_rules! commands {
+    ($($name:literal => $perm:ident, $f:path;)*) => {
+        pub const COMMANDS: &[Command] = &[
+            $(Command { name: $name, permission: Permission::$perm, run: |ctx, v| dispatch(ctx, v, $f) },)*
+        ];
+    };
+}
+
+commands! {
+    "setup.init"             => Public,          setup::init_cmd;
+    "auth.login"             => Public,          auth::login_cmd;
+    "auth.logout"            => AnyStaff,        auth::logout_cmd;
+    "auth.whoami"            => AnyStaff,        auth::whoami_cmd;
+    "customers.search"       => CustomersRead,   customers::search_cmd;
+    "customers.get"          => CustomersRead,   customers::get_cmd;
+    "customers.create"       => CustomersWrite,  customers::create_cmd;
+    "customers.update"       => CustomersWrite,  customers::update_cmd;
+    "vehicles.search"        => CustomersRead,   vehicles::search_cmd;
+    "vehicles.get"           => CustomersRead,   vehicles::get_cmd;
+    "vehicles.register"      => CustomersWrite,  vehicles::register_cmd;
+    "vehicles.update"        => CustomersWrite,  vehicles::update_cmd;
+    "vehicles.history"       => CustomersRead,   vehicles::history_cmd;
+    "inventory.items"        => InventoryRead,   inventory::items_cmd;
+    "inventory.create_item"  => InventoryManage, inventory::create_item_cmd;
+    "inventory.update_item"  => InventoryManage, inventory::update_item_cmd;
+    "inventory.adjust"       => InventoryManage, inventory::adjust_cmd;
+    "inventory.bulk_adjust"  => InventoryManage, inventory::bulk_adjust_cmd;
+    "inventory.ledger"       => InventoryRead,   inventory::ledger_cmd;
+    "inventory.low_stock"    => InventoryRead,   inventory::low_stock_cmd;
+    "staff.list"             => StaffRead,       staff::list_cmd;
+    "staff.create"           => OwnerOnly,       staff::create_cmd;
+    "staff.update"           => OwnerOnly,       staff::update_cmd;
+    "settings.get"           => AnyStaff,        settings::get_cmd;
+    "settings.update"        => OwnerOnly,       settings::update_cmd;
+    "audit.list"             => AuditRead,       audit_list_cmd;
+    "audit.verify"           => AuditRead,       audit_verify_cmd;
+    "backup.create"          => OwnerOnly,       backup::create_cmd;
+    "backup.restore"         => OwnerOnly,       backup::restore_cmd;
+}
+
+pub fn find(name: &str) -> Option<&'static Command> {
+    COMMANDS.iter().find(|c| c.name == name)
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditListInput {
+    #[serde(default)]
+    pub entity_id: Option<String>,
+    #[serde(default)]
+    pub before_seq: Option<i64>,
+    #[serde(default = "default_limit")]
+    pub limit: i64,
+}
+
+fn default_limit() -> i64 {
+    50
+}
+
+impl crate::validate::Validate for AuditListInput {
+    fn validate(&self, v: &mut crate::validate::Violations) {
+        v.range("limit", self.limit, 1, 500);
+        v.optional("entity_id", self.entity_id.as_deref(), 100);
+    }
+}
+
+#[derive(serde::Serialize)]
+pub struct AuditList {
+    pub entries: Vec<audit::AuditEntry>,
+}
+
+fn audit_list_cmd(ctx: &mut Ctx, input: AuditListInput) -> Result<AuditList> {
+    Ok(AuditList { entries: audit::list(ctx.conn(), input.entity_id.as_deref(), input.before_seq, input.limit)? })
+}
+
+fn audit_verify_cmd(ctx: &mut Ctx, _input: super::NoInput) -> Result<audit::Verification> {
+    audit::verify(ctx.conn())
+}

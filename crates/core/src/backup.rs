@@ -1,0 +1,106 @@
+//! Backups through SQLite's online backup API: a consistent copy of a live
+//! database. Restore checks the file first and refuses one that is not a
+//! Pitlane database (or one from a newer version).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, MAIN_DB};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::api::Ctx;
+use crate::audit;
+use crate::error::{Error, Result};
+use crate::validate::{Validate, Violations};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PathInput {
+    pub path: String,
+}
+
+impl Validate for PathInput {
+    fn validate(&self, v: &mut Violations) {
+        v.required("path", &self.path, 4096);
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct BackupInfo {
+    pub path: String,
+    pub bytes: u64,
+    pub schema_version: i64,
+}
+
+/// Copies the open database to `dest` (replaced if it exists).
+pub fn create(conn: &Connection, dest: &Path) -> Result<BackupInfo> {
+    if dest.exists() {
+        std::fs::remove_file(dest).map_err(|e| Error::field("path", format!("cannot replace the file: {e}")))?;
+    }
+    conn.backup(MAIN_DB, dest, None).map_err(|e| match e {
+        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::CannotOpen => {
+            Error::field("path", "cannot write there")
+        }
+        e => e.into(),
+    })?;
+    let bytes = std::fs::metadata(dest).map(|m| m.len()).unwrap_or(0);
+    Ok(BackupInfo { path: dest.display().to_string(), bytes, schema_version: crate::db::version(conn)? })
+}
+
+/// Checks that `src` is a healthy Pitlane database this build can read.
+pub fn check_backup_file(src: &Path) -> Result<i64> {
+    if !src.is_file() {
+        return Err(Error::field("path", "no such file"));
+    }
+    let probe = Connection::open_with_flags(src, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|_| Error::NotPitlaneDatabase("cannot be opened".into()))?;
+    probe.busy_timeout(Duration::from_secs(5))?;
+    let app_id: i64 = probe
+        .query_row("PRAGMA application_id", [], |r| r.get(0))
+        .map_err(|_| Error::NotPitlaneDatabase("not a SQLite file".into()))?;
+    if app_id != crate::db::APPLICATION_ID {
+        return Err(Error::NotPitlaneDatabase(format!("application id {app_id:#x}")));
+    }
+    let version = crate::db::version(&probe)?;
+    if version > crate::db::latest_version() {
+        return Err(Error::DatabaseTooNew { found: version, known: crate::db::latest_version() });
+    }
+    let check: String = probe.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+    if check != "ok" {
+        return Err(Error::NotPitlaneDatabase(format!("integrity check failed: {check}")));
+    }
+    Ok(version)
+}
+
+/// Replaces the open database's content with the backup at `src`, then
+/// brings its schema up to date.
+pub fn restore(conn: &mut Connection, src: &Path) -> Result<i64> {
+    check_backup_file(src)?;
+    conn.restore(MAIN_DB, src, None::<fn(rusqlite::backup::Progress)>)?;
+    crate::db::apply_pragmas(conn)?;
+    crate::db::migrate(conn)?;
+    crate::db::version(conn)
+}
+
+pub fn create_cmd(ctx: &mut Ctx, input: PathInput) -> Result<BackupInfo> {
+    let dest = PathBuf::from(&input.path);
+    let info = create(ctx.conn(), &dest)?;
+    ctx.write(|tx, stamp| {
+        audit::record_tx(tx, stamp, "backup.create", "database", None, json!({ "bytes": info.bytes }))
+    })?;
+    Ok(info)
+}
+
+#[derive(Debug, Serialize)]
+pub struct Restored {
+    pub restored_from: String,
+    pub schema_version: i64,
+}
+
+pub fn restore_cmd(ctx: &mut Ctx, input: PathInput) -> Result<Restored> {
+    let src = PathBuf::from(&input.path);
+    let version = restore(ctx.conn_mut(), &src)?;
+    ctx.write(|tx, stamp| audit::record_tx(tx, stamp, "backup.restore", "database", None, json!({})))?;
+    Ok(Restored { restored_from: src.display().to_string(), schema_version: version })
+}

@@ -1,0 +1,29 @@
+//! Pitlane's core: the domain, the SQLite store and the command table.
+//!
+//! Every transport (CLI, Tauri shell, browser mode) is a thin adapter over
+//! [`api::Api::call`]. Nothing in here knows about HTTP, windows or PDFs.
+
+pub mod api;
+pub mod audit;
+pub mod auth;
+pub mod backup;
+pub mod clock;
+pub mod customers;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod inventory;
+pub mod money;
+pub mod numbers;
+pub mod orchestration;
+pub mod outbox;
+pub mod search;
+pub mod settings;
+pub mod setup;
+pub mod staff;
+pub mod validate;
+pub mod vehicles;
+
+pub use api::{Api, Envelope};
+pub use clock::{Clock, FixedClock, IdSource, SequentialIds, Stamp, SystemClock, UuidV7Ids};
+pub use error::{Error, Result};

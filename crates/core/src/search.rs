@@ -1,0 +1,141 @@
+//! Quick search: folded terms for each customer (name words, email, phone
+//! digits international and national) and vehicle (plate, VIN). A prefix
+//! search is one index range scan on `search_terms.term`.
+
+use rusqlite::{params, Connection, Transaction};
+
+use crate::error::Result;
+use crate::validate::{national_digits, plate_key};
+
+/// Letters and digits only, lower case: "John-Paul O'Neil" → "johnpauloneil".
+pub fn fold(s: &str) -> String {
+    s.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
+}
+
+/// What a search box's text is matched as: an email (lower case, as typed)
+/// when it holds '@', else its folded letters and digits.
+pub fn query_key(q: &str) -> String {
+    let q = q.trim();
+    if q.contains('@') {
+        q.to_lowercase()
+    } else {
+        fold(q)
+    }
+}
+
+/// The exclusive upper bound of a prefix range: every string that starts
+/// with `prefix` sorts below `prefix + U+10FFFF`.
+pub fn prefix_end(prefix: &str) -> String {
+    let mut s = String::with_capacity(prefix.len() + 4);
+    s.push_str(prefix);
+    s.push(char::MAX);
+    s
+}
+
+/// Terms for a customer's own fields.
+pub fn customer_terms(name: &str, email: Option<&str>, phone: Option<&str>) -> Vec<String> {
+    let mut terms = Vec::new();
+    let whole = fold(name);
+    if !whole.is_empty() {
+        terms.push(whole);
+    }
+    // Each later word, so "Doe" finds "John Doe".
+    for word in name.split_whitespace().skip(1) {
+        let w = fold(word);
+        if !w.is_empty() {
+            terms.push(w);
+        }
+    }
+    if let Some(e) = email {
+        terms.push(e.trim().to_lowercase());
+    }
+    if let Some(p) = phone {
+        terms.push(p.trim_start_matches('+').to_string());
+        if let Some(n) = national_digits(p) {
+            terms.push(n);
+        }
+    }
+    terms.sort();
+    terms.dedup();
+    terms
+}
+
+pub fn vehicle_terms(plate: &str, vin: Option<&str>) -> Vec<String> {
+    let mut terms = vec![plate_key(plate).to_lowercase()];
+    if let Some(v) = vin {
+        terms.push(v.to_lowercase());
+    }
+    terms.retain(|t| !t.is_empty());
+    terms.dedup();
+    terms
+}
+
+pub fn replace_customer_terms_tx(tx: &Transaction, customer_id: &str, terms: &[String]) -> Result<()> {
+    tx.prepare_cached("DELETE FROM search_terms WHERE customer_id = ?1 AND vehicle_id = ''")?.execute([customer_id])?;
+    let mut ins =
+        tx.prepare_cached("INSERT OR IGNORE INTO search_terms (term, customer_id, vehicle_id) VALUES (?1, ?2, '')")?;
+    for t in terms {
+        ins.execute(params![t, customer_id])?;
+    }
+    Ok(())
+}
+
+pub fn replace_vehicle_terms_tx(tx: &Transaction, customer_id: &str, vehicle_id: &str, terms: &[String]) -> Result<()> {
+    tx.prepare_cached("DELETE FROM search_terms WHERE vehicle_id = ?1")?.execute([vehicle_id])?;
+    let mut ins =
+        tx.prepare_cached("INSERT OR IGNORE INTO search_terms (term, customer_id, vehicle_id) VALUES (?1, ?2, ?3)")?;
+    for t in terms {
+        ins.execute(params![t, customer_id, vehicle_id])?;
+    }
+    Ok(())
+}
+
+/// Customer ids whose terms start with the query, in term order, at most `limit`.
+pub fn matching_customers(conn: &Connection, query: &str, limit: i64) -> Result<Vec<String>> {
+    let key = query_key(query);
+    if key.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut stmt =
+        conn.prepare_cached("SELECT DISTINCT customer_id FROM search_terms WHERE term >= ?1 AND term < ?2 LIMIT ?3")?;
+    let ids =
+        stmt.query_map(params![key, prefix_end(&key), limit], |r| r.get(0))?.collect::<Result<Vec<String>, _>>()?;
+    Ok(ids)
+}
+
+/// (customer id, vehicle id or '') pairs whose terms start with the query.
+pub fn matching_pairs(conn: &Connection, query: &str, limit: i64) -> Result<Vec<(String, String)>> {
+    let key = query_key(query);
+    if key.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut stmt = conn.prepare_cached(
+        "SELECT DISTINCT customer_id, vehicle_id FROM search_terms WHERE term >= ?1 AND term < ?2 LIMIT ?3",
+    )?;
+    let pairs = stmt
+        .query_map(params![key, prefix_end(&key), limit], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(pairs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terms_of_a_customer() {
+        let t = customer_terms("John Doe", Some("John@Example.com"), Some("+14155552671"));
+        for want in ["johndoe", "doe", "john@example.com", "14155552671", "4155552671"] {
+            assert!(t.contains(&want.to_string()), "{want} in {t:?}");
+        }
+    }
+
+    #[test]
+    fn queries_fold_like_terms() {
+        assert_eq!(query_key("John D"), "johnd");
+        assert_eq!(query_key("abc 1"), "abc1");
+        assert_eq!(query_key("+1 (415) 555"), "1415555");
+        assert_eq!(query_key(" John@Ex "), "john@ex");
+        assert_eq!(query_key("Ærø Østergård"), "ærøøstergård");
+    }
+}

@@ -1,0 +1,614 @@
+//! The branch this device belongs to, its opening hours and closures, its
+//! bays and service types (with their canned lines), and the device itself.
+
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::api::Ctx;
+use crate::audit;
+use crate::clock::Stamp;
+use crate::error::{Error, Result};
+use crate::validate::{parse_hhmm, Validate, Violations, MAX_NAME, MAX_TEXT};
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Branch {
+    pub id: String,
+    pub code: String,
+    pub name: String,
+    pub address: String,
+    pub phone: String,
+    pub email: String,
+    pub tax_number: String,
+    pub country: String,
+    pub time_zone: String,
+    pub currency: String,
+    pub default_tax_rate_bp: i64,
+    pub payment_terms_days: i64,
+    pub labour_rate: i64,
+    pub invoice_footer: String,
+    pub paper_size: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct OpeningInterval {
+    /// ISO weekday: 1 = Monday … 7 = Sunday.
+    pub weekday: i64,
+    /// "HH:MM", branch local time.
+    pub opens: String,
+    pub closes: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Closure {
+    /// "YYYY-MM-DD", branch local date.
+    pub date: String,
+    #[serde(default)]
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Bay {
+    pub id: String,
+    pub name: String,
+    pub capabilities: Vec<String>,
+    pub active: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CannedLine {
+    pub kind: String,
+    pub description: String,
+    /// Thousandths: hours for labour, the item's unit for parts.
+    pub quantity: i64,
+    #[serde(default)]
+    pub item_id: Option<String>,
+    /// Minor units; none means the item's price or the branch labour rate.
+    #[serde(default)]
+    pub unit_price: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ServiceType {
+    pub id: String,
+    pub code: String,
+    pub name: String,
+    pub duration_minutes: i64,
+    pub required_capability: Option<String>,
+    pub active: bool,
+    pub lines: Vec<CannedLine>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Device {
+    pub id: String,
+    pub tenant_id: String,
+    pub branch_id: String,
+    pub series_letter: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Settings {
+    pub branch: Branch,
+    pub opening_hours: Vec<OpeningInterval>,
+    pub closures: Vec<Closure>,
+    pub bays: Vec<Bay>,
+    pub service_types: Vec<ServiceType>,
+    pub device: Device,
+}
+
+pub fn device(conn: &Connection) -> Result<Option<Device>> {
+    Ok(conn
+        .prepare_cached("SELECT id, tenant_id, branch_id, series_letter FROM device")?
+        .query_row([], |r| {
+            Ok(Device { id: r.get(0)?, tenant_id: r.get(1)?, branch_id: r.get(2)?, series_letter: r.get(3)? })
+        })
+        .optional()?)
+}
+
+/// The device's own branch.
+pub fn branch(conn: &Connection) -> Result<Branch> {
+    conn.prepare_cached(
+        "SELECT b.id, code, name, address, phone, email, tax_number, country, time_zone, currency,
+                default_tax_rate_bp, payment_terms_days, labour_rate, invoice_footer, paper_size
+         FROM branches b JOIN device d ON d.branch_id = b.id",
+    )?
+    .query_row([], |r| {
+        Ok(Branch {
+            id: r.get(0)?,
+            code: r.get(1)?,
+            name: r.get(2)?,
+            address: r.get(3)?,
+            phone: r.get(4)?,
+            email: r.get(5)?,
+            tax_number: r.get(6)?,
+            country: r.get(7)?,
+            time_zone: r.get(8)?,
+            currency: r.get(9)?,
+            default_tax_rate_bp: r.get(10)?,
+            payment_terms_days: r.get(11)?,
+            labour_rate: r.get(12)?,
+            invoice_footer: r.get(13)?,
+            paper_size: r.get(14)?,
+        })
+    })
+    .optional()?
+    .ok_or_else(|| Error::rule("not_set_up", "This database has no branch yet: run setup first.", json!({})))
+}
+
+pub fn opening_hours(conn: &Connection, branch_id: &str) -> Result<Vec<OpeningInterval>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT weekday, opens, closes FROM opening_hours WHERE branch_id = ?1 ORDER BY weekday, opens",
+    )?;
+    let rows = stmt
+        .query_map([branch_id], |r| Ok(OpeningInterval { weekday: r.get(0)?, opens: r.get(1)?, closes: r.get(2)? }))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+pub fn closures(conn: &Connection, branch_id: &str) -> Result<Vec<Closure>> {
+    let mut stmt = conn.prepare_cached("SELECT date, reason FROM closures WHERE branch_id = ?1 ORDER BY date")?;
+    let rows = stmt
+        .query_map([branch_id], |r| Ok(Closure { date: r.get(0)?, reason: r.get(1)? }))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+pub fn bays(conn: &Connection, branch_id: &str) -> Result<Vec<Bay>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT id, name, capabilities, active FROM bays WHERE branch_id = ?1 ORDER BY name")?;
+    let rows = stmt
+        .query_map([branch_id], |r| {
+            let caps: String = r.get(2)?;
+            Ok(Bay {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                capabilities: serde_json::from_str(&caps).unwrap_or_default(),
+                active: r.get(3)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+pub fn service_types(conn: &Connection) -> Result<Vec<ServiceType>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, code, name, duration_minutes, required_capability, active FROM service_types ORDER BY name",
+    )?;
+    let mut types = stmt
+        .query_map([], |r| {
+            Ok(ServiceType {
+                id: r.get(0)?,
+                code: r.get(1)?,
+                name: r.get(2)?,
+                duration_minutes: r.get(3)?,
+                required_capability: r.get(4)?,
+                active: r.get(5)?,
+                lines: Vec::new(),
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut lines = conn.prepare_cached(
+        "SELECT kind, description, quantity, item_id, unit_price FROM service_type_lines
+         WHERE service_type_id = ?1 ORDER BY position",
+    )?;
+    for t in &mut types {
+        t.lines = lines
+            .query_map([&t.id], |r| {
+                Ok(CannedLine {
+                    kind: r.get(0)?,
+                    description: r.get(1)?,
+                    quantity: r.get(2)?,
+                    item_id: r.get(3)?,
+                    unit_price: r.get(4)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+    }
+    Ok(types)
+}
+
+pub fn load(conn: &Connection) -> Result<Settings> {
+    let branch = branch(conn)?;
+    let device = device(conn)?.ok_or_else(|| Error::Internal("device row missing".into()))?;
+    Ok(Settings {
+        opening_hours: opening_hours(conn, &branch.id)?,
+        closures: closures(conn, &branch.id)?,
+        bays: bays(conn, &branch.id)?,
+        service_types: service_types(conn)?,
+        device,
+        branch,
+    })
+}
+
+// ---- settings.update -------------------------------------------------------
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BranchPatch {
+    pub name: Option<String>,
+    pub address: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub tax_number: Option<String>,
+    pub country: Option<String>,
+    pub time_zone: Option<String>,
+    pub currency: Option<String>,
+    pub default_tax_rate_bp: Option<i64>,
+    pub payment_terms_days: Option<i64>,
+    pub labour_rate: Option<i64>,
+    pub invoice_footer: Option<String>,
+    pub paper_size: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BayInput {
+    /// Leave out to add a new bay.
+    #[serde(default)]
+    pub id: Option<String>,
+    pub name: String,
+    #[serde(default)]
+    pub capabilities: Vec<String>,
+    #[serde(default = "yes")]
+    pub active: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceTypeInput {
+    pub code: String,
+    pub name: String,
+    pub duration_minutes: i64,
+    #[serde(default)]
+    pub required_capability: Option<String>,
+    #[serde(default = "yes")]
+    pub active: bool,
+    #[serde(default)]
+    pub lines: Vec<CannedLine>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateSettings {
+    #[serde(default)]
+    pub branch: Option<BranchPatch>,
+    /// Replaces the whole week.
+    #[serde(default)]
+    pub opening_hours: Option<Vec<OpeningInterval>>,
+    /// Replaces the list of closures.
+    #[serde(default)]
+    pub closures: Option<Vec<Closure>>,
+    /// Bays to add (no id) or change (with id).
+    #[serde(default)]
+    pub bays: Option<Vec<BayInput>>,
+    /// Service types to add or change, matched by code; lines are replaced.
+    #[serde(default)]
+    pub service_types: Option<Vec<ServiceTypeInput>>,
+}
+
+pub fn check_time_zone(v: &mut Violations, field: &str, tz: &str) {
+    if tz.parse::<chrono_tz::Tz>().is_err() {
+        v.add(field, "must be an IANA time zone such as Europe/Berlin");
+    }
+}
+
+pub fn check_currency(v: &mut Violations, field: &str, cur: &str) {
+    if !(cur.len() == 3 && cur.chars().all(|c| c.is_ascii_uppercase())) {
+        v.add(field, "must be an ISO 4217 code such as EUR");
+    }
+}
+
+pub fn check_country(v: &mut Violations, field: &str, country: &str) {
+    if country.len() != 2 || country.parse::<phonenumber::country::Id>().is_err() {
+        v.add(field, "must be an ISO 3166 country code such as US");
+    }
+}
+
+pub fn check_tax_rate(v: &mut Violations, field: &str, bp: i64) {
+    v.range(field, bp, 0, 100_000);
+}
+
+/// Opening intervals: valid times, opening before closing, no overlap in a day.
+pub fn check_opening_hours(v: &mut Violations, hours: &[OpeningInterval]) {
+    let mut parsed: Vec<(i64, u32, u32)> = Vec::new();
+    for (i, h) in hours.iter().enumerate() {
+        let f = format!("opening_hours[{i}]");
+        if !(1..=7).contains(&h.weekday) {
+            v.add(format!("{f}.weekday"), "must be 1 (Monday) to 7 (Sunday)");
+        }
+        match (parse_hhmm(&h.opens), parse_hhmm(&h.closes)) {
+            (Some(o), Some(c)) if o < c => parsed.push((h.weekday, o, c)),
+            (Some(_), Some(_)) => v.add(format!("{f}.closes"), "must be after opens"),
+            (o, c) => {
+                if o.is_none() {
+                    v.add(format!("{f}.opens"), "must be a time HH:MM");
+                }
+                if c.is_none() {
+                    v.add(format!("{f}.closes"), "must be a time HH:MM");
+                }
+            }
+        }
+    }
+    parsed.sort();
+    for w in parsed.windows(2) {
+        if w[0].0 == w[1].0 && w[1].1 < w[0].2 {
+            v.add("opening_hours", format!("intervals overlap on weekday {}", w[0].0));
+        }
+    }
+}
+
+fn check_canned_line(v: &mut Violations, f: &str, l: &CannedLine) {
+    if !matches!(l.kind.as_str(), "labour" | "part" | "fee") {
+        v.add(format!("{f}.kind"), "must be labour, part or fee");
+    }
+    v.required(&format!("{f}.description"), &l.description, MAX_NAME);
+    v.range(&format!("{f}.quantity"), l.quantity, 1, 1_000_000_000);
+    if let Some(p) = l.unit_price {
+        v.range(&format!("{f}.unit_price"), p, 0, 1_000_000_000_000);
+    }
+    if l.kind == "part" && l.item_id.is_none() {
+        v.add(format!("{f}.item_id"), "is required for a part line");
+    }
+}
+
+impl Validate for UpdateSettings {
+    fn validate(&self, v: &mut Violations) {
+        if let Some(b) = &self.branch {
+            if let Some(n) = &b.name {
+                v.required("branch.name", n, MAX_NAME);
+            }
+            for (f, val) in [
+                ("branch.address", &b.address),
+                ("branch.phone", &b.phone),
+                ("branch.email", &b.email),
+                ("branch.tax_number", &b.tax_number),
+            ] {
+                v.optional(f, val.as_deref(), MAX_NAME);
+            }
+            v.optional("branch.invoice_footer", b.invoice_footer.as_deref(), MAX_TEXT);
+            if let Some(tz) = &b.time_zone {
+                check_time_zone(v, "branch.time_zone", tz);
+            }
+            if let Some(c) = &b.currency {
+                check_currency(v, "branch.currency", c);
+            }
+            if let Some(c) = &b.country {
+                check_country(v, "branch.country", c);
+            }
+            if let Some(bp) = b.default_tax_rate_bp {
+                check_tax_rate(v, "branch.default_tax_rate_bp", bp);
+            }
+            if let Some(d) = b.payment_terms_days {
+                v.range("branch.payment_terms_days", d, 0, 365);
+            }
+            if let Some(r) = b.labour_rate {
+                v.range("branch.labour_rate", r, 0, 1_000_000_000);
+            }
+            if let Some(p) = &b.paper_size {
+                if p != "A4" && p != "Letter" {
+                    v.add("branch.paper_size", "must be A4 or Letter");
+                }
+            }
+        }
+        if let Some(h) = &self.opening_hours {
+            check_opening_hours(v, h);
+        }
+        if let Some(cs) = &self.closures {
+            for (i, c) in cs.iter().enumerate() {
+                if chrono::NaiveDate::parse_from_str(&c.date, "%Y-%m-%d").is_err() {
+                    v.add(format!("closures[{i}].date"), "must be a date YYYY-MM-DD");
+                }
+                v.max_len(&format!("closures[{i}].reason"), &c.reason, MAX_NAME);
+            }
+        }
+        if let Some(bays) = &self.bays {
+            for (i, b) in bays.iter().enumerate() {
+                v.required(&format!("bays[{i}].name"), &b.name, MAX_NAME);
+                for (j, c) in b.capabilities.iter().enumerate() {
+                    v.required(&format!("bays[{i}].capabilities[{j}]"), c, 50);
+                }
+            }
+        }
+        if let Some(types) = &self.service_types {
+            for (i, t) in types.iter().enumerate() {
+                let f = format!("service_types[{i}]");
+                if t.code.is_empty()
+                    || t.code.len() > 50
+                    || !t.code.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+                {
+                    v.add(format!("{f}.code"), "must be lower-case letters, digits and _ (e.g. oil_change)");
+                }
+                v.required(&format!("{f}.name"), &t.name, MAX_NAME);
+                v.range(&format!("{f}.duration_minutes"), t.duration_minutes, 5, 1440);
+                for (j, l) in t.lines.iter().enumerate() {
+                    check_canned_line(v, &format!("{f}.lines[{j}]"), l);
+                }
+            }
+        }
+    }
+}
+
+pub fn replace_opening_hours_tx(tx: &Transaction, branch_id: &str, hours: &[OpeningInterval]) -> Result<()> {
+    tx.execute("DELETE FROM opening_hours WHERE branch_id = ?1", [branch_id])?;
+    for h in hours {
+        tx.execute(
+            "INSERT INTO opening_hours (branch_id, weekday, opens, closes) VALUES (?1, ?2, ?3, ?4)",
+            params![branch_id, h.weekday, h.opens, h.closes],
+        )?;
+    }
+    Ok(())
+}
+
+pub fn upsert_bay_tx(tx: &Transaction, stamp: &Stamp, branch_id: &str, b: &BayInput) -> Result<String> {
+    let caps = serde_json::to_string(&b.capabilities)?;
+    let dup = |e: rusqlite::Error| match e {
+        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => Error::conflict(
+            "duplicate_bay",
+            format!("A bay named '{}' already exists.", b.name),
+            json!({"name": b.name}),
+        ),
+        e => e.into(),
+    };
+    match &b.id {
+        Some(id) => {
+            let n = tx
+                .execute(
+                    "UPDATE bays SET name = ?2, capabilities = ?3, active = ?4 WHERE id = ?1 AND branch_id = ?5",
+                    params![id, b.name.trim(), caps, b.active, branch_id],
+                )
+                .map_err(dup)?;
+            if n == 0 {
+                return Err(Error::not_found("bay", id));
+            }
+            Ok(id.clone())
+        }
+        None => {
+            let id = stamp.new_id();
+            tx.execute(
+                "INSERT INTO bays (id, branch_id, name, capabilities, active) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![id, branch_id, b.name.trim(), caps, b.active],
+            )
+            .map_err(dup)?;
+            Ok(id)
+        }
+    }
+}
+
+pub fn upsert_service_type_tx(tx: &Transaction, stamp: &Stamp, t: &ServiceTypeInput) -> Result<String> {
+    let existing: Option<String> =
+        tx.query_row("SELECT id FROM service_types WHERE code = ?1", [&t.code], |r| r.get(0)).optional()?;
+    let id = match existing {
+        Some(id) => {
+            tx.execute(
+                "UPDATE service_types SET name = ?2, duration_minutes = ?3, required_capability = ?4, active = ?5
+                 WHERE id = ?1",
+                params![id, t.name.trim(), t.duration_minutes, t.required_capability, t.active],
+            )?;
+            tx.execute("DELETE FROM service_type_lines WHERE service_type_id = ?1", [&id])?;
+            id
+        }
+        None => {
+            let id = stamp.new_id();
+            tx.execute(
+                "INSERT INTO service_types (id, code, name, duration_minutes, required_capability, active)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![id, t.code, t.name.trim(), t.duration_minutes, t.required_capability, t.active],
+            )?;
+            id
+        }
+    };
+    for (pos, l) in t.lines.iter().enumerate() {
+        if let Some(item) = &l.item_id {
+            let known: bool =
+                tx.query_row("SELECT count(*) > 0 FROM inventory_items WHERE id = ?1", [item], |r| r.get(0))?;
+            if !known {
+                return Err(Error::field(
+                    format!("service_types[{}].lines[{pos}].item_id", t.code),
+                    "no such inventory item",
+                ));
+            }
+        }
+        tx.execute(
+            "INSERT INTO service_type_lines (service_type_id, position, kind, description, quantity, item_id, unit_price)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![id, pos as i64, l.kind, l.description.trim(), l.quantity, l.item_id, l.unit_price],
+        )?;
+    }
+    Ok(id)
+}
+
+pub fn update_tx(tx: &Transaction, stamp: &Stamp, input: &UpdateSettings) -> Result<()> {
+    let branch = branch(tx)?;
+    let mut changed: Vec<&str> = Vec::new();
+    if let Some(p) = &input.branch {
+        let b = Branch {
+            id: branch.id.clone(),
+            code: branch.code.clone(),
+            name: p.name.as_deref().map(str::trim).unwrap_or(&branch.name).to_string(),
+            address: p.address.clone().unwrap_or(branch.address.clone()),
+            phone: p.phone.clone().unwrap_or(branch.phone.clone()),
+            email: p.email.clone().unwrap_or(branch.email.clone()),
+            tax_number: p.tax_number.clone().unwrap_or(branch.tax_number.clone()),
+            country: p.country.clone().unwrap_or(branch.country.clone()),
+            time_zone: p.time_zone.clone().unwrap_or(branch.time_zone.clone()),
+            currency: p.currency.clone().unwrap_or(branch.currency.clone()),
+            default_tax_rate_bp: p.default_tax_rate_bp.unwrap_or(branch.default_tax_rate_bp),
+            payment_terms_days: p.payment_terms_days.unwrap_or(branch.payment_terms_days),
+            labour_rate: p.labour_rate.unwrap_or(branch.labour_rate),
+            invoice_footer: p.invoice_footer.clone().unwrap_or(branch.invoice_footer.clone()),
+            paper_size: p.paper_size.clone().unwrap_or(branch.paper_size.clone()),
+        };
+        tx.execute(
+            "UPDATE branches SET name = ?2, address = ?3, phone = ?4, email = ?5, tax_number = ?6, country = ?7,
+                 time_zone = ?8, currency = ?9, default_tax_rate_bp = ?10, payment_terms_days = ?11,
+                 labour_rate = ?12, invoice_footer = ?13, paper_size = ?14, updated_at = ?15
+             WHERE id = ?1",
+            params![
+                b.id,
+                b.name,
+                b.address,
+                b.phone,
+                b.email,
+                b.tax_number,
+                b.country,
+                b.time_zone,
+                b.currency,
+                b.default_tax_rate_bp,
+                b.payment_terms_days,
+                b.labour_rate,
+                b.invoice_footer,
+                b.paper_size,
+                stamp.at()
+            ],
+        )?;
+        changed.push("branch");
+    }
+    if let Some(h) = &input.opening_hours {
+        replace_opening_hours_tx(tx, &branch.id, h)?;
+        changed.push("opening_hours");
+    }
+    if let Some(cs) = &input.closures {
+        tx.execute("DELETE FROM closures WHERE branch_id = ?1", [&branch.id])?;
+        for c in cs {
+            tx.execute(
+                "INSERT INTO closures (branch_id, date, reason) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (branch_id, date) DO UPDATE SET reason = excluded.reason",
+                params![branch.id, c.date, c.reason],
+            )?;
+        }
+        changed.push("closures");
+    }
+    if let Some(bays) = &input.bays {
+        for b in bays {
+            upsert_bay_tx(tx, stamp, &branch.id, b)?;
+        }
+        changed.push("bays");
+    }
+    if let Some(types) = &input.service_types {
+        for t in types {
+            upsert_service_type_tx(tx, stamp, t)?;
+        }
+        changed.push("service_types");
+    }
+    audit::record_tx(tx, stamp, "settings.update", "branch", Some(&branch.id), json!({ "changed": changed }))?;
+    Ok(())
+}
+
+// ---- commands ----------------------------------------------------------------
+
+pub fn get_cmd(ctx: &mut Ctx, _input: crate::api::NoInput) -> Result<Settings> {
+    load(ctx.conn())
+}
+
+pub fn update_cmd(ctx: &mut Ctx, input: UpdateSettings) -> Result<Settings> {
+    ctx.write(|tx, stamp| update_tx(tx, stamp, &input))?;
+    load(ctx.conn())
+}
