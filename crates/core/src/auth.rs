@@ -60,6 +60,16 @@ fn new_token() -> String {
 
 pub fn login_cmd(ctx: &mut Ctx, input: LoginInput) -> Result<LoginOutput> {
     let now = ctx.clock.now();
+    // argon2 is slow by design: verify before taking the write lock.
+    let verified: Option<(String, bool)> = ctx
+        .conn()
+        .prepare_cached("SELECT pin_hash FROM staff WHERE code = ?1 AND active = 1")?
+        .query_row([&input.code], |r| r.get::<_, String>(0))
+        .optional()?
+        .map(|hash| {
+            let ok = pin_matches(input.pin.expose(), &hash);
+            (hash, ok)
+        });
     let outcome = ctx.write(|tx, stamp| {
         let row: Option<(String, String, String, String, i64, Option<String>)> = tx
             .prepare_cached(
@@ -69,7 +79,7 @@ pub fn login_cmd(ctx: &mut Ctx, input: LoginInput) -> Result<LoginOutput> {
             .query_row([&input.code], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
             .optional()?;
         let Some((id, name, role, hash, failed, locked_until)) = row else {
-            // Same answer as a wrong PIN: codes are not revealed.
+            // The same error as a wrong PIN, counting nothing.
             return Ok(Outcome::Wrong { attempts_left: MAX_WRONG_PINS as u32 });
         };
         if let Some(until) = &locked_until {
@@ -77,7 +87,8 @@ pub fn login_cmd(ctx: &mut Ctx, input: LoginInput) -> Result<LoginOutput> {
                 return Ok(Outcome::Locked(until.clone()));
             }
         }
-        if pin_matches(input.pin.expose(), &hash) {
+        let pin_ok = matches!(&verified, Some((h, true)) if *h == hash);
+        if pin_ok {
             tx.execute("UPDATE staff SET failed_pin_count = 0, locked_until = NULL WHERE id = ?1", [&id])?;
             audit::record_tx(tx, &as_of(now, stamp.ids, &id), "auth.login", "staff", Some(&id), json!({}))?;
             let role = crate::api::Role::parse(&role).ok_or_else(|| Error::Internal("unknown role".into()))?;

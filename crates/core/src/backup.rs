@@ -33,16 +33,48 @@ pub struct BackupInfo {
     pub schema_version: i64,
 }
 
-/// Copies the open database to `dest` (replaced if it exists).
+/// Whether `dest` is the live database or one of its side files.
+fn is_live_file(conn: &Connection, dest: &Path) -> bool {
+    let Some(live) = conn.path().filter(|p| !p.is_empty()) else { return false };
+    let live = std::fs::canonicalize(live).unwrap_or_else(|_| PathBuf::from(live));
+    let dest_dir = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dest = std::fs::canonicalize(dest_dir)
+        .map(|d| d.join(dest.file_name().unwrap_or_default()))
+        .unwrap_or(dest.to_path_buf());
+    let side = |ext: &str| {
+        let mut s = live.clone().into_os_string();
+        s.push(ext);
+        PathBuf::from(s)
+    };
+    dest == live || dest == side("-wal") || dest == side("-shm") || dest == side("-journal")
+}
+
+/// Copies the open database to `dest`. The copy is written beside it under a
+/// temporary name and renamed into place, so a failed backup leaves an
+/// earlier file at `dest` as it was.
 pub fn create(conn: &Connection, dest: &Path) -> Result<BackupInfo> {
-    if dest.exists() {
-        std::fs::remove_file(dest).map_err(|e| Error::field("path", format!("cannot replace the file: {e}")))?;
+    if is_live_file(conn, dest) {
+        return Err(Error::field("path", "is the live database itself: choose another file"));
     }
-    conn.backup(MAIN_DB, dest, None).map_err(|e| match e {
-        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::CannotOpen => {
-            Error::field("path", "cannot write there")
+    if dest.is_dir() {
+        return Err(Error::field("path", "is a folder: give a file name"));
+    }
+    let mut partial = dest.as_os_str().to_owned();
+    partial.push(".partial");
+    let partial = PathBuf::from(partial);
+    let _ = std::fs::remove_file(&partial);
+    conn.backup(MAIN_DB, &partial, None).map_err(|e| {
+        let _ = std::fs::remove_file(&partial);
+        match e {
+            rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::CannotOpen => {
+                Error::field("path", "cannot write there")
+            }
+            e => e.into(),
         }
-        e => e.into(),
+    })?;
+    std::fs::rename(&partial, dest).map_err(|e| {
+        let _ = std::fs::remove_file(&partial);
+        Error::field("path", format!("cannot write there ({})", e.kind()))
     })?;
     let bytes = std::fs::metadata(dest).map(|m| m.len()).unwrap_or(0);
     Ok(BackupInfo { path: dest.display().to_string(), bytes, schema_version: crate::db::version(conn)? })

@@ -53,7 +53,12 @@ pub fn open_in_memory() -> Result<Connection> {
 
 /// What a file holds, read without writing to it.
 pub fn check_identity(conn: &Connection) -> Result<()> {
-    let app_id: i64 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
+    let app_id: i64 = conn.query_row("PRAGMA application_id", [], |r| r.get(0)).map_err(|e| match e {
+        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::NotADatabase => {
+            Error::NotPitlaneDatabase("not a SQLite file".into())
+        }
+        e => e.into(),
+    })?;
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     let tables: i64 = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))?;
     if app_id == 0 && version == 0 && tables == 0 {

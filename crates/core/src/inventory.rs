@@ -696,6 +696,9 @@ impl Validate for LedgerInput {
     fn validate(&self, v: &mut Violations) {
         v.required("item_id", &self.item_id, 100);
         v.range("limit", self.limit, 1, 500);
+        if let Some(s) = self.before_seq {
+            v.range("before_seq", s, 1, i64::MAX);
+        }
     }
 }
 

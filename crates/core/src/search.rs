@@ -90,7 +90,8 @@ pub fn replace_vehicle_terms_tx(tx: &Transaction, customer_id: &str, vehicle_id:
     Ok(())
 }
 
-/// Customer ids whose terms start with the query, in term order, at most `limit`.
+/// Customer ids whose terms start with the query, at most `limit`, in the
+/// order the index range yields them (no sort: the scan stops at `limit`).
 pub fn matching_customers(conn: &Connection, query: &str, limit: i64) -> Result<Vec<String>> {
     let key = query_key(query);
     if key.is_empty() {

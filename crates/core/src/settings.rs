@@ -428,6 +428,9 @@ impl Validate for UpdateSettings {
                 }
                 v.required(&format!("{f}.name"), &t.name, MAX_NAME);
                 v.range(&format!("{f}.duration_minutes"), t.duration_minutes, 5, 1440);
+                if let Some(c) = &t.required_capability {
+                    v.required(&format!("{f}.required_capability"), c, 50);
+                }
                 for (j, l) in t.lines.iter().enumerate() {
                     check_canned_line(v, &format!("{f}.lines[{j}]"), l);
                 }

@@ -77,6 +77,9 @@ impl crate::validate::Validate for AuditListInput {
     fn validate(&self, v: &mut crate::validate::Violations) {
         v.range("limit", self.limit, 1, 500);
         v.optional("entity_id", self.entity_id.as_deref(), 100);
+        if let Some(s) = self.before_seq {
+            v.range("before_seq", s, 1, i64::MAX);
+        }
     }
 }
 

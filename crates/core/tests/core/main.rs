@@ -1,1 +1,10 @@
+//! Integration tests of pitlane-core, through the command table.
 
+mod audit_chain;
+mod hostile_input;
+mod lockout;
+mod matching;
+mod migrations;
+mod roles;
+mod stock;
+mod support;

@@ -1,0 +1,259 @@
+//! Every command fed malformed JSON, missing fields, wrong types, 1 MB
+//! strings, negative or overflowing amounts answers 400/422, does not
+//! panic, and leaves the database file byte-for-byte as it was.
+
+use serde_json::{json, Value};
+
+use crate::support::shop;
+
+/// A valid input per command, and which of its fields are required.
+fn samples(
+    customer: &str,
+    vehicle: &str,
+    item: &str,
+    staff: &str,
+    backup: &str,
+) -> Vec<(&'static str, Value, Vec<&'static str>)> {
+    vec![
+        (
+            "setup.init",
+            json!({ "branch_name": "B", "owner_name": "O", "owner_code": "o2", "owner_pin": "1234", "time_zone": "UTC", "currency": "EUR", "country": "DE", "default_tax_rate_bp": 1900, "payment_terms_days": 30, "series_letter": "B" }),
+            vec!["branch_name", "owner_name", "owner_code", "owner_pin"],
+        ),
+        ("auth.login", json!({ "code": "owner", "pin": "0000" }), vec!["code", "pin"]),
+        ("auth.whoami", json!({}), vec![]),
+        ("customers.search", json!({ "query": "ann", "limit": 10 }), vec!["query"]),
+        ("customers.get", json!({ "id": customer }), vec!["id"]),
+        (
+            "customers.create",
+            json!({ "name": "Zed", "email": "zed@example.com", "phone": "+1 215 555 0111", "address": "1 Road", "notes": "n", "marketing_consent": true }),
+            vec!["name"],
+        ),
+        (
+            "customers.update",
+            json!({ "id": customer, "name": "Ann B", "email": "annb@example.com", "phone": "+1 215 555 0122", "address": "2 Road", "notes": "m", "marketing_consent": false }),
+            vec!["id"],
+        ),
+        ("vehicles.search", json!({ "query": "abc", "limit": 5 }), vec!["query"]),
+        ("vehicles.get", json!({ "id": vehicle }), vec!["id"]),
+        (
+            "vehicles.register",
+            json!({ "customer_id": customer, "license_plate": "NEW-1", "vin": "1M8GDM9AXKP042788", "make": "Kia", "model": "Rio", "year": 2019, "odometer": 1000 }),
+            vec!["customer_id", "license_plate", "make", "model"],
+        ),
+        (
+            "vehicles.update",
+            json!({ "id": vehicle, "customer_id": customer, "license_plate": "ABC-999", "make": "Kia", "model": "Ceed", "year": 2018, "odometer": 5000 }),
+            vec!["id"],
+        ),
+        ("vehicles.history", json!({ "id": vehicle }), vec!["id"]),
+        (
+            "inventory.items",
+            json!({ "query": "oil", "low_stock_only": false, "include_inactive": false, "limit": 10, "offset": 0 }),
+            vec![],
+        ),
+        (
+            "inventory.create_item",
+            json!({ "sku": "NEW", "barcode": "123", "name": "New Part", "unit": "pcs", "reorder_level": 1000, "cost": 100, "price": 200, "tax_rate_bp": 825, "opening_stock": 5000 }),
+            vec!["sku", "name"],
+        ),
+        (
+            "inventory.update_item",
+            json!({ "id": item, "sku": "OF-2", "name": "Oil Filter XL", "unit": "pcs", "reorder_level": 2000, "cost": 100, "price": 300, "tax_rate_bp": 700, "active": true }),
+            vec!["id"],
+        ),
+        (
+            "inventory.adjust",
+            json!({ "item_id": item, "quantity": 1000, "type": "purchase", "reference": { "type": "delivery", "id": "D-1" }, "reason": "delivery" }),
+            vec!["item_id", "type"],
+        ),
+        (
+            "inventory.bulk_adjust",
+            json!({ "adjustments": [{ "item_id": item, "quantity": 1000 }], "type": "purchase", "reason": "delivery" }),
+            vec!["adjustments", "type"],
+        ),
+        ("inventory.ledger", json!({ "item_id": item, "limit": 10 }), vec!["item_id"]),
+        ("inventory.low_stock", json!({}), vec![]),
+        ("staff.list", json!({ "include_inactive": true }), vec![]),
+        (
+            "staff.create",
+            json!({ "code": "newbie", "name": "New Bie", "role": "technician", "pin": "1234", "hourly_rate": 5000 }),
+            vec!["code", "name", "role", "pin"],
+        ),
+        (
+            "staff.update",
+            json!({ "id": staff, "name": "Renamed", "role": "manager", "pin": "4321", "active": true, "hourly_rate": 100 }),
+            vec!["id"],
+        ),
+        ("settings.get", json!({}), vec![]),
+        (
+            "settings.update",
+            json!({
+                "branch": { "name": "Renamed", "default_tax_rate_bp": 700, "payment_terms_days": 7, "labour_rate": 9000, "time_zone": "Europe/Berlin", "currency": "EUR", "country": "DE", "paper_size": "A4" },
+                "opening_hours": [{ "weekday": 1, "opens": "08:00", "closes": "17:00" }],
+                "closures": [{ "date": "2026-12-25", "reason": "Christmas" }],
+                "bays": [{ "name": "Bay 9", "capabilities": ["lift"], "active": true }],
+                "service_types": [{ "code": "oil_change", "name": "Oil", "duration_minutes": 60, "required_capability": "lift", "lines": [{ "kind": "labour", "description": "Labour", "quantity": 500 }] }],
+            }),
+            vec![],
+        ),
+        ("audit.list", json!({ "limit": 10, "before_seq": 100 }), vec![]),
+        ("audit.verify", json!({}), vec![]),
+        ("backup.create", json!({ "path": backup }), vec!["path"]),
+        ("backup.restore", json!({ "path": backup }), vec!["path"]),
+    ]
+}
+
+/// Fields whose negative values are meaningful (a stock change can be negative).
+const SIGNED: &[&str] = &["quantity"];
+
+/// Every hostile variant of a valid input: (what, input).
+fn variants(sample: &Value, required: &[&str]) -> Vec<(String, String)> {
+    let mut out = vec![
+        ("malformed JSON".to_string(), "{\"a\": ".to_string()),
+        ("not an object".to_string(), "[1, 2, 3]".to_string()),
+        ("a bare string".to_string(), "\"hello\"".to_string()),
+        ("unknown field".to_string(), {
+            let mut v = sample.clone();
+            v["surprise"] = json!(1);
+            v.to_string()
+        }),
+    ];
+    for r in required {
+        let mut v = sample.clone();
+        v.as_object_mut().unwrap().remove(*r);
+        out.push((format!("missing {r}"), v.to_string()));
+    }
+    let mut paths = Vec::new();
+    leaves(sample, &mut Vec::new(), &mut paths);
+    let huge = "x".repeat(1024 * 1024);
+    for (path, leaf) in paths {
+        let name = path.last().cloned().unwrap_or_default();
+        let mut bad: Vec<(&str, Value)> = vec![("object in place of a value", json!({ "x": 1 }))];
+        match leaf {
+            Value::String(_) => {
+                bad.push(("number in place of a string", json!(12345)));
+                bad.push(("1 MB string", json!(huge)));
+            }
+            Value::Number(_) => {
+                bad.push(("string in place of a number", json!("12")));
+                bad.push(("fraction", json!(1.5)));
+                bad.push(("overflowing number", json!(1e30)));
+                bad.push(("past i64", json!(u64::MAX)));
+                bad.push(("i64::MIN", json!(i64::MIN)));
+                if !SIGNED.contains(&name.as_str()) {
+                    bad.push(("negative number", json!(-1)));
+                }
+            }
+            Value::Bool(_) => bad.push(("string in place of a bool", json!("yes"))),
+            _ => {}
+        }
+        for (what, value) in bad {
+            let mut v = sample.clone();
+            set(&mut v, &path, value);
+            out.push((format!("{what} at {}", path.join(".")), v.to_string()));
+        }
+    }
+    out
+}
+
+fn leaves(v: &Value, path: &mut Vec<String>, out: &mut Vec<(Vec<String>, Value)>) {
+    match v {
+        Value::Object(m) => {
+            for (k, child) in m {
+                path.push(k.clone());
+                leaves(child, path, out);
+                path.pop();
+            }
+        }
+        Value::Array(a) => {
+            if let Some(first) = a.first() {
+                path.push("0".into());
+                leaves(first, path, out);
+                path.pop();
+            }
+        }
+        other => out.push((path.clone(), other.clone())),
+    }
+}
+
+fn set(v: &mut Value, path: &[String], value: Value) {
+    let mut cur = v;
+    for p in path {
+        cur = match cur {
+            Value::Array(a) => &mut a[p.parse::<usize>().unwrap()],
+            other => &mut other[p.as_str()],
+        };
+    }
+    *cur = value;
+}
+
+#[test]
+fn hostile_input_never_changes_the_database() {
+    let s = shop();
+    let customer = s.ok(&s.owner, "customers.create", json!({ "name": "Ann Lee", "email": "ann@example.com" }));
+    let vehicle = s.ok(
+        &s.owner,
+        "vehicles.register",
+        json!({ "customer_id": customer["id"], "license_plate": "ABC-123", "make": "Toyota", "model": "Camry" }),
+    );
+    let item = s.item("OF-1", "Oil Filter", 5000, 1000);
+    s.staff("tech", "technician");
+    let staff = s.ok(&s.owner, "staff.list", json!({}))["staff"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["code"] == "tech")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let backup = s.dir.path().join("sample-backup.db");
+    s.ok(&s.owner, "backup.create", json!({ "path": backup }));
+    let backup = backup.display().to_string();
+
+    let samples = samples(customer["id"].as_str().unwrap(), vehicle["id"].as_str().unwrap(), &item, &staff, &backup);
+    let covered: Vec<&str> = samples.iter().map(|(c, _, _)| *c).collect();
+    for c in pitlane_core::api::COMMANDS {
+        assert!(covered.contains(&c.name) || c.name == "auth.logout", "{} has hostile-input samples", c.name);
+    }
+
+    let before = s.file_bytes();
+    let mut checked = 0;
+    for (command, sample, required) in &samples {
+        for (what, input) in variants(sample, required) {
+            let env = s.api.call(Some(&s.owner), command, &input);
+            let status = env.status_code();
+            assert!(
+                status == 400 || status == 422,
+                "{command} with {what}: expected 400 or 422, got {}",
+                env.to_json().chars().take(400).collect::<String>()
+            );
+            assert!(env.to_json().len() < 10_000, "{command} with {what}: the answer does not echo the input");
+            checked += 1;
+        }
+        let after = s.file_bytes();
+        assert!(after == before, "{command}: the database file is byte-for-byte unchanged");
+    }
+    assert!(checked > 300, "a broad sweep ({checked} hostile calls)");
+}
+
+#[test]
+fn money_and_quantity_overflow_is_a_typed_error() {
+    let s = shop();
+    let item = s.item("BIG", "Big Part", 0, 0);
+    // Two changes of the same item that overflow when merged.
+    let env = s.call(&s.owner, "inventory.bulk_adjust", json!({
+        "adjustments": [{ "item_id": item, "quantity": 999_999_999_999i64 }, { "item_id": item, "quantity": 999_999_999_999i64 }],
+        "type": "purchase",
+    }));
+    assert!(env.is_success(), "two large deliveries within range: {}", env.to_json());
+    let env = s.call(
+        &s.owner,
+        "inventory.adjust",
+        json!({ "item_id": item, "quantity": 1_000_000_000_001i64, "type": "purchase" }),
+    );
+    assert_eq!(env.status_code(), 422, "beyond the largest quantity: {}", env.to_json());
+    let overflow = pitlane_core::money::line_net(i64::MAX, 2000);
+    assert!(matches!(overflow, Err(pitlane_core::Error::Overflow { .. })));
+}

@@ -1,0 +1,148 @@
+//! Schema upgrades, refusing databases from newer versions or other
+//! programs, and backup/restore.
+
+use std::path::Path;
+
+use pitlane_core::db;
+use rusqlite::Connection;
+use serde_json::json;
+
+use crate::support::{failure, shop};
+
+fn identity(conn: &Connection) -> (i64, i64) {
+    let app: i64 = conn.query_row("PRAGMA application_id", [], |r| r.get(0)).unwrap();
+    (app, db::version(conn).unwrap())
+}
+
+#[test]
+fn a_database_from_every_earlier_version_upgrades_to_the_fresh_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let fresh = db::open(&dir.path().join("fresh.db")).unwrap();
+    let want = db::schema_dump(&fresh).unwrap();
+    assert!(want.len() > 10, "the fresh schema has tables, indexes and triggers");
+    for old in 0..db::latest_version() {
+        let path = dir.path().join(format!("v{old}.db"));
+        {
+            // The database exactly as version `old` left it.
+            let conn = Connection::open(&path).unwrap();
+            db::migrate_to(&conn, old).unwrap();
+            assert_eq!(db::version(&conn).unwrap(), old);
+            if old >= 1 {
+                conn.execute(
+                    "INSERT INTO audit_log (id, at, action, entity_type, details, prev_hash, hash)
+                     VALUES ('a1', '2026-01-01T00:00:00.000Z', 'test', 'test', '{}', 'x', 'y')",
+                    [],
+                )
+                .unwrap();
+            }
+        }
+        let upgraded = db::open(&path).unwrap();
+        assert_eq!(db::schema_dump(&upgraded).unwrap(), want, "schema after upgrading from version {old}");
+        assert_eq!(identity(&upgraded), identity(&fresh), "identity after upgrading from version {old}");
+        if old >= 1 {
+            let kept: i64 =
+                upgraded.query_row("SELECT count(*) FROM audit_log WHERE id = 'a1'", [], |r| r.get(0)).unwrap();
+            assert_eq!(kept, 1, "data written by version {old} survives the upgrade");
+        }
+    }
+}
+
+fn bytes_of(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap()
+}
+
+#[test]
+fn a_database_from_a_newer_version_is_refused_and_left_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("newer.db");
+    {
+        let conn = db::open(&path).unwrap();
+        conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode = DELETE;").unwrap();
+        conn.pragma_update(None, "user_version", db::latest_version() + 1).unwrap();
+    }
+    let before = bytes_of(&path);
+    let err = db::open(&path).err().expect("refused");
+    assert!(matches!(err, pitlane_core::Error::DatabaseTooNew { .. }), "{err}");
+    assert!(err.to_string().contains("newer"), "the message says why: {err}");
+    assert_eq!(bytes_of(&path), before, "the file is untouched");
+    assert!(!path.with_extension("db-wal").exists(), "no WAL was created");
+}
+
+#[test]
+fn a_sqlite_file_of_another_program_is_refused_and_left_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("other.db");
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch("CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('hello');").unwrap();
+    }
+    let before = bytes_of(&path);
+    let err = db::open(&path).err().expect("refused");
+    assert!(matches!(err, pitlane_core::Error::NotPitlaneDatabase(_)), "{err}");
+    assert_eq!(bytes_of(&path), before, "the file is untouched");
+}
+
+#[test]
+fn backup_then_restore_round_trips() {
+    let s = shop();
+    let c = s.ok(&s.owner, "customers.create", json!({ "name": "Ann Lee", "email": "ann@example.com" }));
+    s.ok(
+        &s.owner,
+        "vehicles.register",
+        json!({ "customer_id": c["id"], "license_plate": "ABC-1", "make": "Kia", "model": "Rio" }),
+    );
+    s.item("OF-1", "Oil Filter", 5000, 1000);
+    let file = s.dir.path().join("backup.db");
+    let info = s.ok(&s.owner, "backup.create", json!({ "path": file }));
+    assert!(info["bytes"].as_u64().unwrap() > 0);
+    let at_backup = s.dump();
+
+    s.ok(&s.owner, "customers.create", json!({ "name": "Bob After" }));
+    assert_ne!(s.dump(), at_backup);
+
+    s.ok(&s.owner, "backup.restore", json!({ "path": file }));
+    let mut restored = s.dump();
+    let mut expected = at_backup.clone();
+    // The restore itself is audited after it: the audit log gains that one entry.
+    let audit = |d: &mut Vec<(String, Vec<String>)>| {
+        d.iter_mut().find(|(t, _)| t == "audit_log").map(|(_, rows)| std::mem::take(rows)).unwrap()
+    };
+    let restored_audit = audit(&mut restored);
+    let expected_audit = audit(&mut expected);
+    assert_eq!(restored, expected, "every table is as it was at the backup");
+    // The backup was taken before its own audit entry was written; the
+    // restore then adds its entry: the counts match again.
+    assert_eq!(restored_audit.len(), expected_audit.len(), "backup's entry is not in the file, the restore's is");
+    assert_eq!(s.ok(&s.owner, "audit.verify", json!({}))["ok"], true, "the chain holds across a restore");
+
+    let found = s.ok(&s.owner, "customers.search", json!({ "query": "bob" }));
+    assert!(found["customers"].as_array().unwrap().is_empty(), "work after the backup is gone");
+}
+
+#[test]
+fn restore_refuses_a_file_that_is_not_a_pitlane_database() {
+    let s = shop();
+    let junk = s.dir.path().join("junk.db");
+    std::fs::write(&junk, b"this is not a database at all, just some bytes in a file").unwrap();
+    let other = s.dir.path().join("other.db");
+    Connection::open(&other).unwrap().execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1);").unwrap();
+    let before = s.file_bytes();
+    for (what, path) in [("random bytes", junk.clone()), ("another program's SQLite", other.clone())] {
+        let env = s.call(&s.owner, "backup.restore", json!({ "path": path }));
+        assert_eq!(failure(&env), (400, "not_a_pitlane_database".into()), "{what}");
+    }
+    let env = s.call(&s.owner, "backup.restore", json!({ "path": s.dir.path().join("missing.db") }));
+    assert_eq!(failure(&env), (422, "validation_failed".into()), "a missing file");
+    assert!(s.file_bytes() == before, "the live database is untouched");
+}
+
+#[test]
+fn a_backup_onto_the_live_database_is_refused() {
+    let s = shop();
+    let live = crate::support::db_path(s.dir.path());
+    for path in [live.clone(), live.with_extension("db-wal")] {
+        let env = s.call(&s.owner, "backup.create", json!({ "path": path }));
+        assert_eq!(failure(&env), (422, "validation_failed".into()), "{}", path.display());
+    }
+    assert!(s.ok(&s.owner, "audit.verify", json!({}))["ok"] == true, "the live database is intact");
+}

@@ -1,0 +1,122 @@
+//! Every command against every role: the whole matrix of SPEC 8, written
+//! out here independently of the core's own table.
+
+use serde_json::json;
+
+use crate::support::{failure, shop};
+
+const F: bool = false;
+const T: bool = true;
+
+/// (command, [front_desk, technician, manager, owner]) – may the role call it?
+const MATRIX: &[(&str, [bool; 4])] = &[
+    ("setup.init", [T, T, T, T]),
+    ("auth.login", [T, T, T, T]),
+    ("auth.logout", [T, T, T, T]),
+    ("auth.whoami", [T, T, T, T]),
+    ("customers.search", [T, T, T, T]),
+    ("customers.get", [T, T, T, T]),
+    ("customers.create", [T, F, T, T]),
+    ("customers.update", [T, F, T, T]),
+    ("vehicles.search", [T, T, T, T]),
+    ("vehicles.get", [T, T, T, T]),
+    ("vehicles.register", [T, F, T, T]),
+    ("vehicles.update", [T, F, T, T]),
+    ("vehicles.history", [T, T, T, T]),
+    ("inventory.items", [T, T, T, T]),
+    ("inventory.create_item", [F, F, T, T]),
+    ("inventory.update_item", [F, F, T, T]),
+    ("inventory.adjust", [F, F, T, T]),
+    ("inventory.bulk_adjust", [F, F, T, T]),
+    ("inventory.ledger", [T, T, T, T]),
+    ("inventory.low_stock", [T, T, T, T]),
+    ("staff.list", [F, F, T, T]),
+    ("staff.create", [F, F, F, T]),
+    ("staff.update", [F, F, F, T]),
+    ("settings.get", [T, T, T, T]),
+    ("settings.update", [F, F, F, T]),
+    ("audit.list", [F, F, T, T]),
+    ("audit.verify", [F, F, T, T]),
+    ("backup.create", [F, F, F, T]),
+    ("backup.restore", [F, F, F, T]),
+];
+
+const PUBLIC: &[&str] = &["setup.init", "auth.login"];
+
+#[test]
+fn the_matrix_covers_every_command() {
+    let table: Vec<&str> = pitlane_core::api::COMMANDS.iter().map(|c| c.name).collect();
+    let matrix: Vec<&str> = MATRIX.iter().map(|(c, _)| *c).collect();
+    assert_eq!(table, matrix, "every command in the table has a row in this matrix, in order");
+}
+
+#[test]
+fn every_command_against_every_role() {
+    let s = shop();
+    let tokens =
+        [s.staff("desk", "front_desk"), s.staff("tech", "technician"), s.staff("mgr", "manager"), s.owner.clone()];
+    let roles = ["front_desk", "technician", "manager", "owner"];
+    for (command, allowed) in MATRIX {
+        for (i, role) in roles.iter().enumerate() {
+            // Input that fails validation: it shows the permission check
+            // without changing anything (auth.logout takes none, so it runs).
+            let input = if *command == "auth.logout" { json!({}) } else { json!({ "not_a_field": 1 }) };
+            let env = s.call(&tokens[i], command, input);
+            let status = env.status_code();
+            if allowed[i] {
+                assert_ne!(status, 403, "{role} may call {command}: {}", env.to_json());
+                assert_ne!(status, 401, "{role} is logged in for {command}");
+            } else {
+                assert_eq!(failure(&env), (403, "forbidden".into()), "{role} may not call {command}");
+            }
+        }
+        if *command == "auth.logout" {
+            // Everyone logged out: log back in for the commands that follow.
+            break;
+        }
+    }
+    // The rest of the matrix with fresh sessions (auth.logout ended them).
+    let tokens: Vec<String> = ["desk", "tech", "mgr", "owner"]
+        .iter()
+        .map(|c| s.api.login(c, crate::support::PIN).expect("log in again"))
+        .collect();
+    let after_logout = MATRIX.iter().skip_while(|(c, _)| *c != "auth.logout").skip(1);
+    for (command, allowed) in after_logout {
+        for (i, role) in roles.iter().enumerate() {
+            let env = s.call(&tokens[i], command, json!({ "not_a_field": 1 }));
+            if allowed[i] {
+                assert_ne!(env.status_code(), 403, "{role} may call {command}: {}", env.to_json());
+            } else {
+                assert_eq!(failure(&env), (403, "forbidden".into()), "{role} may not call {command}");
+            }
+        }
+    }
+}
+
+#[test]
+fn without_a_session_only_public_commands_answer() {
+    let s = shop();
+    for (command, _) in MATRIX {
+        let env = s.api.call(None, command, "{}");
+        if PUBLIC.contains(command) {
+            assert_ne!(env.status_code(), 401, "{command} is public");
+        } else {
+            assert_eq!(failure(&env), (401, "not_logged_in".into()), "{command} needs a login");
+        }
+        let env = s.api.call(Some("forged-token"), command, "{}");
+        assert_eq!(env.status_code(), 401, "{command} with a forged token");
+    }
+}
+
+#[test]
+fn setup_runs_once() {
+    let s = shop();
+    let env = s.api.call_value(
+        None,
+        "setup.init",
+        &json!({
+            "branch_name": "Second", "owner_name": "Eve", "owner_code": "eve", "owner_pin": "9999",
+        }),
+    );
+    assert_eq!(failure(&env), (409, "already_set_up".into()), "a set-up database cannot be taken over");
+}
