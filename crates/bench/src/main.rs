@@ -1,1 +1,368 @@
-fn main() {}
+//! Pitlane's benchmarks. Each figure is printed beside a raw-SQLite baseline
+//! measured in the same run on the same machine, as a ratio: the machine is
+//! shared and noisy, so absolute numbers alone mean little.
+//!
+//! Run with `cargo run --release -p pitlane-bench -- all` (see README).
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use clap::{Parser, Subcommand};
+use pitlane_core::customers::CustomerFields;
+use pitlane_core::vehicles::NewVehicle;
+use pitlane_core::{Api, Stamp, SystemClock, UuidV7Ids};
+use rusqlite::{params, Connection};
+use serde_json::json;
+
+#[derive(Parser)]
+#[command(about = "Pitlane benchmarks, each beside a raw SQLite baseline in the same run")]
+struct Args {
+    /// Where benchmark databases are kept between runs.
+    #[arg(long, default_value = "target/bench-data")]
+    data: PathBuf,
+    #[command(subcommand)]
+    which: Which,
+}
+
+#[derive(Subcommand, Clone, Copy)]
+enum Which {
+    /// Customer and vehicle search on a database of many customers.
+    Search {
+        #[arg(long, default_value_t = 1_000_000)]
+        customers: usize,
+        #[arg(long, default_value_t = 4000)]
+        samples: usize,
+    },
+    /// Stock adjustments per second, each its own FULL-sync transaction.
+    Stock {
+        #[arg(long, default_value_t = 2000)]
+        ops: usize,
+    },
+    /// Both, with their defaults.
+    All,
+}
+
+const PIN: &str = "bench-pin-1";
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx.min(sorted.len() - 1)]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.4} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// A set-up database at `path` and an owner session.
+fn shop(path: &Path) -> (Api, String) {
+    let api = Api::open(path).expect("open bench database");
+    let set_up = pitlane_core::settings::device(&api.lock_conn()).expect("read device").is_some();
+    if !set_up {
+        let env = api.call_value(
+            None,
+            "setup.init",
+            &json!({
+                "branch_name": "Bench", "owner_name": "Bench Owner", "owner_code": "owner", "owner_pin": PIN,
+                "time_zone": "America/New_York", "country": "US",
+            }),
+        );
+        assert!(env.is_success(), "setup: {}", env.to_json());
+    }
+    let token = api.login("owner", PIN).expect("login");
+    (api, token)
+}
+
+const FIRST: &[&str] = &[
+    "John", "Maria", "James", "Aisha", "Liam", "Sofia", "Noah", "Emma", "Mateo", "Olivia", "Lukas", "Chloé", "Björn",
+    "Priya", "Kwame", "Hiroshi",
+];
+const LAST: &[&str] = &[
+    "Smith",
+    "Garcia",
+    "Johnson",
+    "Khan",
+    "Müller",
+    "Rossi",
+    "Nguyen",
+    "Brown",
+    "Kowalski",
+    "Dubois",
+    "Okafor",
+    "Tanaka",
+    "Andersson",
+    "Silva",
+    "Patel",
+    "Walker",
+    "Chen",
+    "Hughes",
+    "Novak",
+    "Jensen",
+];
+const LETTERS: &[u8] = b"ABCDEFGHJKLMNPRSTUVWXYZ";
+
+fn person(i: usize) -> (String, String, String, String) {
+    let h = i.wrapping_mul(2654435761) % 1_000_003;
+    let first = FIRST[h % FIRST.len()];
+    let last = LAST[(h / 7) % LAST.len()];
+    let l = |k: usize| LETTERS[k % LETTERS.len()] as char;
+    let n = LETTERS.len();
+    (
+        format!("{first} {last}"),
+        format!("{}.{}{i}@example.com", pitlane_core::search::fold(first), pitlane_core::search::fold(last)),
+        format!("+1 (212) {:03}-{:04}", 200 + i / 10_000, i % 10_000),
+        format!("{}{}{}-{:04}", l(i), l(i / n), l(i / (n * n)), i / (n * n * n)),
+    )
+}
+
+/// Fills the database to `n` customers (each with a vehicle) through the
+/// core's own create functions, in large transactions.
+fn fill(api: &Api, n: usize) {
+    let have: usize = api.lock_conn().query_row("SELECT count(*) FROM customers", [], |r| r.get(0)).expect("count");
+    if have >= n {
+        println!("using the existing database with {have} customers");
+        return;
+    }
+    println!("building {} customers with vehicles (kept for later runs)...", n - have);
+    let started = Instant::now();
+    let mut conn = api.lock_conn();
+    let ids = UuidV7Ids;
+    let mut i = have;
+    while i < n {
+        let tx = conn.transaction().expect("tx");
+        let stamp = Stamp { now: chrono::Utc::now(), ids: &ids, actor_id: None };
+        let end = (i + 10_000).min(n);
+        for k in i..end {
+            let (name, email, phone, plate) = person(k);
+            let phone = pitlane_core::validate::normalize_phone(&phone, "US").expect("phone");
+            let c = pitlane_core::customers::create_tx(
+                &tx,
+                &stamp,
+                &CustomerFields {
+                    name,
+                    email: Some(email),
+                    phone: Some(phone),
+                    address: String::new(),
+                    notes: String::new(),
+                    marketing_consent: false,
+                },
+            )
+            .expect("customer");
+            pitlane_core::vehicles::register_tx(
+                &tx,
+                &stamp,
+                &NewVehicle {
+                    customer_id: c.id,
+                    license_plate: plate,
+                    vin: None,
+                    make: "Toyota".into(),
+                    model: "Corolla".into(),
+                    year: Some(2018),
+                    odometer: None,
+                },
+            )
+            .expect("vehicle");
+        }
+        tx.commit().expect("commit");
+        i = end;
+        if i % 100_000 == 0 {
+            println!("  {i} customers ({:.0} s)", started.elapsed().as_secs_f64());
+        }
+    }
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);").expect("checkpoint");
+}
+
+fn search(data: &Path, customers: usize, samples: usize) {
+    std::fs::create_dir_all(data).expect("data dir");
+    let path = data.join(format!("search-{customers}.db"));
+    let (api, token) = shop(&path);
+    fill(&api, customers);
+
+    // Prefixes people type: the start of a name, a phone, an email, a plate.
+    let mut queries: Vec<(&str, String)> = Vec::new();
+    let mut x: usize = 12345;
+    for s in 0..samples {
+        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let k = (x >> 20) % customers;
+        let (name, email, phone, plate) = person(k);
+        let (kind, q) = match s % 4 {
+            0 => ("name", name.chars().take(4 + k % 4).collect::<String>()),
+            1 => ("phone", phone.chars().take(12).collect::<String>()),
+            2 => ("email", email.chars().take(8 + k % 6).collect::<String>()),
+            _ => ("plate", plate.chars().take(4).collect::<String>()),
+        };
+        queries.push((kind, q));
+    }
+
+    let raw = Connection::open(&path).expect("raw connection");
+    raw.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+        .expect("pragmas");
+    let raw_query = |q: &str| -> usize {
+        let key = pitlane_core::search::query_key(q);
+        let mut stmt = raw
+            .prepare_cached("SELECT customer_id FROM search_terms WHERE term >= ?1 AND term < ?2 LIMIT 20")
+            .expect("prepare");
+        let rows = stmt
+            .query_map(params![key, pitlane_core::search::prefix_end(&key)], |r| r.get::<_, String>(0))
+            .expect("query");
+        rows.count()
+    };
+
+    // Warm both paths, then interleave them so noise hits both alike.
+    for (_, q) in queries.iter().take(200) {
+        raw_query(q);
+        api.call_value(Some(&token), "customers.search", &json!({ "query": q }));
+    }
+    let mut core_customers = Vec::with_capacity(samples);
+    let mut core_vehicles = Vec::with_capacity(samples);
+    let mut raw_times = Vec::with_capacity(samples);
+    let mut hits = 0usize;
+    for (kind, q) in &queries {
+        let t = Instant::now();
+        let n = raw_query(q);
+        raw_times.push(t.elapsed());
+        let input = json!({ "query": q }).to_string();
+        let t = Instant::now();
+        let env = api.call(Some(&token), "customers.search", &input);
+        core_customers.push(t.elapsed());
+        assert!(env.is_success(), "search {kind} '{q}': {}", env.to_json());
+        hits += env.data().and_then(|d| d["customers"].as_array().map(Vec::len)).unwrap_or(0);
+        let t = Instant::now();
+        let env = api.call(Some(&token), "vehicles.search", &input);
+        core_vehicles.push(t.elapsed());
+        assert!(env.is_success());
+        assert!(n > 0, "every sampled prefix exists ({kind} '{q}')");
+    }
+    for v in [&mut core_customers, &mut core_vehicles, &mut raw_times] {
+        v.sort();
+    }
+    let raw95 = percentile(&raw_times, 0.95);
+    println!();
+    println!("search on {customers} customers, {samples} prefixes (name, phone, email, plate), 20 results a page");
+    println!("  {:<34} {:>12} {:>12} {:>14}", "", "p50", "p95", "p95 / raw p95");
+    for (label, v) in [
+        ("raw SQLite index range query", &raw_times),
+        ("customers.search via command table", &core_customers),
+        ("vehicles.search via command table", &core_vehicles),
+    ] {
+        let p95 = percentile(v, 0.95);
+        println!(
+            "  {:<34} {:>12} {:>12} {:>13.2}x",
+            label,
+            ms(percentile(v, 0.5)),
+            ms(p95),
+            p95.as_secs_f64() / raw95.as_secs_f64()
+        );
+    }
+    println!(
+        "  (customers.search returned {:.1} customers a query on average, each with its vehicles)",
+        hits as f64 / samples as f64
+    );
+    println!("  goals: p95 <= 1 ms and <= 5x the raw query's p95");
+}
+
+fn stock(data: &Path, ops: usize) {
+    std::fs::create_dir_all(data).expect("data dir");
+    let core_path = data.join("stock-core.db");
+    let raw_path = data.join("stock-raw.db");
+    for p in [&core_path, &raw_path] {
+        for ext in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{ext}", p.display()));
+        }
+    }
+    let (api, token) = shop(&core_path);
+    let item = api.call_value(
+        Some(&token),
+        "inventory.create_item",
+        &json!({ "sku": "OF", "name": "Oil Filter", "opening_stock": 1_000_000_000 }),
+    );
+    let item_id = item.data().expect("item")["id"].as_str().expect("id").to_string();
+
+    // The raw baseline: the same item row and ledger table, the same pragmas,
+    // one transaction per adjustment that reads the balance, updates it and
+    // appends the ledger row.
+    let mut raw = Connection::open(&raw_path).expect("raw db");
+    raw.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;
+         CREATE TABLE items (id TEXT PRIMARY KEY, on_hand INTEGER NOT NULL CHECK (on_hand >= 0), updated_at TEXT);
+         CREATE TABLE ledger (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, item_id TEXT NOT NULL REFERENCES items(id),
+             delta INTEGER NOT NULL, type TEXT NOT NULL, reason TEXT NOT NULL, balance_before INTEGER NOT NULL,
+             balance_after INTEGER NOT NULL, actor_id TEXT, at TEXT NOT NULL);
+         CREATE INDEX ledger_item ON ledger(item_id, seq);
+         INSERT INTO items VALUES ('OF', 1000000000, '');",
+    )
+    .expect("raw schema");
+    let ids = UuidV7Ids;
+    let clock = SystemClock;
+    let mut raw_once = |i: usize| {
+        let tx = raw.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).expect("tx");
+        let before: i64 = tx
+            .prepare_cached("SELECT on_hand FROM items WHERE id = 'OF'")
+            .expect("p")
+            .query_row([], |r| r.get(0))
+            .expect("q");
+        let delta = if i % 2 == 0 { -1000 } else { 1000 };
+        let at = pitlane_core::clock::rfc3339(pitlane_core::Clock::now(&clock));
+        tx.prepare_cached("UPDATE items SET on_hand = ?1, updated_at = ?2 WHERE id = 'OF'")
+            .expect("p")
+            .execute(params![before + delta, at])
+            .expect("u");
+        tx.prepare_cached(
+            "INSERT INTO ledger (id, item_id, delta, type, reason, balance_before, balance_after, actor_id, at)
+             VALUES (?1, 'OF', ?2, 'adjustment', 'bench', ?3, ?4, 'owner', ?5)",
+        )
+        .expect("p")
+        .execute(params![pitlane_core::IdSource::new_id(&ids), delta, before, before + delta, at])
+        .expect("i");
+        tx.commit().expect("commit");
+    };
+    let core_once = |i: usize| {
+        let delta = if i % 2 == 0 { -1000 } else { 1000 };
+        let env = api.call(
+            Some(&token),
+            "inventory.adjust",
+            &json!({ "item_id": item_id, "quantity": delta, "type": "adjustment", "reason": "bench" }).to_string(),
+        );
+        assert!(env.is_success(), "{}", env.to_json());
+    };
+    for i in 0..50 {
+        raw_once(i);
+        core_once(i);
+    }
+    // Alternate blocks so both see the same machine.
+    let (mut raw_total, mut core_total) = (Duration::ZERO, Duration::ZERO);
+    let block = 100;
+    let mut done = 0;
+    while done < ops {
+        let n = block.min(ops - done);
+        let t = Instant::now();
+        for i in 0..n {
+            raw_once(done + i);
+        }
+        raw_total += t.elapsed();
+        let t = Instant::now();
+        for i in 0..n {
+            core_once(done + i);
+        }
+        core_total += t.elapsed();
+        done += n;
+    }
+    let raw_rate = ops as f64 / raw_total.as_secs_f64();
+    let core_rate = ops as f64 / core_total.as_secs_f64();
+    println!();
+    println!("stock adjustments, {ops} each, one FULL-sync transaction per adjustment");
+    println!("  raw SQLite (balance + ledger row)      {raw_rate:>10.0} /s");
+    println!("  inventory.adjust via command table     {core_rate:>10.0} /s   (ledger, balance, audit entry, events)");
+    println!("  ratio core / raw                       {:>10.2}      goal: >= 0.5", core_rate / raw_rate);
+}
+
+fn main() {
+    let args = Args::parse();
+    match args.which {
+        Which::Search { customers, samples } => search(&args.data, customers, samples),
+        Which::Stock { ops } => stock(&args.data, ops),
+        Which::All => {
+            stock(&args.data, 2000);
+            search(&args.data, 1_000_000, 4000);
+        }
+    }
+}

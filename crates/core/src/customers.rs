@@ -358,16 +358,45 @@ pub struct SearchOutput {
     pub customers: Vec<CustomerHit>,
 }
 
-pub fn search_cmd(ctx: &mut Ctx, input: SearchInput) -> Result<SearchOutput> {
-    let conn = ctx.conn();
-    let ids = search::matching_customers(conn, &input.query, input.limit)?;
-    let mut customers = Vec::with_capacity(ids.len());
-    for id in ids {
-        if let Some(c) = find(conn, &id)? {
-            customers.push(CustomerHit { vehicles: vehicles::summaries_of(conn, &c.id)?, customer: c });
+/// One statement: the prefix range scan picks the customers, and their rows
+/// and vehicles come back joined, so a search costs one pass over SQLite.
+pub fn search(conn: &Connection, query: &str, limit: i64) -> Result<Vec<CustomerHit>> {
+    let key = search::query_key(query);
+    if key.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut stmt = conn.prepare_cached(
+        "SELECT c.id, c.name, c.email, c.phone, c.address, c.notes, c.marketing_consent, c.created_at, c.updated_at,
+                v.id, v.license_plate, v.make, v.model, v.year
+         FROM (SELECT DISTINCT customer_id FROM search_terms WHERE term >= ?1 AND term < ?2 LIMIT ?3) m
+         JOIN customers c ON c.id = m.customer_id
+         LEFT JOIN vehicles v ON v.customer_id = c.id
+         ORDER BY c.name, c.id, v.created_at",
+    )?;
+    let mut rows = stmt.query(params![key, search::prefix_end(&key), limit])?;
+    let mut hits: Vec<CustomerHit> = Vec::new();
+    while let Some(r) = rows.next()? {
+        let id: String = r.get(0)?;
+        if hits.last().is_none_or(|h| h.customer.id != id) {
+            hits.push(CustomerHit { customer: from_row(r)?, vehicles: Vec::new() });
+        }
+        if let Some(vid) = r.get::<_, Option<String>>(9)? {
+            if let Some(h) = hits.last_mut() {
+                h.vehicles.push(vehicles::VehicleSummary {
+                    id: vid,
+                    license_plate: r.get(10)?,
+                    make: r.get(11)?,
+                    model: r.get(12)?,
+                    year: r.get(13)?,
+                });
+            }
         }
     }
-    Ok(SearchOutput { customers })
+    Ok(hits)
+}
+
+pub fn search_cmd(ctx: &mut Ctx, input: SearchInput) -> Result<SearchOutput> {
+    Ok(SearchOutput { customers: search(ctx.conn(), &input.query, input.limit)? })
 }
 
 #[derive(Debug, Deserialize)]

@@ -75,6 +75,8 @@ pub fn check_identity(conn: &Connection) -> Result<()> {
 
 pub fn apply_pragmas(conn: &Connection) -> Result<()> {
     conn.busy_timeout(Duration::from_secs(5))?;
+    // Room for every statement of a busy orchestrator: a miss re-prepares.
+    conn.set_prepared_statement_cache_capacity(128);
     // journal_mode answers with a row; in memory it stays "memory".
     let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
     conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;")?;

@@ -381,25 +381,36 @@ pub struct VehicleSearch {
     pub vehicles: Vec<VehicleHit>,
 }
 
-pub fn search_cmd(ctx: &mut Ctx, input: SearchInput) -> Result<VehicleSearch> {
-    let conn = ctx.conn();
-    let limit = input.limit as usize;
-    let mut out: Vec<VehicleHit> = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    for (customer_id, vehicle_id) in search::matching_pairs(conn, &input.query, input.limit)? {
-        let found = if vehicle_id.is_empty() {
-            of_customer(conn, &customer_id)?
-        } else {
-            find(conn, &vehicle_id)?.into_iter().collect()
-        };
-        for v in found {
-            if out.len() < limit && seen.insert(v.id.clone()) {
-                let customer_name = customers::get(conn, &v.customer_id)?.name;
-                out.push(VehicleHit { vehicle: v, customer_name });
-            }
-        }
+/// Vehicles whose plate or VIN starts with the query, and the vehicles of
+/// customers whose name, phone or email does: one statement.
+pub fn search(conn: &Connection, query: &str, limit: i64) -> Result<Vec<VehicleHit>> {
+    let key = search::query_key(query);
+    if key.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(VehicleSearch { vehicles: out })
+    let mut stmt = conn.prepare_cached(
+        "WITH m AS (SELECT DISTINCT customer_id, vehicle_id FROM search_terms WHERE term >= ?1 AND term < ?2 LIMIT ?3)
+         SELECT v.id, v.customer_id, v.license_plate, v.vin, v.make, v.model, v.year, v.odometer, v.created_at,
+                v.updated_at, c.name
+         FROM m JOIN vehicles v ON v.id = m.vehicle_id JOIN customers c ON c.id = v.customer_id
+         WHERE m.vehicle_id <> ''
+         UNION
+         SELECT v.id, v.customer_id, v.license_plate, v.vin, v.make, v.model, v.year, v.odometer, v.created_at,
+                v.updated_at, c.name
+         FROM m JOIN customers c ON c.id = m.customer_id JOIN vehicles v ON v.customer_id = c.id
+         WHERE m.vehicle_id = ''
+         ORDER BY 3 LIMIT ?3",
+    )?;
+    let rows = stmt
+        .query_map(params![key, search::prefix_end(&key), limit], |r| {
+            Ok(VehicleHit { vehicle: from_row(r)?, customer_name: r.get(10)? })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+pub fn search_cmd(ctx: &mut Ctx, input: SearchInput) -> Result<VehicleSearch> {
+    Ok(VehicleSearch { vehicles: search(ctx.conn(), &input.query, input.limit)? })
 }
 
 #[derive(Debug, Serialize)]
