@@ -30,12 +30,14 @@ CREATE INDEX vehicles_customer ON vehicles(customer_id);
 
 -- Quick-search terms: folded words of the name, the email, the phone digits
 -- (international and national), plates and VINs. A prefix search is one
--- index range scan on `term`.
+-- index range scan on `term`, and each row carries the customer's result
+-- card (JSON: id, name, email, phone, vehicles), so the scan alone answers.
 -- vehicle_id is '' for the customer's own terms (name, email, phone).
 CREATE TABLE search_terms (
     term         TEXT NOT NULL,
     customer_id  TEXT NOT NULL REFERENCES customers(id),
     vehicle_id   TEXT NOT NULL DEFAULT '',
+    card         TEXT NOT NULL DEFAULT '{}',
     PRIMARY KEY (term, customer_id, vehicle_id)
 ) WITHOUT ROWID;
 CREATE INDEX search_terms_customer ON search_terms(customer_id, vehicle_id);

@@ -346,53 +346,25 @@ impl Validate for SearchInput {
     }
 }
 
-#[derive(Debug, Serialize)]
-pub struct CustomerHit {
-    #[serde(flatten)]
-    pub customer: Customer,
-    pub vehicles: Vec<vehicles::VehicleSummary>,
-}
-
+/// Search results are the customers' cards: id, name, email, phone and
+/// vehicles (id, license_plate, make, model, year). `customers.get` gives the rest.
 #[derive(Debug, Serialize)]
 pub struct SearchOutput {
-    pub customers: Vec<CustomerHit>,
+    pub customers: Vec<serde_json::Value>,
 }
 
-/// One statement: the prefix range scan picks the customers, and their rows
-/// and vehicles come back joined, so a search costs one pass over SQLite.
-pub fn search(conn: &Connection, query: &str, limit: i64) -> Result<Vec<CustomerHit>> {
-    let key = search::query_key(query);
-    if key.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut stmt = conn.prepare_cached(
-        "SELECT c.id, c.name, c.email, c.phone, c.address, c.notes, c.marketing_consent, c.created_at, c.updated_at,
-                v.id, v.license_plate, v.make, v.model, v.year
-         FROM (SELECT DISTINCT customer_id FROM search_terms WHERE term >= ?1 AND term < ?2 LIMIT ?3) m
-         JOIN customers c ON c.id = m.customer_id
-         LEFT JOIN vehicles v ON v.customer_id = c.id
-         ORDER BY c.name, c.id, v.created_at",
-    )?;
-    let mut rows = stmt.query(params![key, search::prefix_end(&key), limit])?;
-    let mut hits: Vec<CustomerHit> = Vec::new();
-    while let Some(r) = rows.next()? {
-        let id: String = r.get(0)?;
-        if hits.last().is_none_or(|h| h.customer.id != id) {
-            hits.push(CustomerHit { customer: from_row(r)?, vehicles: Vec::new() });
-        }
-        if let Some(vid) = r.get::<_, Option<String>>(9)? {
-            if let Some(h) = hits.last_mut() {
-                h.vehicles.push(vehicles::VehicleSummary {
-                    id: vid,
-                    license_plate: r.get(10)?,
-                    make: r.get(11)?,
-                    model: r.get(12)?,
-                    year: r.get(13)?,
-                });
-            }
+/// Customers whose name, email, phone, plate or VIN starts with the query,
+/// answered by one index range scan (see [`search::hits`]).
+pub fn search(conn: &Connection, query: &str, limit: i64) -> Result<Vec<serde_json::Value>> {
+    let mut cards = Vec::new();
+    let mut last = String::new();
+    for h in search::hits(conn, query, limit)? {
+        if h.customer_id != last {
+            cards.push(serde_json::from_str(&h.card)?);
+            last = h.customer_id;
         }
     }
-    Ok(hits)
+    Ok(cards)
 }
 
 pub fn search_cmd(ctx: &mut Ctx, input: SearchInput) -> Result<SearchOutput> {

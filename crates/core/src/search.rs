@@ -65,6 +65,7 @@ pub fn vehicle_terms(plate: &str, vin: Option<&str>) -> Vec<String> {
     terms
 }
 
+/// Replaces a customer's own terms and refreshes their card.
 pub fn replace_customer_terms_tx(tx: &Transaction, customer_id: &str, terms: &[String]) -> Result<()> {
     tx.prepare_cached("DELETE FROM search_terms WHERE customer_id = ?1 AND vehicle_id = ''")?.execute([customer_id])?;
     let mut ins =
@@ -72,9 +73,10 @@ pub fn replace_customer_terms_tx(tx: &Transaction, customer_id: &str, terms: &[S
     for t in terms {
         ins.execute(params![t, customer_id])?;
     }
-    Ok(())
+    refresh_card_tx(tx, customer_id)
 }
 
+/// Replaces a vehicle's terms (under its owner) and refreshes the owner's card.
 pub fn replace_vehicle_terms_tx(tx: &Transaction, customer_id: &str, vehicle_id: &str, terms: &[String]) -> Result<()> {
     // `vehicle_id <> ''` lets SQLite use the partial index on vehicle terms.
     tx.prepare_cached("DELETE FROM search_terms WHERE vehicle_id = ?1 AND vehicle_id <> ''")?.execute([vehicle_id])?;
@@ -83,49 +85,62 @@ pub fn replace_vehicle_terms_tx(tx: &Transaction, customer_id: &str, vehicle_id:
     for t in terms {
         ins.execute(params![t, customer_id, vehicle_id])?;
     }
+    refresh_card_tx(tx, customer_id)
+}
+
+/// Rebuilds a customer's result card from their row and vehicles and
+/// stores it on every one of their terms. Call after any change to the
+/// customer or their vehicles, in the same transaction.
+pub fn refresh_card_tx(tx: &Transaction, customer_id: &str) -> Result<()> {
+    let card = tx
+        .prepare_cached(
+            "SELECT json_object('id', c.id, 'name', c.name, 'email', c.email, 'phone', c.phone,
+                    'vehicles', (SELECT json_group_array(json_object('id', v.id, 'license_plate', v.license_plate,
+                                        'make', v.make, 'model', v.model, 'year', v.year))
+                                 FROM (SELECT * FROM vehicles WHERE customer_id = c.id ORDER BY created_at, id) v))
+             FROM customers c WHERE c.id = ?1",
+        )?
+        .query_row([customer_id], |r| r.get::<_, String>(0))?;
+    tx.prepare_cached("UPDATE search_terms SET card = ?2 WHERE customer_id = ?1")?
+        .execute(params![customer_id, card])?;
     Ok(())
 }
 
-/// Customer ids whose terms start with the query, at most `limit`, in the
-/// order the index range yields them. Rows are read one by one and the scan
-/// stops once `limit` distinct customers are found (a SQL DISTINCT would
-/// build a temporary b-tree first).
-pub fn matching_customers(conn: &Connection, query: &str, limit: i64) -> Result<Vec<String>> {
-    Ok(matching_pairs(conn, query, limit)?.into_iter().map(|(c, _)| c).fold(Vec::new(), |mut acc, c| {
-        if !acc.contains(&c) {
-            acc.push(c);
-        }
-        acc
-    }))
+/// One search hit: the customer and, for a plate or VIN match, the vehicle.
+pub struct Hit {
+    pub customer_id: String,
+    pub vehicle_id: String,
+    pub card: String,
 }
 
-/// (customer id, vehicle id or '') pairs whose terms start with the query,
-/// for at most `limit` distinct customers.
-pub fn matching_pairs(conn: &Connection, query: &str, limit: i64) -> Result<Vec<(String, String)>> {
+/// Terms that start with the query, in index order, read one by one until
+/// `limit` distinct customers are found: one range scan answers the search.
+pub fn hits(conn: &Connection, query: &str, limit: i64) -> Result<Vec<Hit>> {
     let key = query_key(query);
     if key.is_empty() {
         return Ok(Vec::new());
     }
     let limit = usize::try_from(limit).unwrap_or(0);
     let mut stmt =
-        conn.prepare_cached("SELECT customer_id, vehicle_id FROM search_terms WHERE term >= ?1 AND term < ?2")?;
+        conn.prepare_cached("SELECT customer_id, vehicle_id, card FROM search_terms WHERE term >= ?1 AND term < ?2")?;
     let mut rows = stmt.query(params![key, prefix_end(&key)])?;
-    let mut pairs: Vec<(String, String)> = Vec::new();
+    let mut hits: Vec<Hit> = Vec::new();
     let mut customers = 0;
     while let Some(r) = rows.next()? {
-        let pair: (String, String) = (r.get(0)?, r.get(1)?);
-        if pairs.contains(&pair) {
+        let customer_id: String = r.get(0)?;
+        let vehicle_id: String = r.get(1)?;
+        if hits.iter().any(|h| h.customer_id == customer_id && h.vehicle_id == vehicle_id) {
             continue;
         }
-        if !pairs.iter().any(|(c, _)| *c == pair.0) {
+        if !hits.iter().any(|h| h.customer_id == customer_id) {
             if customers == limit {
                 break;
             }
             customers += 1;
         }
-        pairs.push(pair);
+        hits.push(Hit { customer_id, vehicle_id, card: r.get(2)? });
     }
-    Ok(pairs)
+    Ok(hits)
 }
 
 #[cfg(test)]

@@ -28,7 +28,7 @@ pub struct Vehicle {
     pub updated_at: String,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct VehicleSummary {
     pub id: String,
     pub license_plate: String,
@@ -306,6 +306,9 @@ pub fn update_tx(tx: &Transaction, stamp: &Stamp, p: &VehiclePatch) -> Result<Ve
         stamp.at()
     ])?;
     search::replace_vehicle_terms_tx(tx, &customer_id, &p.id, &search::vehicle_terms(&plate, vin.as_deref()))?;
+    if customer_id != before.customer_id {
+        search::refresh_card_tx(tx, &before.customer_id)?;
+    }
     let after = get(tx, &p.id)?;
     let changed: Vec<&str> = [
         ("customer_id", before.customer_id != after.customer_id),
@@ -369,11 +372,16 @@ pub fn history(conn: &Connection, vehicle_id: &str) -> Result<Vec<ServiceRecord>
 
 // ---- commands ----------------------------------------------------------------
 
+/// A vehicle in search results, with its owner's name.
 #[derive(Debug, Serialize)]
 pub struct VehicleHit {
-    #[serde(flatten)]
-    pub vehicle: Vehicle,
+    pub id: String,
+    pub customer_id: String,
     pub customer_name: String,
+    pub license_plate: String,
+    pub make: String,
+    pub model: String,
+    pub year: Option<i64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -381,32 +389,39 @@ pub struct VehicleSearch {
     pub vehicles: Vec<VehicleHit>,
 }
 
-/// Vehicles whose plate or VIN starts with the query, and the vehicles of
-/// customers whose name, phone or email does: one statement.
+#[derive(Deserialize)]
+struct Card {
+    id: String,
+    name: String,
+    vehicles: Vec<VehicleSummary>,
+}
+
+/// Vehicles whose plate or VIN starts with the query, and all vehicles of
+/// customers whose name, email or phone does; at most `limit`, from one
+/// index range scan (see [`search::hits`]).
 pub fn search(conn: &Connection, query: &str, limit: i64) -> Result<Vec<VehicleHit>> {
-    let key = search::query_key(query);
-    if key.is_empty() {
-        return Ok(Vec::new());
+    let limit = usize::try_from(limit).unwrap_or(0);
+    let mut out: Vec<VehicleHit> = Vec::new();
+    for h in search::hits(conn, query, limit as i64)? {
+        let card: Card = serde_json::from_str(&h.card)?;
+        for v in card.vehicles {
+            if out.len() < limit
+                && (h.vehicle_id.is_empty() || h.vehicle_id == v.id)
+                && !out.iter().any(|o| o.id == v.id)
+            {
+                out.push(VehicleHit {
+                    id: v.id,
+                    customer_id: card.id.clone(),
+                    customer_name: card.name.clone(),
+                    license_plate: v.license_plate,
+                    make: v.make,
+                    model: v.model,
+                    year: v.year,
+                });
+            }
+        }
     }
-    let mut stmt = conn.prepare_cached(
-        "WITH m AS (SELECT DISTINCT customer_id, vehicle_id FROM search_terms WHERE term >= ?1 AND term < ?2 LIMIT ?3)
-         SELECT v.id, v.customer_id, v.license_plate, v.vin, v.make, v.model, v.year, v.odometer, v.created_at,
-                v.updated_at, c.name
-         FROM m JOIN vehicles v ON v.id = m.vehicle_id JOIN customers c ON c.id = v.customer_id
-         WHERE m.vehicle_id <> ''
-         UNION
-         SELECT v.id, v.customer_id, v.license_plate, v.vin, v.make, v.model, v.year, v.odometer, v.created_at,
-                v.updated_at, c.name
-         FROM m JOIN customers c ON c.id = m.customer_id JOIN vehicles v ON v.customer_id = c.id
-         WHERE m.vehicle_id = ''
-         ORDER BY 3 LIMIT ?3",
-    )?;
-    let rows = stmt
-        .query_map(params![key, search::prefix_end(&key), limit], |r| {
-            Ok(VehicleHit { vehicle: from_row(r)?, customer_name: r.get(10)? })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(rows)
+    Ok(out)
 }
 
 pub fn search_cmd(ctx: &mut Ctx, input: SearchInput) -> Result<VehicleSearch> {

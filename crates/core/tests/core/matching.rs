@@ -107,3 +107,30 @@ fn updating_a_customer_keeps_search_in_step() {
     let by_phone = s.ok(&s.owner, "customers.search", json!({ "query": "2155550199" }));
     assert!(by_phone["customers"].as_array().unwrap().is_empty(), "the cleared phone no longer matches");
 }
+
+#[test]
+fn search_cards_follow_vehicles_and_their_owners() {
+    let s = shop();
+    let ann = s.ok(&s.owner, "customers.create", json!({ "name": "Ann Lee" }));
+    let bob = s.ok(&s.owner, "customers.create", json!({ "name": "Bob Ray" }));
+    let car = s.ok(
+        &s.owner,
+        "vehicles.register",
+        json!({ "customer_id": ann["id"], "license_plate": "KL-77", "make": "Mazda", "model": "3" }),
+    );
+    let hit = s.ok(&s.owner, "customers.search", json!({ "query": "ann" }));
+    assert_eq!(hit["customers"][0]["vehicles"][0]["license_plate"], "KL-77", "a new vehicle shows on its owner's card");
+    let by_plate = s.ok(&s.owner, "customers.search", json!({ "query": "kl77" }));
+    assert_eq!(by_plate["customers"][0]["id"], ann["id"], "the plate finds its owner");
+
+    s.ok(&s.owner, "vehicles.update", json!({ "id": car["id"], "customer_id": bob["id"], "license_plate": "KL-78" }));
+    let ann_now = s.ok(&s.owner, "customers.search", json!({ "query": "ann" }));
+    assert!(ann_now["customers"][0]["vehicles"].as_array().unwrap().is_empty(), "the old owner's card lost the car");
+    let by_new_plate = s.ok(&s.owner, "vehicles.search", json!({ "query": "kl 78" }));
+    assert_eq!(
+        by_new_plate["vehicles"][0]["customer_name"], "Bob Ray",
+        "the new plate finds the car under its new owner"
+    );
+    let by_old_plate = s.ok(&s.owner, "vehicles.search", json!({ "query": "kl 77" }));
+    assert!(by_old_plate["vehicles"].as_array().unwrap().is_empty(), "the old plate finds nothing");
+}

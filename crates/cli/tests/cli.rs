@@ -1,0 +1,181 @@
+//! The `pitlane` binary as people and scripts use it: exit codes, init,
+//! demo, call, backup, restore and migrate.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn pitlane(db: &Path, args: &[&str], pin: Option<&str>) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pitlane"));
+    cmd.arg("--db").arg(db).args(args).env_remove("PITLANE_PIN").env_remove("PITLANE_DB");
+    if let Some(p) = pin {
+        cmd.env("PITLANE_PIN", p);
+    }
+    cmd.output().expect("run pitlane")
+}
+
+fn envelope(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("stdout is an envelope ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+#[test]
+fn exit_codes_follow_the_envelope() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("shop.db");
+    let init = pitlane(
+        &db,
+        &[
+            "init",
+            "--branch-name",
+            "Main St",
+            "--owner-name",
+            "Ola",
+            "--owner-code",
+            "ola",
+            "--timezone",
+            "Europe/Oslo",
+            "--currency",
+            "NOK",
+            "--country",
+            "NO",
+        ],
+        Some("4321"),
+    );
+    assert_eq!(init.status.code(), Some(0), "{}", String::from_utf8_lossy(&init.stdout));
+    assert_eq!(envelope(&init)["data"]["branch"]["time_zone"], "Europe/Oslo");
+
+    let no_pin = pitlane(&db, &["init", "--branch-name", "X", "--owner-name", "Y", "--owner-code", "y"], None);
+    assert_eq!(no_pin.status.code(), Some(2), "init without PITLANE_PIN is a usage error");
+
+    let ok = pitlane(
+        &db,
+        &["--user", "ola", "call", "customers.create", r#"{"name":"Kari Nordmann","phone":"22 33 44 55"}"#],
+        Some("4321"),
+    );
+    assert_eq!(ok.status.code(), Some(0));
+    assert_eq!(envelope(&ok)["data"]["phone"], "+4722334455", "a national number read with the branch's country");
+
+    let dup = pitlane(
+        &db,
+        &["--user", "ola", "call", "customers.create", r#"{"name":"K N","phone":"+47 22 33 44 55"}"#],
+        Some("4321"),
+    );
+    assert_eq!(dup.status.code(), Some(1), "a business failure exits 1");
+    assert_eq!(envelope(&dup)["code"], "duplicate_phone");
+
+    let bad_json = pitlane(&db, &["--user", "ola", "call", "customers.create", "{nope"], Some("4321"));
+    assert_eq!(bad_json.status.code(), Some(2), "malformed JSON is a usage error");
+    assert_eq!(envelope(&bad_json)["status_code"], 400);
+
+    let unknown = pitlane(&db, &["--user", "ola", "call", "customers.delete", "{}"], Some("4321"));
+    assert_eq!(unknown.status.code(), Some(2), "an unknown command is a usage error");
+
+    let wrong_pin = pitlane(&db, &["--user", "ola", "call", "auth.whoami"], Some("0000"));
+    assert_eq!(wrong_pin.status.code(), Some(1));
+    assert_eq!(envelope(&wrong_pin)["code"], "wrong_credentials");
+
+    let no_login = pitlane(&db, &["call", "customers.search", r#"{"query":"kari"}"#], None);
+    assert_eq!(no_login.status.code(), Some(1));
+    assert_eq!(envelope(&no_login)["status_code"], 401);
+
+    let bad_verb = pitlane(&db, &["frobnicate"], None);
+    assert_eq!(bad_verb.status.code(), Some(2), "clap's usage errors exit 2");
+}
+
+#[test]
+fn the_demo_is_a_realistic_branch() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.db");
+    let demo = pitlane(&db, &["demo"], None);
+    assert_eq!(demo.status.code(), Some(0), "{}", String::from_utf8_lossy(&demo.stderr));
+    let text = String::from_utf8_lossy(&demo.stdout);
+    for code in ["owner", "manager", "desk", "tech1", "tech2", "1234"] {
+        assert!(text.contains(code), "the demo prints {code}");
+    }
+    let call = |user: &str, command: &str, input: &str| {
+        envelope(&pitlane(&db, &["--user", user, "call", command, input], Some("1234")))
+    };
+
+    let settings = call("owner", "settings.get", "{}")["data"].clone();
+    assert!(settings["bays"].as_array().unwrap().len() >= 4, "4+ bays");
+    assert!(settings["bays"].as_array().unwrap().iter().any(|b| b["capabilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c == "alignment")));
+    let types = settings["service_types"].as_array().unwrap();
+    assert!(types.len() >= 5, "5+ service types");
+    for code in ["oil_change", "brake_service", "tire_rotation", "diagnostics", "wheel_alignment"] {
+        let t = types.iter().find(|t| t["code"] == code).unwrap_or_else(|| panic!("{code}"));
+        assert!(!t["lines"].as_array().unwrap().is_empty(), "{code} has canned lines");
+    }
+    let oil = types.iter().find(|t| t["code"] == "oil_change").unwrap();
+    assert_eq!((oil["duration_minutes"].as_i64(), oil["required_capability"].as_str()), (Some(60), Some("lift")));
+    assert!(!settings["closures"].as_array().unwrap().is_empty(), "a closure");
+    let weekdays: std::collections::HashSet<i64> =
+        settings["opening_hours"].as_array().unwrap().iter().map(|h| h["weekday"].as_i64().unwrap()).collect();
+    assert!(weekdays.len() >= 5);
+
+    let staff = call("owner", "staff.list", "{}")["data"]["staff"].as_array().unwrap().clone();
+    for role in ["owner", "manager", "front_desk", "technician"] {
+        assert!(staff.iter().any(|s| s["role"] == role), "staff of role {role}");
+    }
+    let items = call("manager", "inventory.items", r#"{"limit":500}"#)["data"]["items"].as_array().unwrap().clone();
+    assert!(items.len() >= 50, "50+ parts");
+    assert!(items.iter().any(|i| i["name"] == "Oil Filter"));
+    let low = call("manager", "inventory.low_stock", "{}")["data"]["items"].as_array().unwrap().len();
+    assert!(low >= 2, "a few parts near their reorder level ({low})");
+
+    let customers: i64 = rusqlite_count(&db, "SELECT count(*) FROM customers");
+    let vehicles: i64 = rusqlite_count(&db, "SELECT count(*) FROM vehicles");
+    assert!(customers >= 300 && vehicles >= customers, "{customers} customers, {vehicles} vehicles");
+    assert_eq!(call("desk", "customers.search", r#"{"query":"a"}"#)["success"], true);
+
+    let again = pitlane(&db, &["demo"], None);
+    assert_eq!(again.status.code(), Some(1), "the demo does not overwrite a set-up database");
+}
+
+fn rusqlite_count(db: &Path, sql: &str) -> i64 {
+    let out = Command::new(env!("CARGO_BIN_EXE_pitlane"))
+        .arg("--db")
+        .arg(db)
+        .args(["--user", "owner", "call", "audit.verify", "{}"])
+        .env("PITLANE_PIN", "1234")
+        .output()
+        .unwrap();
+    assert_eq!(envelope(&out)["data"]["ok"], true, "the demo's audit chain verifies");
+    pitlane_core::db::open(db).unwrap().query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+#[test]
+fn backup_restore_and_migrate_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("shop.db");
+    let backup = dir.path().join("copy.db");
+    assert!(pitlane(&db, &["init", "--branch-name", "B", "--owner-name", "O", "--owner-code", "o"], Some("1111"))
+        .status
+        .success());
+    assert!(pitlane(&db, &["--user", "o", "call", "customers.create", r#"{"name":"Before Backup"}"#], Some("1111"))
+        .status
+        .success());
+    let b = pitlane(&db, &["--user", "o", "backup", backup.to_str().unwrap()], Some("1111"));
+    assert_eq!(b.status.code(), Some(0), "{}", String::from_utf8_lossy(&b.stdout));
+    assert!(pitlane(&db, &["--user", "o", "call", "customers.create", r#"{"name":"After Backup"}"#], Some("1111"))
+        .status
+        .success());
+    let r = pitlane(&db, &["--user", "o", "restore", backup.to_str().unwrap()], Some("1111"));
+    assert_eq!(r.status.code(), Some(0), "{}", String::from_utf8_lossy(&r.stdout));
+    let found =
+        envelope(&pitlane(&db, &["--user", "o", "call", "customers.search", r#"{"query":"backup"}"#], Some("1111")));
+    let names: Vec<_> = found["data"]["customers"].as_array().unwrap().iter().map(|c| c["name"].clone()).collect();
+    assert_eq!(names, vec![Value::from("Before Backup")], "the restore brought back the backup's state");
+
+    let m = pitlane(&db, &["migrate"], None);
+    assert_eq!(m.status.code(), Some(0));
+    assert_eq!(envelope(&m)["data"]["schema_version"], pitlane_core::db::latest_version());
+
+    let desk_backup = pitlane(&db, &["backup", dir.path().join("x.db").to_str().unwrap()], None);
+    assert_eq!(envelope(&desk_backup)["status_code"], 401, "backups need the owner");
+}
