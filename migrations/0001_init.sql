@@ -109,7 +109,6 @@ CREATE TABLE outbox (
     synced_at       TEXT,
     UNIQUE (device_id, device_seq)
 );
-CREATE INDEX outbox_unsynced ON outbox(seq) WHERE synced_at IS NULL;
 
 -- Gapless human-facing numbers: one row per series, taken inside the
 -- transaction that creates the record.

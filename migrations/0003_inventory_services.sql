@@ -15,7 +15,6 @@ CREATE TABLE inventory_items (
     updated_at     TEXT NOT NULL
 );
 CREATE INDEX inventory_items_name ON inventory_items(name);
-CREATE INDEX inventory_items_low ON inventory_items(on_hand, reorder_level) WHERE active = 1;
 
 CREATE TABLE inventory_transactions (
     seq              INTEGER PRIMARY KEY,

@@ -3,7 +3,6 @@
 set -euo pipefail
 need=()
 command -v cc >/dev/null || need+=(build-essential)
-command -v pkg-config >/dev/null || need+=(pkg-config)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   $SUDO apt-get update -qq

@@ -6,5 +6,6 @@ mod lockout;
 mod matching;
 mod migrations;
 mod roles;
+mod series;
 mod stock;
 mod support;

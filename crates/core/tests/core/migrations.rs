@@ -61,7 +61,7 @@ fn a_database_from_a_newer_version_is_refused_and_left_untouched() {
         conn.pragma_update(None, "user_version", db::latest_version() + 1).unwrap();
     }
     let before = bytes_of(&path);
-    let err = db::open(&path).err().expect("refused");
+    let err = db::open(&path).expect_err("refused");
     assert!(matches!(err, pitlane_core::Error::DatabaseTooNew { .. }), "{err}");
     assert!(err.to_string().contains("newer"), "the message says why: {err}");
     assert_eq!(bytes_of(&path), before, "the file is untouched");
@@ -77,7 +77,7 @@ fn a_sqlite_file_of_another_program_is_refused_and_left_untouched() {
         conn.execute_batch("CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('hello');").unwrap();
     }
     let before = bytes_of(&path);
-    let err = db::open(&path).err().expect("refused");
+    let err = db::open(&path).expect_err("refused");
     assert!(matches!(err, pitlane_core::Error::NotPitlaneDatabase(_)), "{err}");
     assert_eq!(bytes_of(&path), before, "the file is untouched");
 }
