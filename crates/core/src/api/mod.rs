@@ -248,11 +248,13 @@ impl Ctx<'_> {
     }
 
     /// Starts a session for `staff_id` and returns its token.
+    /// Sessions idle past [`SESSION_IDLE_LIMIT`] are dropped here too, so
+    /// abandoned ones do not pile up.
     pub fn open_session(&self, staff_id: &str, token: String) -> String {
-        self.api_sessions
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(token.clone(), Session { staff_id: staff_id.to_string(), last_seen: self.clock.now() });
+        let now = self.clock.now();
+        let mut sessions = self.api_sessions.lock().unwrap_or_else(|e| e.into_inner());
+        sessions.retain(|_, s| now - s.last_seen <= SESSION_IDLE_LIMIT);
+        sessions.insert(token.clone(), Session { staff_id: staff_id.to_string(), last_seen: now });
         token
     }
 

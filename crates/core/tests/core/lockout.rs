@@ -62,3 +62,15 @@ fn unknown_codes_and_deactivated_staff_cannot_log_in() {
     let env = s.call(&s.owner, "staff.update", json!({ "id": me["staff_id"], "role": "manager" }));
     assert_eq!(failure(&env), (400, "last_owner".into()), "the last owner cannot demote themselves");
 }
+
+#[test]
+fn a_session_ends_after_twelve_idle_hours() {
+    let s = shop();
+    let token = s.staff("desk", "front_desk");
+    s.clock.advance(Duration::hours(11));
+    assert!(s.call(&token, "auth.whoami", json!({})).is_success(), "11 idle hours: still in");
+    s.clock.advance(Duration::hours(12) + Duration::seconds(1));
+    assert_eq!(failure(&s.call(&token, "auth.whoami", json!({}))), (401, "not_logged_in".into()), "12 idle hours: out");
+    let again = s.api.login("desk", PIN).expect("log in again");
+    assert!(s.call(&again, "auth.whoami", json!({})).is_success());
+}

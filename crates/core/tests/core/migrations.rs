@@ -80,6 +80,12 @@ fn a_sqlite_file_of_another_program_is_refused_and_left_untouched() {
     let err = db::open(&path).expect_err("refused");
     assert!(matches!(err, pitlane_core::Error::NotPitlaneDatabase(_)), "{err}");
     assert_eq!(bytes_of(&path), before, "the file is untouched");
+
+    let junk = dir.path().join("junk.db");
+    std::fs::write(&junk, vec![0x42u8; 8192]).unwrap();
+    let err = db::open(&junk).expect_err("refused");
+    assert!(matches!(err, pitlane_core::Error::NotPitlaneDatabase(_)), "a file that is not SQLite at all: {err}");
+    assert_eq!(bytes_of(&junk), vec![0x42u8; 8192], "and it is untouched");
 }
 
 #[test]
