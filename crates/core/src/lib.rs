@@ -12,7 +12,10 @@ pub mod customers;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod failpoints;
 pub mod inventory;
+pub mod invoices;
+pub mod job_cards;
 pub mod money;
 pub mod numbers;
 pub mod orchestration;
@@ -21,6 +24,7 @@ pub mod search;
 pub mod settings;
 pub mod setup;
 pub mod staff;
+pub mod totals;
 pub mod validate;
 pub mod vehicles;
 

@@ -48,6 +48,13 @@ pub enum Permission {
     StaffRead,
     /// Read and verify the audit log.
     AuditRead,
+    /// Open (and cancel) job cards, check cars in.
+    JobCardDesk,
+    /// Start job cards, add and remove lines, complete them (technicians:
+    /// their own or unassigned cards only, checked by the command).
+    JobCardWork,
+    /// Read, print and email invoices.
+    InvoicesRead,
     /// Settings, staff, sync, backup.
     OwnerOnly,
 }
@@ -58,7 +65,8 @@ pub fn allows(role: Role, permission: Permission) -> bool {
     use Role::*;
     match permission {
         Public | AnyStaff | CustomersRead | InventoryRead => true,
-        CustomersWrite => matches!(role, FrontDesk | Manager | Owner),
+        CustomersWrite | JobCardDesk | InvoicesRead => matches!(role, FrontDesk | Manager | Owner),
+        JobCardWork => matches!(role, Technician | Manager | Owner),
         InventoryManage | StaffRead | AuditRead => matches!(role, Manager | Owner),
         OwnerOnly => role == Owner,
     }

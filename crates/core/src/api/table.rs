@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::{dispatch, Ctx, Permission};
 use crate::error::Result;
-use crate::{audit, auth, backup, customers, inventory, settings, setup, staff, vehicles};
+use crate::{audit, auth, backup, customers, inventory, invoices, job_cards, settings, setup, staff, vehicles};
 
 pub struct Command {
     pub name: &'static str,
@@ -43,6 +43,17 @@ commands! {
     "inventory.bulk_adjust"  => InventoryManage, inventory::bulk_adjust_cmd;
     "inventory.ledger"       => InventoryRead,   inventory::ledger_cmd;
     "inventory.low_stock"    => InventoryRead,   inventory::low_stock_cmd;
+    "job_cards.create"       => JobCardDesk,     job_cards::create_cmd;
+    "job_cards.get"          => AnyStaff,        job_cards::get_cmd;
+    "job_cards.list"         => AnyStaff,        job_cards::list_cmd;
+    "job_cards.add_line"     => JobCardWork,     job_cards::add_line_cmd;
+    "job_cards.remove_line"  => JobCardWork,     job_cards::remove_line_cmd;
+    "job_cards.start"        => JobCardWork,     job_cards::start_cmd;
+    "job_cards.complete"     => JobCardWork,     job_cards::complete::complete_cmd;
+    "job_cards.cancel"       => JobCardDesk,     job_cards::cancel_cmd;
+    "job_cards.orchestration_status" => AnyStaff, job_cards::orchestration_status_cmd;
+    "invoices.get"           => InvoicesRead,    invoices::get_cmd;
+    "invoices.list"          => InvoicesRead,    invoices::list_cmd;
     "staff.list"             => StaffRead,       staff::list_cmd;
     "staff.create"           => OwnerOnly,       staff::create_cmd;
     "staff.update"           => OwnerOnly,       staff::update_cmd;

@@ -7,14 +7,48 @@ use serde_json::{json, Value};
 use crate::support::shop;
 
 /// A valid input per command, and which of its fields are required.
+#[allow(clippy::too_many_arguments)]
 fn samples(
     customer: &str,
     vehicle: &str,
     item: &str,
     staff: &str,
     backup: &str,
+    card: &str,
+    tech: &str,
 ) -> Vec<(&'static str, Value, Vec<&'static str>)> {
     vec![
+        (
+            "job_cards.create",
+            json!({ "customer_id": customer, "vehicle_id": vehicle, "technician_id": tech, "complaint": "noise", "odometer_in": 1000 }),
+            vec!["customer_id", "vehicle_id"],
+        ),
+        ("job_cards.get", json!({ "id": card }), vec!["id"]),
+        (
+            "job_cards.list",
+            json!({ "status": "open", "technician_id": tech, "vehicle_id": vehicle, "limit": 10, "offset": 0 }),
+            vec![],
+        ),
+        (
+            "job_cards.add_line",
+            json!({ "job_card_id": card, "kind": "part", "description": "Filter", "quantity": 1000, "item_id": item, "unit_price": 100, "tax_rate_bp": 825 }),
+            vec!["job_card_id", "kind", "quantity"],
+        ),
+        ("job_cards.remove_line", json!({ "job_card_id": card, "line_id": "x" }), vec!["job_card_id", "line_id"]),
+        (
+            "job_cards.start",
+            json!({ "job_card_id": card, "technician_id": tech, "odometer": 1000, "notes": "n" }),
+            vec!["job_card_id", "technician_id"],
+        ),
+        (
+            "job_cards.complete",
+            json!({ "job_card_id": card, "skip_invoice": false, "skip_inventory": false, "invoice_data": { "due_date": "2026-12-31", "notes": "n" } }),
+            vec!["job_card_id"],
+        ),
+        ("job_cards.cancel", json!({ "job_card_id": card, "reason": "r" }), vec!["job_card_id"]),
+        ("job_cards.orchestration_status", json!({ "job_card_id": card }), vec!["job_card_id"]),
+        ("invoices.get", json!({ "id": "x" }), vec!["id"]),
+        ("invoices.list", json!({ "status": "pending", "customer_id": customer, "limit": 10, "offset": 0 }), vec![]),
         (
             "setup.init",
             json!({ "branch_name": "B", "owner_name": "O", "owner_code": "o2", "owner_pin": "1234", "time_zone": "UTC", "currency": "EUR", "country": "DE", "default_tax_rate_bp": 1900, "payment_terms_days": 30, "series_letter": "B" }),
@@ -212,7 +246,17 @@ fn hostile_input_never_changes_the_database() {
     s.ok(&s.owner, "backup.create", json!({ "path": backup }));
     let backup = backup.display().to_string();
 
-    let samples = samples(customer["id"].as_str().unwrap(), vehicle["id"].as_str().unwrap(), &item, &staff, &backup);
+    let card =
+        s.ok(&s.owner, "job_cards.create", json!({ "customer_id": customer["id"], "vehicle_id": vehicle["id"] }));
+    let samples = samples(
+        customer["id"].as_str().unwrap(),
+        vehicle["id"].as_str().unwrap(),
+        &item,
+        &staff,
+        &backup,
+        card["id"].as_str().unwrap(),
+        &staff,
+    );
     let covered: Vec<&str> = samples.iter().map(|(c, _, _)| *c).collect();
     for c in pitlane_core::api::COMMANDS {
         assert!(covered.contains(&c.name) || c.name == "auth.logout", "{} has hostile-input samples", c.name);

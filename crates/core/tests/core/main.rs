@@ -2,6 +2,7 @@
 
 mod audit_chain;
 mod hostile_input;
+mod job_cards;
 mod lockout;
 mod matching;
 mod migrations;

@@ -1,0 +1,193 @@
+//! Invoices: a copy of the job card's lines as billed, their totals and tax
+//! summary, and the money still owed. Made by completing a job card.
+
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::api::Ctx;
+use crate::clock::Stamp;
+use crate::error::{Error, Result};
+use crate::validate::{Validate, Violations};
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Invoice {
+    pub id: String,
+    pub number: String,
+    pub job_card_id: String,
+    pub customer_id: String,
+    pub vehicle_id: String,
+    pub currency: String,
+    pub lines: Value,
+    pub subtotal: i64,
+    pub discount: i64,
+    pub tax_summary: Value,
+    pub tax_total: i64,
+    pub total: i64,
+    pub amount_paid: i64,
+    pub balance_due: i64,
+    pub status: String,
+    pub issued_at: String,
+    pub due_date: String,
+    pub notes: String,
+}
+
+const COLUMNS: &str =
+    "id, number, job_card_id, customer_id, vehicle_id, currency, lines, subtotal, discount, tax_summary,
+    tax_total, total, amount_paid, balance_due, status, issued_at, due_date, notes";
+
+fn from_row(r: &rusqlite::Row) -> rusqlite::Result<Invoice> {
+    let lines: String = r.get(6)?;
+    let summary: String = r.get(9)?;
+    Ok(Invoice {
+        id: r.get(0)?,
+        number: r.get(1)?,
+        job_card_id: r.get(2)?,
+        customer_id: r.get(3)?,
+        vehicle_id: r.get(4)?,
+        currency: r.get(5)?,
+        lines: serde_json::from_str(&lines).unwrap_or(Value::Null),
+        subtotal: r.get(7)?,
+        discount: r.get(8)?,
+        tax_summary: serde_json::from_str(&summary).unwrap_or(Value::Null),
+        tax_total: r.get(10)?,
+        total: r.get(11)?,
+        amount_paid: r.get(12)?,
+        balance_due: r.get(13)?,
+        status: r.get(14)?,
+        issued_at: r.get(15)?,
+        due_date: r.get(16)?,
+        notes: r.get(17)?,
+    })
+}
+
+pub fn find(conn: &Connection, id: &str) -> Result<Option<Invoice>> {
+    Ok(conn
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM invoices WHERE id = ?1"))?
+        .query_row([id], from_row)
+        .optional()?)
+}
+
+pub fn get(conn: &Connection, id: &str) -> Result<Invoice> {
+    find(conn, id)?.ok_or_else(|| Error::not_found("invoice", id))
+}
+
+pub fn of_job_card(conn: &Connection, job_card_id: &str) -> Result<Option<Invoice>> {
+    Ok(conn
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM invoices WHERE job_card_id = ?1"))?
+        .query_row([job_card_id], from_row)
+        .optional()?)
+}
+
+/// What a new invoice holds; the number is taken inside [`insert_tx`].
+pub struct NewInvoice<'a> {
+    pub job_card_id: &'a str,
+    pub customer_id: &'a str,
+    pub vehicle_id: &'a str,
+    pub currency: &'a str,
+    pub lines: Value,
+    pub totals: &'a crate::totals::Totals,
+    pub due_date: &'a str,
+    pub notes: &'a str,
+    pub year: i32,
+}
+
+pub fn insert_tx(tx: &Transaction, stamp: &Stamp, n: &NewInvoice) -> Result<Invoice> {
+    let id = stamp.new_id();
+    let number = crate::numbers::next_tx(tx, "INV", n.year)?;
+    let status = if n.totals.total == 0 { "paid" } else { "pending" };
+    tx.prepare_cached(
+        "INSERT INTO invoices (id, number, job_card_id, customer_id, vehicle_id, currency, lines, subtotal, discount,
+                               tax_summary, tax_total, total, amount_paid, balance_due, status, issued_at, due_date, notes)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 0, ?12, ?13, ?14, ?15, ?16)",
+    )?
+    .execute(params![
+        id,
+        number,
+        n.job_card_id,
+        n.customer_id,
+        n.vehicle_id,
+        n.currency,
+        n.lines.to_string(),
+        n.totals.subtotal,
+        n.totals.discount,
+        serde_json::to_string(&n.totals.tax_summary)?,
+        n.totals.tax_total,
+        n.totals.total,
+        status,
+        stamp.at(),
+        n.due_date,
+        n.notes
+    ])?;
+    get(tx, &id)
+}
+
+// ---- commands ----------------------------------------------------------------
+
+pub fn get_cmd(ctx: &mut Ctx, input: crate::customers::IdInput) -> Result<Invoice> {
+    get(ctx.conn(), &input.id)
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListInput {
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub customer_id: Option<String>,
+    #[serde(default = "fifty")]
+    pub limit: i64,
+    #[serde(default)]
+    pub offset: i64,
+}
+
+fn fifty() -> i64 {
+    50
+}
+
+impl Validate for ListInput {
+    fn validate(&self, v: &mut Violations) {
+        if let Some(s) = &self.status {
+            if !matches!(s.as_str(), "pending" | "partially_paid" | "paid" | "void") {
+                v.add("status", "must be pending, partially_paid, paid or void");
+            }
+        }
+        v.optional("customer_id", self.customer_id.as_deref(), 100);
+        v.range("limit", self.limit, 1, 500);
+        v.range("offset", self.offset, 0, i64::from(i32::MAX));
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct InvoiceList {
+    pub invoices: Vec<Invoice>,
+}
+
+pub fn list_cmd(ctx: &mut Ctx, input: ListInput) -> Result<InvoiceList> {
+    let mut stmt = ctx.conn().prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM invoices WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR customer_id = ?2)
+         ORDER BY issued_at DESC, number DESC LIMIT ?3 OFFSET ?4"
+    ))?;
+    let invoices = stmt
+        .query_map(params![input.status, input.customer_id, input.limit, input.offset], from_row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(InvoiceList { invoices })
+}
+
+/// The lines as billed, for the invoice's copy.
+pub fn billed_lines(lines: &[crate::job_cards::Line], totals: &crate::totals::Totals) -> Value {
+    Value::Array(
+        lines
+            .iter()
+            .zip(&totals.lines)
+            .map(|(l, t)| {
+                json!({
+                    "kind": l.kind, "description": l.description, "item_id": l.item_id,
+                    "quantity": l.quantity, "quantity_display": l.quantity_display,
+                    "unit_price": l.unit_price, "tax_rate_bp": l.tax_rate_bp,
+                    "net": t.net, "tax": t.tax, "total": t.total,
+                })
+            })
+            .collect(),
+    )
+}

@@ -1,0 +1,344 @@
+//! Completing a job card (SPEC 4.1): one IMMEDIATE transaction that
+//! finalizes totals, issues the invoice, deducts stock, writes the service
+//! record and the events — all or nothing. Each step is recorded in an
+//! orchestration run; a failed run is written after the rollback, in its
+//! own transaction, naming the step that failed.
+
+use chrono::{Datelike, NaiveDate};
+use rusqlite::{params, Transaction};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::{ensure_may_work_on, get, wrong_status, JobCard, Status};
+use crate::api::{Actor, Ctx};
+use crate::clock::Stamp;
+use crate::error::{Error, Result};
+use crate::failpoints;
+use crate::inventory::{self, Change, Movement, Reference};
+use crate::invoices::{self, Invoice, NewInvoice};
+use crate::orchestration::{self, Run, Step};
+use crate::outbox::{self, NewEvent};
+use crate::totals::{self, LineInput};
+use crate::validate::{Validate, Violations, MAX_TEXT};
+use crate::vehicles::ServiceRecord;
+
+/// The steps, in order, as recorded.
+pub const STEPS: [&str; 7] =
+    ["prerequisites", "finalize_totals", "generate_invoice", "deduct_stock", "service_record", "outbox", "commit"];
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InvoiceData {
+    /// YYYY-MM-DD; by default the issue date plus the branch's payment terms.
+    #[serde(default)]
+    pub due_date: Option<String>,
+    #[serde(default)]
+    pub notes: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompleteInput {
+    pub job_card_id: String,
+    #[serde(default)]
+    pub skip_invoice: bool,
+    #[serde(default)]
+    pub skip_inventory: bool,
+    #[serde(default)]
+    pub invoice_data: InvoiceData,
+}
+
+impl Validate for CompleteInput {
+    fn validate(&self, v: &mut Violations) {
+        v.required("job_card_id", &self.job_card_id, 100);
+        if let Some(d) = &self.invoice_data.due_date {
+            if NaiveDate::parse_from_str(d, "%Y-%m-%d").is_err() {
+                v.add("invoice_data.due_date", "must be a date YYYY-MM-DD");
+            }
+        }
+        v.max_len("invoice_data.notes", &self.invoice_data.notes, MAX_TEXT);
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct Completed {
+    pub job_card: JobCard,
+    pub invoice: Option<Invoice>,
+    pub inventory_transactions_count: usize,
+    pub service_record: ServiceRecord,
+    pub steps: Vec<Step>,
+    pub message: String,
+}
+
+/// What was done, in words: no invoice sentence when none was made.
+pub fn message(invoice: Option<&Invoice>, stock_items: Option<usize>) -> String {
+    let mut m = String::from("Job card completed successfully.");
+    if let Some(i) = invoice {
+        m.push_str(&format!(" Invoice {} generated.", i.number));
+    }
+    match stock_items {
+        Some(0) | None => {}
+        Some(1) => m.push_str(" Stock updated for 1 part."),
+        Some(n) => m.push_str(&format!(" Stock updated for {n} parts.")),
+    }
+    m
+}
+
+fn complete_tx(
+    tx: &Transaction,
+    stamp: &Stamp,
+    actor: &Actor,
+    input: &CompleteInput,
+    run: &mut Run,
+) -> Result<Completed> {
+    let branch = crate::settings::branch(tx)?;
+    let tz: chrono_tz::Tz = branch.time_zone.parse().unwrap_or(chrono_tz::UTC);
+    let today = stamp.now.with_timezone(&tz).date_naive();
+
+    let card = run.step(STEPS[0], || {
+        failpoints::check(STEPS[0])?;
+        let card = get(tx, &input.job_card_id)?;
+        ensure_may_work_on(actor, &card)?;
+        if card.status != Status::InProgress {
+            return Err(wrong_status(&card, "in progress"));
+        }
+        if card.technician_id.is_none() {
+            return Err(Error::rule(
+                "no_technician",
+                "Assign a technician before completing.",
+                json!({ "job_card_id": card.id }),
+            ));
+        }
+        if card.lines.is_empty() {
+            return Err(Error::rule("no_lines", "The job card has no lines.", json!({ "job_card_id": card.id })));
+        }
+        let unpriced: Vec<&str> = card.lines.iter().filter(|l| l.unit_price.is_none()).map(|l| l.id.as_str()).collect();
+        if !unpriced.is_empty() {
+            return Err(Error::rule(
+                "unpriced_lines",
+                "Every line needs a price before completing.",
+                json!({ "line_ids": unpriced }),
+            ));
+        }
+        Ok(card)
+    })?;
+
+    let totals = run.step(STEPS[1], || {
+        failpoints::check(STEPS[1])?;
+        let inputs: Vec<LineInput> = card
+            .lines
+            .iter()
+            .map(|l| LineInput {
+                unit_price: l.unit_price.unwrap_or(0),
+                quantity: l.quantity,
+                tax_rate_bp: l.tax_rate_bp,
+            })
+            .collect();
+        let t = totals::totals(&inputs, card.discount)?;
+        tx.prepare_cached(
+            "UPDATE job_cards SET subtotal = ?2, tax_total = ?3, total = ?4, status = 'completed', completed_at = ?5,
+                 updated_at = ?5 WHERE id = ?1 AND status = 'in_progress'",
+        )?
+        .execute(params![card.id, t.subtotal, t.tax_total, t.total, stamp.at()])?;
+        Ok(t)
+    })?;
+
+    let invoice = run.step(STEPS[2], || {
+        failpoints::check(STEPS[2])?;
+        if input.skip_invoice {
+            return Ok(None);
+        }
+        let due = match &input.invoice_data.due_date {
+            Some(d) => {
+                let d = NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                    .map_err(|_| Error::field("invoice_data.due_date", "must be a date"))?;
+                if d < today {
+                    return Err(Error::field("invoice_data.due_date", "must not be before the issue date"));
+                }
+                d
+            }
+            None => today + chrono::Duration::days(branch.payment_terms_days),
+        };
+        let inv = invoices::insert_tx(
+            tx,
+            stamp,
+            &NewInvoice {
+                job_card_id: &card.id,
+                customer_id: &card.customer_id,
+                vehicle_id: &card.vehicle_id,
+                currency: &branch.currency,
+                lines: invoices::billed_lines(&card.lines, &totals),
+                totals: &totals,
+                due_date: &due.format("%Y-%m-%d").to_string(),
+                notes: input.invoice_data.notes.trim(),
+                year: today.year(),
+            },
+        )?;
+        Ok(Some(inv))
+    })?;
+
+    let ledger = run.step(STEPS[3], || {
+        failpoints::check(STEPS[3])?;
+        if input.skip_inventory {
+            return Ok(None);
+        }
+        let changes: Vec<Change> = card
+            .lines
+            .iter()
+            .filter(|l| l.kind == "part")
+            .filter_map(|l| l.item_id.as_ref().map(|i| Change { item_id: i.clone(), quantity: -l.quantity }))
+            .collect();
+        let reference = Reference { kind: "job_card".into(), id: card.id.clone() };
+        let entries = inventory::bulk_adjust_tx(
+            tx,
+            stamp,
+            &changes,
+            Movement::JobCard,
+            Some(&reference),
+            &format!("Job card {}", card.number),
+        )?;
+        Ok(Some(entries))
+    })?;
+
+    let record = run.step(STEPS[4], || {
+        failpoints::check(STEPS[4])?;
+        let id = stamp.new_id();
+        let summary = card.lines.iter().map(|l| l.description.as_str()).collect::<Vec<_>>().join("; ");
+        let parts: Vec<_> = card
+            .lines
+            .iter()
+            .filter(|l| l.kind == "part")
+            .map(|l| json!({ "item_id": l.item_id, "description": l.description, "quantity": l.quantity }))
+            .collect();
+        let date = today.format("%Y-%m-%d").to_string();
+        tx.prepare_cached(
+            "INSERT INTO service_records (id, vehicle_id, job_card_id, date, odometer, summary, parts_used, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?
+        .execute(params![id, card.vehicle_id, card.id, date, card.odometer_in, summary, json!(parts).to_string(), stamp.at()])?;
+        if let Some(o) = card.odometer_in {
+            tx.prepare_cached(
+                "UPDATE vehicles SET odometer = ?2, updated_at = ?3 WHERE id = ?1 AND (odometer IS NULL OR odometer < ?2)",
+            )?
+            .execute(params![card.vehicle_id, o, stamp.at()])?;
+        }
+        Ok(ServiceRecord {
+            id,
+            vehicle_id: card.vehicle_id.clone(),
+            job_card_id: Some(card.id.clone()),
+            date,
+            odometer: card.odometer_in,
+            summary,
+            parts_used: json!(parts),
+        })
+    })?;
+
+    run.step(STEPS[5], || {
+        failpoints::check(STEPS[5])?;
+        outbox::append_tx(
+            tx,
+            stamp,
+            NewEvent {
+                event_type: "JobCardCompleted",
+                schema_version: 1,
+                aggregate_type: "job_card",
+                aggregate_id: &card.id,
+                payload: json!({
+                    "job_card_id": card.id, "number": card.number, "customer_id": card.customer_id,
+                    "vehicle_id": card.vehicle_id, "technician_id": card.technician_id,
+                    "subtotal": totals.subtotal, "tax_total": totals.tax_total, "total": totals.total,
+                    "invoice_id": invoice.as_ref().map(|i| &i.id), "service_record_id": record.id,
+                }),
+            },
+        )?;
+        if let Some(inv) = &invoice {
+            outbox::append_tx(
+                tx,
+                stamp,
+                NewEvent {
+                    event_type: "InvoiceGenerated",
+                    schema_version: 1,
+                    aggregate_type: "invoice",
+                    aggregate_id: &inv.id,
+                    payload: json!({
+                        "invoice_id": inv.id, "number": inv.number, "job_card_id": card.id,
+                        "customer_id": inv.customer_id, "total": inv.total, "currency": inv.currency,
+                        "due_date": inv.due_date,
+                    }),
+                },
+            )?;
+        }
+        crate::audit::record_tx(
+            tx,
+            stamp,
+            "job_cards.complete",
+            "job_card",
+            Some(&card.id),
+            json!({ "invoice": invoice.as_ref().map(|i| &i.number), "skip_inventory": input.skip_inventory }),
+        )?;
+        Ok(())
+    })?;
+
+    let count = ledger.as_ref().map_or(0, Vec::len);
+    Ok(Completed {
+        job_card: get(tx, &card.id)?,
+        message: message(invoice.as_ref(), ledger.as_ref().map(Vec::len)),
+        invoice,
+        inventory_transactions_count: count,
+        service_record: record,
+        steps: Vec::new(),
+    })
+}
+
+/// The orchestrator: see the module docs. A busy database is retried by
+/// [`Ctx::write`]; the run records how many attempts it took.
+#[tracing::instrument(skip_all, fields(job_card_id = %input.job_card_id), err)]
+pub fn complete_cmd(ctx: &mut Ctx, input: CompleteInput) -> Result<Completed> {
+    let actor = ctx.actor()?.clone();
+    let started_at = ctx.stamp().at();
+    let mut run = Run::default();
+    let mut attempts = 0u32;
+    let result = ctx.write(|tx, stamp| {
+        attempts += 1;
+        run = Run::default();
+        let mut done = complete_tx(tx, stamp, &actor, &input, &mut run)?;
+        run.step(STEPS[6], || failpoints::check(STEPS[6]))?;
+        orchestration::record(
+            tx,
+            stamp,
+            "complete_job_card",
+            Some(&input.job_card_id),
+            &started_at,
+            &run,
+            None,
+            attempts,
+        )?;
+        done.steps = run.steps.clone();
+        Ok(done)
+    });
+    match result {
+        Ok(done) => Ok(done),
+        Err(e) => {
+            if run.failed_step().is_none() {
+                // The commit itself failed after every step succeeded.
+                run.steps.push(Step { name: STEPS[6], outcome: "failed", duration_us: 0 });
+            }
+            let record = ctx.write(|tx, stamp| {
+                orchestration::record(
+                    tx,
+                    stamp,
+                    "complete_job_card",
+                    Some(&input.job_card_id),
+                    &started_at,
+                    &run,
+                    Some(&e),
+                    attempts,
+                )
+            });
+            if let Err(re) = record {
+                tracing::error!(error = %re, "could not record the failed run");
+            }
+            Err(e)
+        }
+    }
+}

@@ -1,0 +1,647 @@
+//! Job cards: the work done on a vehicle, its lines, and the path
+//! `open → in_progress → completed` (or `cancelled`). Completing one is an
+//! orchestrator of its own: [`complete`].
+
+pub mod complete;
+
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::api::{Actor, Ctx, Role};
+use crate::audit;
+use crate::clock::Stamp;
+use crate::error::{Error, Result};
+use crate::money::format_quantity;
+use crate::outbox::{self, NewEvent};
+use crate::validate::{Validate, Violations, MAX_NAME, MAX_TEXT};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Open,
+    InProgress,
+    Completed,
+    Cancelled,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Open => "open",
+            Status::InProgress => "in_progress",
+            Status::Completed => "completed",
+            Status::Cancelled => "cancelled",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Status> {
+        [Status::Open, Status::InProgress, Status::Completed, Status::Cancelled].into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+/// The only moves a job card can make.
+pub fn can_move(from: Status, to: Status) -> bool {
+    use Status::*;
+    matches!((from, to), (Open, InProgress) | (Open, Cancelled) | (InProgress, Completed) | (InProgress, Cancelled))
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Line {
+    pub id: String,
+    pub position: i64,
+    pub kind: String,
+    pub description: String,
+    pub item_id: Option<String>,
+    pub quantity: i64,
+    pub quantity_display: String,
+    pub unit_price: Option<i64>,
+    pub tax_rate_bp: i64,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct JobCard {
+    pub id: String,
+    pub number: String,
+    pub customer_id: String,
+    pub vehicle_id: String,
+    pub appointment_id: Option<String>,
+    pub technician_id: Option<String>,
+    pub status: Status,
+    pub odometer_in: Option<i64>,
+    pub complaint: String,
+    pub findings: String,
+    pub discount: i64,
+    pub subtotal: i64,
+    pub tax_total: i64,
+    pub total: i64,
+    pub started_at: Option<String>,
+    pub completed_at: Option<String>,
+    pub cancelled_at: Option<String>,
+    pub created_at: String,
+    pub lines: Vec<Line>,
+}
+
+const COLUMNS: &str =
+    "id, number, customer_id, vehicle_id, appointment_id, technician_id, status, odometer_in, complaint,
+    findings, discount, subtotal, tax_total, total, started_at, completed_at, cancelled_at, created_at";
+
+pub fn find(conn: &Connection, id: &str) -> Result<Option<JobCard>> {
+    let card = conn
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM job_cards WHERE id = ?1"))?
+        .query_row([id], |r| {
+            let status: String = r.get(6)?;
+            Ok(JobCard {
+                id: r.get(0)?,
+                number: r.get(1)?,
+                customer_id: r.get(2)?,
+                vehicle_id: r.get(3)?,
+                appointment_id: r.get(4)?,
+                technician_id: r.get(5)?,
+                status: Status::parse(&status).unwrap_or(Status::Open),
+                odometer_in: r.get(7)?,
+                complaint: r.get(8)?,
+                findings: r.get(9)?,
+                discount: r.get(10)?,
+                subtotal: r.get(11)?,
+                tax_total: r.get(12)?,
+                total: r.get(13)?,
+                started_at: r.get(14)?,
+                completed_at: r.get(15)?,
+                cancelled_at: r.get(16)?,
+                created_at: r.get(17)?,
+                lines: Vec::new(),
+            })
+        })
+        .optional()?;
+    let Some(mut card) = card else { return Ok(None) };
+    card.lines = lines(conn, id)?;
+    Ok(Some(card))
+}
+
+pub fn get(conn: &Connection, id: &str) -> Result<JobCard> {
+    find(conn, id)?.ok_or_else(|| Error::not_found("job card", id))
+}
+
+pub fn lines(conn: &Connection, job_card_id: &str) -> Result<Vec<Line>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, position, kind, description, item_id, quantity, unit_price, tax_rate_bp FROM job_card_lines
+         WHERE job_card_id = ?1 ORDER BY position",
+    )?;
+    let rows = stmt
+        .query_map([job_card_id], |r| {
+            let quantity: i64 = r.get(5)?;
+            Ok(Line {
+                id: r.get(0)?,
+                position: r.get(1)?,
+                kind: r.get(2)?,
+                description: r.get(3)?,
+                item_id: r.get(4)?,
+                quantity,
+                quantity_display: format_quantity(quantity),
+                unit_price: r.get(6)?,
+                tax_rate_bp: r.get(7)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// A technician may work only on their own or unassigned cards.
+pub fn ensure_may_work_on(actor: &Actor, card: &JobCard) -> Result<()> {
+    if actor.role == Role::Technician && card.technician_id.as_deref().is_some_and(|t| t != actor.staff_id) {
+        return Err(Error::Forbidden { command: "another technician's job card".into() });
+    }
+    Ok(())
+}
+
+fn wrong_status(card: &JobCard, wanted: &str) -> Error {
+    let code = if card.status == Status::Completed { "already_completed" } else { "wrong_status" };
+    Error::conflict(
+        code,
+        format!("Job card {} is {}; this needs it {wanted}.", card.number, card.status.as_str().replace('_', " ")),
+        json!({ "job_card_id": card.id, "status": card.status.as_str() }),
+    )
+}
+
+// ---- create ---------------------------------------------------------------------
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewJobCard {
+    pub customer_id: String,
+    pub vehicle_id: String,
+    #[serde(default)]
+    pub technician_id: Option<String>,
+    #[serde(default)]
+    pub complaint: String,
+    #[serde(default)]
+    pub odometer_in: Option<i64>,
+}
+
+impl Validate for NewJobCard {
+    fn validate(&self, v: &mut Violations) {
+        v.required("customer_id", &self.customer_id, 100);
+        v.required("vehicle_id", &self.vehicle_id, 100);
+        v.optional("technician_id", self.technician_id.as_deref(), 100);
+        v.max_len("complaint", &self.complaint, MAX_TEXT);
+        if let Some(o) = self.odometer_in {
+            v.range("odometer_in", o, 0, 10_000_000);
+        }
+    }
+}
+
+fn ensure_technician(conn: &Connection, id: &str) -> Result<Actor> {
+    match crate::staff::active_actor(conn, id)? {
+        Some(a) if a.role == Role::Technician || a.role == Role::Manager || a.role == Role::Owner => Ok(a),
+        Some(_) => Err(Error::field("technician_id", "is not a technician")),
+        None => Err(Error::not_found("staff member", id)),
+    }
+}
+
+/// Opens a job card (`open`), with the next number of this device's series.
+pub fn create_tx(
+    tx: &Transaction,
+    stamp: &Stamp,
+    n: &NewJobCard,
+    appointment_id: Option<&str>,
+    year: i32,
+) -> Result<JobCard> {
+    crate::customers::get(tx, &n.customer_id)?;
+    crate::vehicles::get(tx, &n.vehicle_id)?;
+    if let Some(t) = &n.technician_id {
+        ensure_technician(tx, t)?;
+    }
+    let branch = crate::settings::branch(tx)?;
+    let id = stamp.new_id();
+    let number = crate::numbers::next_tx(tx, "JC", year)?;
+    tx.prepare_cached(
+        "INSERT INTO job_cards (id, number, branch_id, customer_id, vehicle_id, appointment_id, technician_id, status,
+                                odometer_in, complaint, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'open', ?8, ?9, ?10, ?10)",
+    )?
+    .execute(params![
+        id,
+        number,
+        branch.id,
+        n.customer_id,
+        n.vehicle_id,
+        appointment_id,
+        n.technician_id,
+        n.odometer_in,
+        n.complaint.trim(),
+        stamp.at()
+    ])?;
+    audit::record_tx(tx, stamp, "job_cards.create", "job_card", Some(&id), json!({ "number": number }))?;
+    outbox::append_tx(
+        tx,
+        stamp,
+        NewEvent {
+            event_type: "JobCardCreated",
+            schema_version: 1,
+            aggregate_type: "job_card",
+            aggregate_id: &id,
+            payload: json!({ "job_card_id": id, "number": number, "customer_id": n.customer_id,
+                             "vehicle_id": n.vehicle_id, "appointment_id": appointment_id }),
+        },
+    )?;
+    get(tx, &id)
+}
+
+/// The current year in the branch's time zone (numbers restart each year).
+pub fn branch_year(conn: &Connection, now: chrono::DateTime<chrono::Utc>) -> Result<i32> {
+    let tz: chrono_tz::Tz = crate::settings::branch(conn)?.time_zone.parse().unwrap_or(chrono_tz::UTC);
+    Ok(chrono::Datelike::year(&now.with_timezone(&tz)))
+}
+
+pub fn create_cmd(ctx: &mut Ctx, input: NewJobCard) -> Result<JobCard> {
+    let year = branch_year(ctx.conn(), ctx.clock.now())?;
+    ctx.write(|tx, stamp| create_tx(tx, stamp, &input, None, year))
+}
+
+// ---- lines ------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewLine {
+    pub job_card_id: String,
+    pub kind: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Thousandths: hours for labour, the item's unit for parts.
+    pub quantity: i64,
+    #[serde(default)]
+    pub item_id: Option<String>,
+    /// Minor units; by default the item's price (part), the technician's or
+    /// branch's labour rate (labour); a fee without one stays unpriced.
+    #[serde(default)]
+    pub unit_price: Option<i64>,
+    #[serde(default)]
+    pub tax_rate_bp: Option<i64>,
+}
+
+impl Validate for NewLine {
+    fn validate(&self, v: &mut Violations) {
+        v.required("job_card_id", &self.job_card_id, 100);
+        if !matches!(self.kind.as_str(), "labour" | "part" | "fee") {
+            v.add("kind", "must be labour, part or fee");
+        }
+        if let Some(d) = &self.description {
+            v.required("description", d, MAX_NAME);
+        } else if self.kind != "part" {
+            v.add("description", "is required");
+        }
+        v.range("quantity", self.quantity, 1, 1_000_000_000);
+        if self.kind == "part" && self.item_id.is_none() {
+            v.add("item_id", "is required for a part line");
+        }
+        v.optional("item_id", self.item_id.as_deref(), 100);
+        if let Some(p) = self.unit_price {
+            v.range("unit_price", p, 0, 1_000_000_000_000);
+        }
+        if let Some(t) = self.tax_rate_bp {
+            v.range("tax_rate_bp", t, 0, 100_000);
+        }
+    }
+}
+
+/// Adds a line, priced from the item or the labour rate unless a price is given.
+pub fn add_line_tx(tx: &Transaction, stamp: &Stamp, card: &JobCard, l: &NewLine) -> Result<Line> {
+    let branch = crate::settings::branch(tx)?;
+    let (description, unit_price, tax) = match l.kind.as_str() {
+        "part" => {
+            let item_id = l.item_id.as_deref().unwrap_or_default();
+            let item = crate::inventory::get(tx, item_id)?;
+            if !item.active {
+                return Err(Error::field("item_id", "is no longer sold"));
+            }
+            (
+                l.description.clone().unwrap_or(item.name),
+                Some(l.unit_price.unwrap_or(item.price)),
+                l.tax_rate_bp.unwrap_or(item.tax_rate_bp),
+            )
+        }
+        "labour" => {
+            let tech_rate = match &card.technician_id {
+                Some(t) => crate::staff::get(tx, t)?.hourly_rate,
+                None => 0,
+            };
+            let rate = if tech_rate > 0 { tech_rate } else { branch.labour_rate };
+            let price = l.unit_price.or((rate > 0).then_some(rate));
+            (l.description.clone().unwrap_or_default(), price, l.tax_rate_bp.unwrap_or(branch.default_tax_rate_bp))
+        }
+        _ => (
+            l.description.clone().unwrap_or_default(),
+            l.unit_price,
+            l.tax_rate_bp.unwrap_or(branch.default_tax_rate_bp),
+        ),
+    };
+    let position: i64 = tx
+        .prepare_cached("SELECT coalesce(max(position), 0) + 1 FROM job_card_lines WHERE job_card_id = ?1")?
+        .query_row([&card.id], |r| r.get(0))?;
+    let id = stamp.new_id();
+    tx.prepare_cached(
+        "INSERT INTO job_card_lines (id, job_card_id, position, kind, description, item_id, quantity, unit_price,
+                                     tax_rate_bp, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?
+    .execute(params![
+        id,
+        card.id,
+        position,
+        l.kind,
+        description.trim(),
+        if l.kind == "part" { l.item_id.as_deref() } else { None },
+        l.quantity,
+        unit_price,
+        tax,
+        stamp.at()
+    ])?;
+    tx.prepare_cached("UPDATE job_cards SET updated_at = ?2 WHERE id = ?1")?.execute(params![card.id, stamp.at()])?;
+    lines(tx, &card.id)?.into_iter().find(|x| x.id == id).ok_or_else(|| Error::Internal("line vanished".into()))
+}
+
+fn open_card_for_lines(tx: &Transaction, actor: &Actor, id: &str) -> Result<JobCard> {
+    let card = get(tx, id)?;
+    ensure_may_work_on(actor, &card)?;
+    if !matches!(card.status, Status::Open | Status::InProgress) {
+        return Err(wrong_status(&card, "open or in progress"));
+    }
+    Ok(card)
+}
+
+pub fn add_line_cmd(ctx: &mut Ctx, input: NewLine) -> Result<JobCard> {
+    let actor = ctx.actor()?.clone();
+    ctx.write(|tx, stamp| {
+        let card = open_card_for_lines(tx, &actor, &input.job_card_id)?;
+        let line = add_line_tx(tx, stamp, &card, &input)?;
+        audit::record_tx(
+            tx,
+            stamp,
+            "job_cards.add_line",
+            "job_card",
+            Some(&card.id),
+            json!({ "line_id": line.id, "kind": line.kind }),
+        )?;
+        get(tx, &card.id)
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemoveLine {
+    pub job_card_id: String,
+    pub line_id: String,
+}
+
+impl Validate for RemoveLine {
+    fn validate(&self, v: &mut Violations) {
+        v.required("job_card_id", &self.job_card_id, 100);
+        v.required("line_id", &self.line_id, 100);
+    }
+}
+
+pub fn remove_line_cmd(ctx: &mut Ctx, input: RemoveLine) -> Result<JobCard> {
+    let actor = ctx.actor()?.clone();
+    ctx.write(|tx, stamp| {
+        let card = open_card_for_lines(tx, &actor, &input.job_card_id)?;
+        let n = tx.execute(
+            "DELETE FROM job_card_lines WHERE id = ?1 AND job_card_id = ?2",
+            params![input.line_id, card.id],
+        )?;
+        if n == 0 {
+            return Err(Error::not_found("job card line", &input.line_id));
+        }
+        tx.execute("UPDATE job_cards SET updated_at = ?2 WHERE id = ?1", params![card.id, stamp.at()])?;
+        audit::record_tx(
+            tx,
+            stamp,
+            "job_cards.remove_line",
+            "job_card",
+            Some(&card.id),
+            json!({ "line_id": input.line_id }),
+        )?;
+        get(tx, &card.id)
+    })
+}
+
+// ---- start and cancel -------------------------------------------------------------
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StartInput {
+    pub job_card_id: String,
+    pub technician_id: String,
+    #[serde(default)]
+    pub odometer: Option<i64>,
+    #[serde(default)]
+    pub notes: Option<String>,
+}
+
+impl Validate for StartInput {
+    fn validate(&self, v: &mut Violations) {
+        v.required("job_card_id", &self.job_card_id, 100);
+        v.required("technician_id", &self.technician_id, 100);
+        if let Some(o) = self.odometer {
+            v.range("odometer", o, 0, 10_000_000);
+        }
+        v.optional("notes", self.notes.as_deref(), MAX_TEXT);
+    }
+}
+
+pub fn start_cmd(ctx: &mut Ctx, input: StartInput) -> Result<JobCard> {
+    let actor = ctx.actor()?.clone();
+    if actor.role == Role::Technician && input.technician_id != actor.staff_id {
+        return Err(Error::Forbidden { command: "starting a job card for another technician".into() });
+    }
+    ctx.write(|tx, stamp| {
+        let card = get(tx, &input.job_card_id)?;
+        ensure_may_work_on(&actor, &card)?;
+        if !can_move(card.status, Status::InProgress) {
+            return Err(wrong_status(&card, "open"));
+        }
+        ensure_technician(tx, &input.technician_id)?;
+        tx.execute(
+            "UPDATE job_cards SET status = 'in_progress', technician_id = ?2, started_at = ?3,
+                 odometer_in = coalesce(?4, odometer_in),
+                 findings = CASE WHEN ?5 IS NULL THEN findings ELSE ?5 END, updated_at = ?3
+             WHERE id = ?1",
+            params![card.id, input.technician_id, stamp.at(), input.odometer, input.notes.as_deref().map(str::trim)],
+        )?;
+        audit::record_tx(
+            tx,
+            stamp,
+            "job_cards.start",
+            "job_card",
+            Some(&card.id),
+            json!({ "technician_id": input.technician_id }),
+        )?;
+        outbox::append_tx(
+            tx,
+            stamp,
+            NewEvent {
+                event_type: "JobCardStarted",
+                schema_version: 1,
+                aggregate_type: "job_card",
+                aggregate_id: &card.id,
+                payload: json!({ "job_card_id": card.id, "number": card.number, "technician_id": input.technician_id,
+                                 "odometer": input.odometer }),
+            },
+        )?;
+        get(tx, &card.id)
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CancelInput {
+    pub job_card_id: String,
+    #[serde(default)]
+    pub reason: String,
+}
+
+impl Validate for CancelInput {
+    fn validate(&self, v: &mut Violations) {
+        v.required("job_card_id", &self.job_card_id, 100);
+        v.max_len("reason", &self.reason, MAX_TEXT);
+    }
+}
+
+pub fn cancel_cmd(ctx: &mut Ctx, input: CancelInput) -> Result<JobCard> {
+    ctx.write(|tx, stamp| {
+        let card = get(tx, &input.job_card_id)?;
+        if !can_move(card.status, Status::Cancelled) {
+            return Err(wrong_status(&card, "open or in progress"));
+        }
+        tx.execute(
+            "UPDATE job_cards SET status = 'cancelled', cancelled_at = ?2, updated_at = ?2 WHERE id = ?1",
+            params![card.id, stamp.at()],
+        )?;
+        audit::record_tx(tx, stamp, "job_cards.cancel", "job_card", Some(&card.id), json!({}))?;
+        outbox::append_tx(
+            tx,
+            stamp,
+            NewEvent {
+                event_type: "JobCardCancelled",
+                schema_version: 1,
+                aggregate_type: "job_card",
+                aggregate_id: &card.id,
+                payload: json!({ "job_card_id": card.id, "number": card.number, "reason": input.reason.trim() }),
+            },
+        )?;
+        get(tx, &card.id)
+    })
+}
+
+// ---- reads -------------------------------------------------------------------------
+
+pub fn get_cmd(ctx: &mut Ctx, input: crate::customers::IdInput) -> Result<JobCard> {
+    get(ctx.conn(), &input.id)
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListInput {
+    #[serde(default)]
+    pub status: Option<Status>,
+    #[serde(default)]
+    pub technician_id: Option<String>,
+    #[serde(default)]
+    pub vehicle_id: Option<String>,
+    #[serde(default = "fifty")]
+    pub limit: i64,
+    #[serde(default)]
+    pub offset: i64,
+}
+
+fn fifty() -> i64 {
+    50
+}
+
+impl Validate for ListInput {
+    fn validate(&self, v: &mut Violations) {
+        v.optional("technician_id", self.technician_id.as_deref(), 100);
+        v.optional("vehicle_id", self.vehicle_id.as_deref(), 100);
+        v.range("limit", self.limit, 1, 500);
+        v.range("offset", self.offset, 0, i64::from(i32::MAX));
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct JobCardList {
+    pub job_cards: Vec<JobCard>,
+}
+
+pub fn list_cmd(ctx: &mut Ctx, input: ListInput) -> Result<JobCardList> {
+    let conn = ctx.conn();
+    let ids: Vec<String> = conn
+        .prepare_cached(
+            "SELECT id FROM job_cards
+             WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR technician_id = ?2) AND (?3 IS NULL OR vehicle_id = ?3)
+             ORDER BY created_at DESC, id DESC LIMIT ?4 OFFSET ?5",
+        )?
+        .query_map(
+            params![input.status.map(Status::as_str), input.technician_id, input.vehicle_id, input.limit, input.offset],
+            |r| r.get(0),
+        )?
+        .collect::<Result<_, _>>()?;
+    let job_cards = ids.iter().map(|id| get(conn, id)).collect::<Result<Vec<_>>>()?;
+    Ok(JobCardList { job_cards })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusInput {
+    pub job_card_id: String,
+}
+
+impl Validate for StatusInput {
+    fn validate(&self, v: &mut Violations) {
+        v.required("job_card_id", &self.job_card_id, 100);
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct RunRecord {
+    pub id: String,
+    pub operation: String,
+    pub outcome: String,
+    pub failed_step: Option<String>,
+    pub error_code: Option<String>,
+    pub attempts: i64,
+    pub started_at: String,
+    pub finished_at: String,
+    pub steps: serde_json::Value,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OrchestrationStatus {
+    pub job_card_id: String,
+    pub status: Status,
+    pub runs: Vec<RunRecord>,
+}
+
+pub fn orchestration_status_cmd(ctx: &mut Ctx, input: StatusInput) -> Result<OrchestrationStatus> {
+    let conn = ctx.conn();
+    let card = get(conn, &input.job_card_id)?;
+    let runs = conn
+        .prepare_cached(
+            "SELECT id, operation, outcome, failed_step, error_code, attempts, started_at, finished_at, steps
+             FROM orchestration_runs WHERE subject_id = ?1 ORDER BY started_at, id",
+        )?
+        .query_map([&card.id], |r| {
+            let steps: String = r.get(8)?;
+            Ok(RunRecord {
+                id: r.get(0)?,
+                operation: r.get(1)?,
+                outcome: r.get(2)?,
+                failed_step: r.get(3)?,
+                error_code: r.get(4)?,
+                attempts: r.get(5)?,
+                started_at: r.get(6)?,
+                finished_at: r.get(7)?,
+                steps: serde_json::from_str(&steps).unwrap_or_default(),
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(OrchestrationStatus { job_card_id: card.id, status: card.status, runs })
+}

@@ -1,0 +1,228 @@
+//! Completing a job card (SPEC 4.1 and worked example 2): all or nothing,
+//! every step recorded, a failed run kept with the step that failed.
+
+use pitlane_core::job_cards::complete::STEPS;
+use pitlane_core::job_cards::{can_move, Status};
+use serde_json::{json, Value};
+
+use crate::support::{failure, shop, Shop};
+
+struct Job {
+    card: String,
+    tech: String,
+    tech_id: String,
+    filter: String,
+}
+
+/// A car in the workshop: a job card in progress with labour and `filters`
+/// oil filters, of which `stock` are on the shelf.
+fn job_in_progress(s: &Shop, filters: i64, stock: i64) -> Job {
+    let tech = s.staff("tech", "technician");
+    let tech_id = s.ok(&tech, "auth.whoami", json!({}))["staff_id"].as_str().unwrap().to_string();
+    let filter = s.item("OF-100", "Oil Filter", stock * 1000, 2000);
+    let c = s.ok(&s.owner, "customers.create", json!({ "name": "John Doe", "email": "john@example.com" }));
+    let v = s.ok(
+        &s.owner,
+        "vehicles.register",
+        json!({ "customer_id": c["id"], "license_plate": "ABC-123", "make": "Toyota", "model": "Camry" }),
+    );
+    let card = s.ok(
+        &s.owner,
+        "job_cards.create",
+        json!({ "customer_id": c["id"], "vehicle_id": v["id"], "complaint": "Service due", "odometer_in": 42000 }),
+    );
+    let card = card["id"].as_str().unwrap().to_string();
+    s.ok(&tech, "job_cards.start", json!({ "job_card_id": card, "technician_id": tech_id }));
+    s.ok(&tech, "job_cards.add_line", json!({ "job_card_id": card, "kind": "labour", "description": "Oil change", "quantity": 500, "unit_price": 11000 }));
+    s.ok(
+        &tech,
+        "job_cards.add_line",
+        json!({ "job_card_id": card, "kind": "part", "item_id": filter, "quantity": filters * 1000 }),
+    );
+    Job { card, tech, tech_id, filter }
+}
+
+fn all_but_runs(s: &Shop) -> Vec<(String, Vec<String>)> {
+    s.dump().into_iter().filter(|(t, _)| t != "orchestration_runs").collect()
+}
+
+fn runs(s: &Shop) -> Vec<(String, Option<String>, Option<String>)> {
+    let conn = s.api.lock_conn();
+    let mut stmt = conn
+        .prepare("SELECT outcome, failed_step, error_code FROM orchestration_runs ORDER BY started_at, rowid")
+        .unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().collect::<Result<_, _>>().unwrap()
+}
+
+#[test]
+fn worked_example_2_not_enough_oil_filters_changes_nothing() {
+    let s = shop();
+    let job = job_in_progress(&s, 10, 5);
+    let before = all_but_runs(&s);
+    let env = s.call(&job.tech, "job_cards.complete", json!({ "job_card_id": job.card }));
+    let v = env.to_value();
+    assert_eq!(v["success"], false);
+    assert_eq!(v["status_code"], 400);
+    assert_eq!(v["code"], "insufficient_stock");
+    assert_eq!(v["message"], "Insufficient stock for item 'Oil Filter'. Current: 5, Requested: 10");
+    assert_eq!(
+        all_but_runs(&s),
+        before,
+        "every table as it was: no invoice, no ledger row, no event, still in progress"
+    );
+    let card = s.ok(&s.owner, "job_cards.get", json!({ "id": job.card }));
+    assert_eq!(card["status"], "in_progress");
+    assert_eq!(
+        runs(&s),
+        vec![("failed".into(), Some("deduct_stock".into()), Some("insufficient_stock".into()))],
+        "the failed run names its step"
+    );
+    let status = s.ok(&s.owner, "job_cards.orchestration_status", json!({ "job_card_id": job.card }));
+    assert_eq!(status["runs"][0]["failed_step"], "deduct_stock");
+    let _ = job.filter;
+}
+
+#[test]
+fn completing_does_everything_once() {
+    let s = shop();
+    let job = job_in_progress(&s, 1, 5);
+    let done = s.ok(
+        &job.tech,
+        "job_cards.complete",
+        json!({ "job_card_id": job.card, "invoice_data": { "notes": "Thanks!" } }),
+    );
+    assert_eq!(done["job_card"]["status"], "completed");
+    // 0.5 h × 110.00 = 55.00; one filter at 12.99; 8.25 % tax per line.
+    assert_eq!(done["job_card"]["subtotal"], 5500 + 1299);
+    assert_eq!(done["job_card"]["tax_total"], 454 + 107);
+    let invoice = &done["invoice"];
+    assert_eq!(invoice["number"], "INV-2026-A000001");
+    assert_eq!(invoice["total"], 5500 + 1299 + 454 + 107);
+    assert_eq!(invoice["balance_due"], invoice["total"]);
+    assert_eq!(invoice["status"], "pending");
+    assert_eq!(invoice["due_date"], "2026-12-08", "issue date + 14 days of payment terms");
+    assert_eq!(done["inventory_transactions_count"], 1);
+    assert_eq!(done["service_record"]["odometer"], 42000);
+    let steps: Vec<&str> = done["steps"].as_array().unwrap().iter().map(|x| x["name"].as_str().unwrap()).collect();
+    assert_eq!(steps, STEPS.to_vec(), "every step recorded in order");
+    assert_eq!(
+        done["message"],
+        "Job card completed successfully. Invoice INV-2026-A000001 generated. Stock updated for 1 part."
+    );
+
+    let item = s.ok(&s.owner, "inventory.ledger", json!({ "item_id": job.filter }));
+    assert_eq!(item["item"]["on_hand"], 4000);
+    assert_eq!(item["transactions"][0]["type"], "job_card");
+    assert_eq!(item["transactions"][0]["reference"]["id"], json!(job.card));
+
+    let events: Vec<String> = pitlane_core::outbox::list(&s.api.lock_conn(), 0, 1000)
+        .unwrap()
+        .into_iter()
+        .map(|(_, e)| e.event_type)
+        .collect();
+    for e in ["JobCardStarted", "JobCardCompleted", "InvoiceGenerated", "InventoryAdjusted"] {
+        assert!(events.contains(&e.to_string()), "{e} in {events:?}");
+    }
+
+    let again = s.call(&job.tech, "job_cards.complete", json!({ "job_card_id": job.card }));
+    assert_eq!(failure(&again), (409, "already_completed".into()), "two clicks never make two invoices");
+    let invoices = s.ok(&s.owner, "invoices.list", json!({}));
+    assert_eq!(invoices["invoices"].as_array().unwrap().len(), 1);
+    let history = s.ok(&s.owner, "vehicles.history", json!({ "id": done["job_card"]["vehicle_id"] }));
+    assert_eq!(history["records"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn skipping_the_invoice_and_the_stock() {
+    let s = shop();
+    let job = job_in_progress(&s, 10, 5);
+    let done = s.ok(
+        &s.owner,
+        "job_cards.complete",
+        json!({ "job_card_id": job.card, "skip_invoice": true, "skip_inventory": true }),
+    );
+    assert_eq!(done["invoice"], Value::Null);
+    assert_eq!(done["inventory_transactions_count"], 0);
+    assert_eq!(done["message"], "Job card completed successfully.", "no invoice sentence when skipped");
+    let item = s.ok(&s.owner, "inventory.ledger", json!({ "item_id": job.filter }));
+    assert_eq!(item["item"]["on_hand"], 5000, "stock untouched");
+}
+
+#[test]
+fn a_failure_at_any_step_leaves_every_table_as_it_was() {
+    for step in STEPS {
+        let s = shop();
+        let job = job_in_progress(&s, 1, 5);
+        let before = all_but_runs(&s);
+        pitlane_core::failpoints::arm(Some(step));
+        let env = s.call(&job.tech, "job_cards.complete", json!({ "job_card_id": job.card }));
+        pitlane_core::failpoints::arm(None);
+        assert_eq!(failure(&env).0, 500, "{step}: an injected failure");
+        assert_eq!(all_but_runs(&s), before, "{step}: every table but the run log as it was");
+        assert_eq!(
+            runs(&s),
+            vec![("failed".into(), Some(step.to_string()), Some("internal_error".into()))],
+            "{step}: one failed run naming it"
+        );
+        // And the same card completes once the fault is gone.
+        assert!(
+            s.call(&job.tech, "job_cards.complete", json!({ "job_card_id": job.card })).is_success(),
+            "{step}: retry succeeds"
+        );
+    }
+}
+
+#[test]
+fn prerequisites_are_checked() {
+    let s = shop();
+    let job = job_in_progress(&s, 1, 5);
+    let other = s.staff("tech2", "technician");
+    let env = s.call(&other, "job_cards.complete", json!({ "job_card_id": job.card }));
+    assert_eq!(failure(&env).0, 403, "another technician's card");
+    let env = s.call(
+        &other,
+        "job_cards.add_line",
+        json!({ "job_card_id": job.card, "kind": "fee", "description": "x", "quantity": 1000 }),
+    );
+    assert_eq!(failure(&env).0, 403);
+
+    s.ok(
+        &job.tech,
+        "job_cards.add_line",
+        json!({ "job_card_id": job.card, "kind": "fee", "description": "Disposal", "quantity": 1000 }),
+    );
+    let env = s.call(&job.tech, "job_cards.complete", json!({ "job_card_id": job.card }));
+    assert_eq!(failure(&env), (400, "unpriced_lines".into()), "a fee without a price");
+
+    let c = s.ok(&s.owner, "customers.create", json!({ "name": "Walk In" }));
+    let v = s.ok(
+        &s.owner,
+        "vehicles.register",
+        json!({ "customer_id": c["id"], "license_plate": "W-1", "make": "VW", "model": "Golf" }),
+    );
+    let open = s.ok(&s.owner, "job_cards.create", json!({ "customer_id": c["id"], "vehicle_id": v["id"] }));
+    assert_eq!(open["number"], "JC-2026-A000002");
+    let env = s.call(&s.owner, "job_cards.complete", json!({ "job_card_id": open["id"] }));
+    assert_eq!(failure(&env), (409, "wrong_status".into()), "an open card is not in progress");
+    let env = s.call(&other, "job_cards.start", json!({ "job_card_id": open["id"], "technician_id": job.tech_id }));
+    assert_eq!(failure(&env).0, 403, "a technician starts cards only for themselves");
+    s.ok(
+        &other,
+        "job_cards.start",
+        json!({ "job_card_id": open["id"], "technician_id": s.ok(&other, "auth.whoami", json!({}))["staff_id"] }),
+    );
+    let env = s.call(&s.owner, "job_cards.complete", json!({ "job_card_id": open["id"] }));
+    assert_eq!(failure(&env), (400, "no_lines".into()));
+}
+
+#[test]
+fn job_card_moves() {
+    use Status::*;
+    let all = [Open, InProgress, Completed, Cancelled];
+    let allowed = [(Open, InProgress), (Open, Cancelled), (InProgress, Completed), (InProgress, Cancelled)];
+    for from in all {
+        for to in all {
+            assert_eq!(can_move(from, to), allowed.contains(&(from, to)), "{from:?} -> {to:?}");
+        }
+    }
+}
