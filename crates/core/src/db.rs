@@ -21,6 +21,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0002_customers_vehicles", include_str!("../../../migrations/0002_customers_vehicles.sql")),
     ("0003_inventory_services", include_str!("../../../migrations/0003_inventory_services.sql")),
     ("0004_job_cards_invoices", include_str!("../../../migrations/0004_job_cards_invoices.sql")),
+    ("0005_appointments", include_str!("../../../migrations/0005_appointments.sql")),
 ];
 
 /// The schema version this build writes.

@@ -4,6 +4,7 @@
 //! [`api::Api::call`]. Nothing in here knows about HTTP, windows or PDFs.
 
 pub mod api;
+pub mod appointments;
 pub mod audit;
 pub mod auth;
 pub mod backup;

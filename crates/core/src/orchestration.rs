@@ -76,3 +76,43 @@ pub fn record(
     ])?;
     Ok(id)
 }
+
+/// Runs an orchestrator's steps in one IMMEDIATE transaction (retried on a
+/// busy database by [`crate::api::Ctx::write`]) and records the run: inside
+/// that transaction on success, in a transaction of its own after the
+/// rollback on failure, naming the failed step (`commit` when every step
+/// passed and the commit itself failed).
+pub fn run_recorded<T>(
+    ctx: &mut crate::api::Ctx,
+    operation: &str,
+    subject_on_failure: Option<&str>,
+    subject_on_success: impl Fn(&T) -> Option<String>,
+    mut steps: impl FnMut(&rusqlite::Transaction, &Stamp, &mut Run) -> Result<T>,
+) -> Result<(T, Vec<Step>)> {
+    let started_at = ctx.stamp().at();
+    let mut run = Run::default();
+    let mut attempts = 0u32;
+    let result = ctx.write(|tx, stamp| {
+        attempts += 1;
+        run = Run::default();
+        let out = steps(tx, stamp, &mut run)?;
+        run.step("commit", || crate::failpoints::check("commit"))?;
+        record(tx, stamp, operation, subject_on_success(&out).as_deref(), &started_at, &run, None, attempts)?;
+        Ok(out)
+    });
+    match result {
+        Ok(out) => Ok((out, run.steps)),
+        Err(e) => {
+            if run.failed_step().is_none() {
+                run.steps.push(Step { name: "commit", outcome: "failed", duration_us: 0 });
+            }
+            let recorded = ctx.write(|tx, stamp| {
+                record(tx, stamp, operation, subject_on_failure, &started_at, &run, Some(&e), attempts)
+            });
+            if let Err(re) = recorded {
+                tracing::error!(error = %re, operation, "could not record the failed run");
+            }
+            Err(e)
+        }
+    }
+}

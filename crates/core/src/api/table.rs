@@ -6,7 +6,9 @@ use serde_json::Value;
 
 use super::{dispatch, Ctx, Permission};
 use crate::error::Result;
-use crate::{audit, auth, backup, customers, inventory, invoices, job_cards, settings, setup, staff, vehicles};
+use crate::{
+    appointments, audit, auth, backup, customers, inventory, invoices, job_cards, settings, setup, staff, vehicles,
+};
 
 pub struct Command {
     pub name: &'static str,
@@ -36,6 +38,12 @@ commands! {
     "vehicles.register"      => CustomersWrite,  vehicles::register_cmd;
     "vehicles.update"        => CustomersWrite,  vehicles::update_cmd;
     "vehicles.history"       => CustomersRead,   vehicles::history_cmd;
+    "appointments.availability" => CustomersRead, appointments::availability_cmd;
+    "appointments.book"      => CustomersWrite,  appointments::book::book_cmd;
+    "appointments.confirm"   => CustomersWrite,  appointments::confirm_cmd;
+    "appointments.cancel"    => CustomersWrite,  appointments::cancel_cmd;
+    "appointments.check_in"  => JobCardDesk,     appointments::check_in::check_in_cmd;
+    "appointments.list"      => CustomersRead,   appointments::list_cmd;
     "inventory.items"        => InventoryRead,   inventory::items_cmd;
     "inventory.create_item"  => InventoryManage, inventory::create_item_cmd;
     "inventory.update_item"  => InventoryManage, inventory::update_item_cmd;

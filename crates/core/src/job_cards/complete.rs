@@ -290,55 +290,18 @@ fn complete_tx(
     })
 }
 
-/// The orchestrator: see the module docs. A busy database is retried by
-/// [`Ctx::write`]; the run records how many attempts it took.
+/// The orchestrator: see the module docs.
 #[tracing::instrument(skip_all, fields(job_card_id = %input.job_card_id), err)]
 pub fn complete_cmd(ctx: &mut Ctx, input: CompleteInput) -> Result<Completed> {
     let actor = ctx.actor()?.clone();
-    let started_at = ctx.stamp().at();
-    let mut run = Run::default();
-    let mut attempts = 0u32;
-    let result = ctx.write(|tx, stamp| {
-        attempts += 1;
-        run = Run::default();
-        let mut done = complete_tx(tx, stamp, &actor, &input, &mut run)?;
-        run.step(STEPS[6], || failpoints::check(STEPS[6]))?;
-        orchestration::record(
-            tx,
-            stamp,
-            "complete_job_card",
-            Some(&input.job_card_id),
-            &started_at,
-            &run,
-            None,
-            attempts,
-        )?;
-        done.steps = run.steps.clone();
-        Ok(done)
-    });
-    match result {
-        Ok(done) => Ok(done),
-        Err(e) => {
-            if run.failed_step().is_none() {
-                // The commit itself failed after every step succeeded.
-                run.steps.push(Step { name: STEPS[6], outcome: "failed", duration_us: 0 });
-            }
-            let record = ctx.write(|tx, stamp| {
-                orchestration::record(
-                    tx,
-                    stamp,
-                    "complete_job_card",
-                    Some(&input.job_card_id),
-                    &started_at,
-                    &run,
-                    Some(&e),
-                    attempts,
-                )
-            });
-            if let Err(re) = record {
-                tracing::error!(error = %re, "could not record the failed run");
-            }
-            Err(e)
-        }
-    }
+    let subject = input.job_card_id.clone();
+    let (mut done, steps) = orchestration::run_recorded(
+        ctx,
+        "complete_job_card",
+        Some(&subject),
+        |d: &Completed| Some(d.job_card.id.clone()),
+        |tx, stamp, run| complete_tx(tx, stamp, &actor, &input, run),
+    )?;
+    done.steps = steps;
+    Ok(done)
 }

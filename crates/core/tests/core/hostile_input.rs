@@ -19,6 +19,24 @@ fn samples(
 ) -> Vec<(&'static str, Value, Vec<&'static str>)> {
     vec![
         (
+            "appointments.availability",
+            json!({ "date": "2026-11-25", "service_type": "oil_change", "estimated_duration": 60, "bay_id": "b", "branch_id": "x" }),
+            vec!["date", "service_type"],
+        ),
+        (
+            "appointments.book",
+            json!({ "customer_name": "Zed", "customer_email": "zed@example.com", "customer_phone": "+1 215 555 0111", "license_plate": "Z-9", "vehicle_make": "Kia", "vehicle_model": "Rio", "vehicle_year": 2020, "scheduled_date": "2026-11-25", "scheduled_time": "09:00", "service_type": "oil_change", "estimated_duration": 60, "notes": "n" }),
+            vec!["scheduled_date", "scheduled_time", "service_type"],
+        ),
+        ("appointments.confirm", json!({ "appointment_id": "x", "reason": "r" }), vec!["appointment_id"]),
+        ("appointments.cancel", json!({ "appointment_id": "x", "reason": "r" }), vec!["appointment_id"]),
+        ("appointments.check_in", json!({ "appointment_id": "x" }), vec!["appointment_id"]),
+        (
+            "appointments.list",
+            json!({ "from": "2026-11-25", "to": "2026-11-26", "status": "scheduled", "bay_id": "b", "customer_id": customer }),
+            vec![],
+        ),
+        (
             "job_cards.create",
             json!({ "customer_id": customer, "vehicle_id": vehicle, "technician_id": tech, "complaint": "noise", "odometer_in": 1000 }),
             vec!["customer_id", "vehicle_id"],

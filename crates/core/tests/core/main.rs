@@ -1,5 +1,6 @@
 //! Integration tests of pitlane-core, through the command table.
 
+mod appointments;
 mod audit_chain;
 mod hostile_input;
 mod job_cards;

@@ -26,6 +26,13 @@ pub fn open_at(dir: &Path, clock: Arc<FixedClock>) -> Api {
     Api::with_parts(conn, clock, Arc::new(SequentialIds::default()), Some(db_path(dir)))
 }
 
+/// Like [`open_at`] with real UUIDv7 ids: for several cores on one file at
+/// once (two processes), whose ids must not collide.
+pub fn open_with_real_ids(dir: &Path, clock: Arc<FixedClock>) -> Api {
+    let conn = pitlane_core::db::open(&db_path(dir)).expect("open database");
+    Api::with_parts(conn, clock, Arc::new(pitlane_core::UuidV7Ids), Some(db_path(dir)))
+}
+
 pub fn start_clock() -> Arc<FixedClock> {
     Arc::new(FixedClock::new(Utc.with_ymd_and_hms(2026, 11, 24, 14, 0, 0).single().expect("valid time")))
 }

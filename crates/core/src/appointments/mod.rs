@@ -1,0 +1,371 @@
+//! Appointments: `scheduled → confirmed → checked_in`, or `cancelled` /
+//! `no_show`, each holding a bay reservation while active. Booking and
+//! check-in are orchestrators of their own ([`book`], [`check_in`]).
+
+pub mod book;
+pub mod check_in;
+pub mod rules;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::api::Ctx;
+use crate::audit;
+use crate::clock::{rfc3339, Stamp};
+use crate::error::{Error, Result};
+use crate::outbox::{self, NewEvent};
+use crate::settings::{self, ServiceType};
+use crate::validate::{parse_hhmm, Validate, Violations, MAX_TEXT};
+use rules::{FreeStart, Slot};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Scheduled,
+    Confirmed,
+    CheckedIn,
+    Cancelled,
+    NoShow,
+}
+
+impl Status {
+    pub const ALL: [Status; 5] =
+        [Status::Scheduled, Status::Confirmed, Status::CheckedIn, Status::Cancelled, Status::NoShow];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Scheduled => "scheduled",
+            Status::Confirmed => "confirmed",
+            Status::CheckedIn => "checked_in",
+            Status::Cancelled => "cancelled",
+            Status::NoShow => "no_show",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+/// The only moves an appointment can make.
+pub fn can_move(from: Status, to: Status) -> bool {
+    use Status::*;
+    matches!(
+        (from, to),
+        (Scheduled, Confirmed)
+            | (Scheduled, CheckedIn)
+            | (Confirmed, CheckedIn)
+            | (Scheduled, Cancelled)
+            | (Confirmed, Cancelled)
+            | (Scheduled, NoShow)
+            | (Confirmed, NoShow)
+    )
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Appointment {
+    pub id: String,
+    pub customer_id: String,
+    pub vehicle_id: String,
+    pub service_type_id: String,
+    pub bay_id: String,
+    pub scheduled_date: String,
+    pub scheduled_time: String,
+    pub duration_minutes: i64,
+    pub starts_at: String,
+    pub ends_at: String,
+    pub status: Status,
+    pub notes: String,
+    pub vehicle_owner_mismatch: bool,
+    pub job_card_id: Option<String>,
+    pub created_at: String,
+}
+
+const COLUMNS: &str = "id, customer_id, vehicle_id, service_type_id, bay_id, scheduled_date, scheduled_time,
+    duration_minutes, starts_at, ends_at, status, notes, vehicle_owner_mismatch, job_card_id, created_at";
+
+fn from_row(r: &rusqlite::Row) -> rusqlite::Result<Appointment> {
+    let status: String = r.get(10)?;
+    Ok(Appointment {
+        id: r.get(0)?,
+        customer_id: r.get(1)?,
+        vehicle_id: r.get(2)?,
+        service_type_id: r.get(3)?,
+        bay_id: r.get(4)?,
+        scheduled_date: r.get(5)?,
+        scheduled_time: r.get(6)?,
+        duration_minutes: r.get(7)?,
+        starts_at: r.get(8)?,
+        ends_at: r.get(9)?,
+        status: Status::parse(&status).unwrap_or(Status::Scheduled),
+        notes: r.get(11)?,
+        vehicle_owner_mismatch: r.get(12)?,
+        job_card_id: r.get(13)?,
+        created_at: r.get(14)?,
+    })
+}
+
+pub fn get(conn: &Connection, id: &str) -> Result<Appointment> {
+    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM appointments WHERE id = ?1"))?
+        .query_row([id], from_row)
+        .optional()?
+        .ok_or_else(|| Error::not_found("appointment", id))
+}
+
+pub fn service_type_by_code(conn: &Connection, code: &str) -> Result<ServiceType> {
+    settings::service_types(conn)?
+        .into_iter()
+        .find(|t| t.code == code && t.active)
+        .ok_or_else(|| Error::field("service_type", "no such active service type"))
+}
+
+fn parse_slot(s: &str) -> Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|d| d.with_timezone(&Utc))
+        .map_err(|_| Error::Internal("bad stored time".into()))
+}
+
+/// Active bays that have `capability` (any bay when none is needed), by name.
+pub fn capable_bays(conn: &Connection, branch_id: &str, capability: Option<&str>) -> Result<Vec<settings::Bay>> {
+    Ok(settings::bays(conn, branch_id)?
+        .into_iter()
+        .filter(|b| b.active && capability.is_none_or(|c| b.capabilities.iter().any(|x| x == c)))
+        .collect())
+}
+
+/// Active reservations of a bay that touch `[from, to)`.
+pub fn busy(conn: &Connection, bay_id: &str, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Slot>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT starts_at, ends_at FROM bay_reservations
+         WHERE bay_id = ?1 AND active = 1 AND starts_at < ?3 AND ends_at > ?2 ORDER BY starts_at",
+    )?;
+    let rows: Vec<(String, String)> = stmt
+        .query_map(params![bay_id, rfc3339(from), rfc3339(to)], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    rows.into_iter().map(|(a, b)| Ok(Slot { starts_at: parse_slot(&a)?, ends_at: parse_slot(&b)? })).collect()
+}
+
+/// Everything the pure rules need about the branch.
+pub struct BranchCalendar {
+    pub branch: settings::Branch,
+    pub tz: Tz,
+    pub hours: Vec<settings::OpeningInterval>,
+    pub closures: Vec<(String, String)>,
+}
+
+pub fn calendar(conn: &Connection) -> Result<BranchCalendar> {
+    let branch = settings::branch(conn)?;
+    let tz: Tz = branch.time_zone.parse().map_err(|_| Error::Internal("bad branch time zone".into()))?;
+    Ok(BranchCalendar {
+        hours: settings::opening_hours(conn, &branch.id)?,
+        closures: settings::closures(conn, &branch.id)?.into_iter().map(|c| (c.date, c.reason)).collect(),
+        tz,
+        branch,
+    })
+}
+
+/// The next free starts for a visit of `duration` on `bays`, from `date`.
+#[allow(clippy::too_many_arguments)]
+pub fn next_free(
+    conn: &Connection,
+    cal: &BranchCalendar,
+    bays: &[settings::Bay],
+    date: NaiveDate,
+    duration: i64,
+    now: DateTime<Utc>,
+    days: u32,
+    want: usize,
+) -> Result<Vec<FreeStart>> {
+    let from = date.and_hms_opt(0, 0, 0).map(|d| d.and_utc() - chrono::Duration::days(1)).unwrap_or(now);
+    let to = from + chrono::Duration::days(i64::from(days) + 2);
+    let busy_bays =
+        bays.iter().map(|b| Ok((b.id.clone(), busy(conn, &b.id, from, to)?))).collect::<Result<Vec<_>>>()?;
+    Ok(rules::free_starts(cal.tz, &cal.hours, &cal.closures, &busy_bays, date, days, duration, now, want))
+}
+
+pub fn set_status_tx(tx: &Transaction, stamp: &Stamp, a: &Appointment, to: Status) -> Result<()> {
+    if !can_move(a.status, to) {
+        return Err(Error::conflict(
+            "wrong_status",
+            format!(
+                "The appointment is {}; it cannot become {}.",
+                a.status.as_str().replace('_', " "),
+                to.as_str().replace('_', " ")
+            ),
+            json!({ "appointment_id": a.id, "status": a.status.as_str() }),
+        ));
+    }
+    tx.prepare_cached("UPDATE appointments SET status = ?2, updated_at = ?3 WHERE id = ?1")?.execute(params![
+        a.id,
+        to.as_str(),
+        stamp.at()
+    ])?;
+    if matches!(to, Status::Cancelled | Status::NoShow) {
+        tx.prepare_cached("UPDATE bay_reservations SET active = 0 WHERE appointment_id = ?1")?.execute([&a.id])?;
+    }
+    Ok(())
+}
+
+// ---- commands ----------------------------------------------------------------
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AvailabilityInput {
+    /// YYYY-MM-DD, branch local.
+    pub date: String,
+    /// Service type code (e.g. oil_change).
+    pub service_type: String,
+    #[serde(default)]
+    pub estimated_duration: Option<i64>,
+    #[serde(default)]
+    pub bay_id: Option<String>,
+    #[serde(default)]
+    pub branch_id: Option<String>,
+}
+
+impl Validate for AvailabilityInput {
+    fn validate(&self, v: &mut Violations) {
+        if NaiveDate::parse_from_str(&self.date, "%Y-%m-%d").is_err() {
+            v.add("date", "must be a date YYYY-MM-DD");
+        }
+        v.required("service_type", &self.service_type, 50);
+        if let Some(d) = self.estimated_duration {
+            v.range("estimated_duration", d, 5, 1440);
+        }
+        v.optional("bay_id", self.bay_id.as_deref(), 100);
+        v.optional("branch_id", self.branch_id.as_deref(), 100);
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct Availability {
+    pub date: String,
+    pub duration_minutes: i64,
+    pub free: Vec<FreeStart>,
+}
+
+pub fn check_branch(cal: &BranchCalendar, branch_id: Option<&str>) -> Result<()> {
+    match branch_id {
+        Some(b) if b != cal.branch.id => Err(Error::not_found("branch", b)),
+        _ => Ok(()),
+    }
+}
+
+pub fn availability_cmd(ctx: &mut Ctx, input: AvailabilityInput) -> Result<Availability> {
+    let conn = ctx.conn();
+    let cal = calendar(conn)?;
+    check_branch(&cal, input.branch_id.as_deref())?;
+    let st = service_type_by_code(conn, &input.service_type)?;
+    let duration = input.estimated_duration.unwrap_or(st.duration_minutes);
+    let mut bays = capable_bays(conn, &cal.branch.id, st.required_capability.as_deref())?;
+    if let Some(b) = &input.bay_id {
+        bays.retain(|x| &x.id == b);
+    }
+    let date =
+        NaiveDate::parse_from_str(&input.date, "%Y-%m-%d").map_err(|_| Error::field("date", "must be a date"))?;
+    // Every free start of that day: one entry per start, on the first free bay.
+    let free = next_free(conn, &cal, &bays, date, duration, ctx.clock.now(), 1, 200)?;
+    Ok(Availability { date: input.date, duration_minutes: duration, free })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppointmentAction {
+    pub appointment_id: String,
+    #[serde(default)]
+    pub reason: String,
+}
+
+impl Validate for AppointmentAction {
+    fn validate(&self, v: &mut Violations) {
+        v.required("appointment_id", &self.appointment_id, 100);
+        v.max_len("reason", &self.reason, MAX_TEXT);
+    }
+}
+
+fn transition(ctx: &mut Ctx, input: &AppointmentAction, to: Status, event: &'static str) -> Result<Appointment> {
+    ctx.write(|tx, stamp| {
+        let a = get(tx, &input.appointment_id)?;
+        set_status_tx(tx, stamp, &a, to)?;
+        audit::record_tx(tx, stamp, &format!("appointments.{}", to.as_str()), "appointment", Some(&a.id), json!({}))?;
+        outbox::append_tx(
+            tx,
+            stamp,
+            NewEvent {
+                event_type: event,
+                schema_version: 1,
+                aggregate_type: "appointment",
+                aggregate_id: &a.id,
+                payload: json!({ "appointment_id": a.id, "customer_id": a.customer_id, "reason": input.reason.trim() }),
+            },
+        )?;
+        get(tx, &a.id)
+    })
+}
+
+pub fn confirm_cmd(ctx: &mut Ctx, input: AppointmentAction) -> Result<Appointment> {
+    transition(ctx, &input, Status::Confirmed, "AppointmentConfirmed")
+}
+
+pub fn cancel_cmd(ctx: &mut Ctx, input: AppointmentAction) -> Result<Appointment> {
+    transition(ctx, &input, Status::Cancelled, "AppointmentCancelled")
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListInput {
+    /// First day (YYYY-MM-DD, branch local); today by default.
+    #[serde(default)]
+    pub from: Option<String>,
+    /// Last day, inclusive; `from` by default.
+    #[serde(default)]
+    pub to: Option<String>,
+    #[serde(default)]
+    pub status: Option<Status>,
+    #[serde(default)]
+    pub bay_id: Option<String>,
+    #[serde(default)]
+    pub customer_id: Option<String>,
+}
+
+impl Validate for ListInput {
+    fn validate(&self, v: &mut Violations) {
+        for (f, d) in [("from", &self.from), ("to", &self.to)] {
+            if let Some(d) = d {
+                if NaiveDate::parse_from_str(d, "%Y-%m-%d").is_err() {
+                    v.add(f, "must be a date YYYY-MM-DD");
+                }
+            }
+        }
+        v.optional("bay_id", self.bay_id.as_deref(), 100);
+        v.optional("customer_id", self.customer_id.as_deref(), 100);
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct AppointmentList {
+    pub appointments: Vec<Appointment>,
+}
+
+pub fn list_cmd(ctx: &mut Ctx, input: ListInput) -> Result<AppointmentList> {
+    let cal = calendar(ctx.conn())?;
+    let today = ctx.clock.now().with_timezone(&cal.tz).date_naive().format("%Y-%m-%d").to_string();
+    let from = input.from.clone().unwrap_or(today);
+    let to = input.to.clone().unwrap_or(from.clone());
+    let mut stmt = ctx.conn().prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM appointments
+         WHERE scheduled_date BETWEEN ?1 AND ?2 AND (?3 IS NULL OR status = ?3) AND (?4 IS NULL OR bay_id = ?4)
+           AND (?5 IS NULL OR customer_id = ?5)
+         ORDER BY scheduled_date, scheduled_time, id LIMIT 1000"
+    ))?;
+    let appointments = stmt
+        .query_map(params![from, to, input.status.map(Status::as_str), input.bay_id, input.customer_id], from_row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(AppointmentList { appointments })
+}
+
+/// Minutes after midnight of an `HH:MM` input, or a 422 naming the field.
+pub fn minutes_of(field: &str, hhmm: &str) -> Result<u32> {
+    parse_hhmm(hhmm).filter(|m| *m < 24 * 60).ok_or_else(|| Error::field(field, "must be a time HH:MM"))
+}
