@@ -104,7 +104,11 @@ pub fn run_recorded<T>(
         Ok(out) => Ok((out, run.steps)),
         Err(e) => {
             if run.failed_step().is_none() {
-                run.steps.push(Step { name: "commit", outcome: "failed", duration_us: 0 });
+                // No step failed: the transaction could not begin (busy) or
+                // the commit itself failed.
+                let name = if run.steps.is_empty() { "begin" } else { "commit" };
+                run.steps.retain(|s| s.name != "commit");
+                run.steps.push(Step { name, outcome: "failed", duration_us: 0 });
             }
             let recorded = ctx.write(|tx, stamp| {
                 record(tx, stamp, operation, subject_on_failure, &started_at, &run, Some(&e), attempts)

@@ -348,7 +348,7 @@ fn book_tx(tx: &Transaction, stamp: &Stamp, input: &BookInput, run: &mut Run) ->
     })
 }
 
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "info"))]
 pub fn book_cmd(ctx: &mut Ctx, input: BookInput) -> Result<Booked> {
     let (mut booked, steps) = orchestration::run_recorded(
         ctx,

@@ -176,7 +176,9 @@ mod tests {
         let ny: Tz = "America/New_York".parse().unwrap();
         let now = t("2026-11-01T00:00:00Z");
         let closures = vec![("2026-12-28".to_string(), "Stocktake".to_string())];
-        let cases: &[(&str, &str, u32, i64, Result<(), SlotProblem>)] = &[
+        // (scenario, local date, start minute, duration, expected)
+        type Case = (&'static str, &'static str, u32, i64, Result<(), SlotProblem>);
+        let cases: &[Case] = &[
             ("a Monday morning", "2026-11-23", 9 * 60, 60, Ok(())),
             ("ends exactly at closing", "2026-11-23", 17 * 60, 60, Ok(())),
             ("past closing time", "2026-11-23", 17 * 60 + 30, 60, Err(SlotProblem::OutsideHours)),

@@ -217,10 +217,24 @@ fn complete_tx(
         )?
         .execute(params![id, card.vehicle_id, card.id, date, card.odometer_in, summary, json!(parts).to_string(), stamp.at()])?;
         if let Some(o) = card.odometer_in {
-            tx.prepare_cached(
-                "UPDATE vehicles SET odometer = ?2, updated_at = ?3 WHERE id = ?1 AND (odometer IS NULL OR odometer < ?2)",
-            )?
-            .execute(params![card.vehicle_id, o, stamp.at()])?;
+            let raised = tx
+                .prepare_cached(
+                    "UPDATE vehicles SET odometer = ?2, updated_at = ?3 WHERE id = ?1 AND (odometer IS NULL OR odometer < ?2)",
+                )?
+                .execute(params![card.vehicle_id, o, stamp.at()])?;
+            if raised > 0 {
+                outbox::append_tx(
+                    tx,
+                    stamp,
+                    NewEvent {
+                        event_type: "VehicleUpdated",
+                        schema_version: 1,
+                        aggregate_type: "vehicle",
+                        aggregate_id: &card.vehicle_id,
+                        payload: json!({ "vehicle_id": card.vehicle_id, "odometer": o }),
+                    },
+                )?;
+            }
         }
         Ok(ServiceRecord {
             id,
@@ -291,7 +305,7 @@ fn complete_tx(
 }
 
 /// The orchestrator: see the module docs.
-#[tracing::instrument(skip_all, fields(job_card_id = %input.job_card_id), err)]
+#[tracing::instrument(skip_all, fields(job_card_id = %input.job_card_id), err(level = "info"))]
 pub fn complete_cmd(ctx: &mut Ctx, input: CompleteInput) -> Result<Completed> {
     let actor = ctx.actor()?.clone();
     let subject = input.job_card_id.clone();
