@@ -136,6 +136,10 @@ fn run(cli: Cli) -> Result<ExitCode, ExitCode> {
                         "{} bays, {} service types, {} parts, {} customers, {} vehicles",
                         s.bays, s.service_types, s.parts, s.customers, s.vehicles
                     );
+                    println!(
+                        "{} appointments from today on; job cards: {} open, {} in progress, {} completed and invoiced",
+                        s.appointments, s.open_job_cards, s.in_progress_job_cards, s.completed_job_cards
+                    );
                     println!("Try: PITLANE_PIN=1234 pitlane --db {} --user desk call customers.search '{{\"query\":\"jo\"}}'", cli.db.display());
                     Ok(ExitCode::SUCCESS)
                 }

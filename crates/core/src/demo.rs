@@ -28,6 +28,119 @@ pub struct DemoSummary {
     pub parts: usize,
     pub customers: usize,
     pub vehicles: usize,
+    pub appointments: usize,
+    pub open_job_cards: usize,
+    pub in_progress_job_cards: usize,
+    pub completed_job_cards: usize,
+}
+
+struct Workshop {
+    appointments: usize,
+    open: usize,
+    in_progress: usize,
+    completed: usize,
+}
+
+/// The workshop's week: finished jobs with invoices and service history,
+/// cars on the lifts, cars checked in, and appointments from today on.
+fn workshop(
+    api: &Api,
+    owner: Option<&str>,
+    fleet: &[(Value, Value, i64)],
+    part: &dyn Fn(&str) -> String,
+) -> Result<Workshop> {
+    let desk = api.login("desk", DEMO_PIN)?;
+    let techs = [api.login("tech1", DEMO_PIN)?, api.login("tech2", DEMO_PIN)?];
+    let tech_ids: Vec<Value> = techs
+        .iter()
+        .map(|t| ok(api, Some(t), "auth.whoami", json!({})).map(|w| w["staff_id"].clone()))
+        .collect::<Result<_>>()?;
+    let d = Some(desk.as_str());
+    let mut w = Workshop { appointments: 0, open: 0, in_progress: 0, completed: 0 };
+    let jobs: &[(&str, i64, &[(&str, i64)])] = &[
+        ("Brake pads worn, squeal when stopping", 1500, &[("BP-F300", 1000), ("CC-1810", 1000)]),
+        ("Annual service", 1000, &[("OF-100", 1000), ("OIL-5W30", 4500), ("AF-200", 1000), ("DP-1820", 1000)]),
+        ("Battery flat in the mornings", 500, &[("BAT-600", 1000)]),
+        ("Headlight out", 250, &[("HB-900", 2000)]),
+        ("Wipers smearing", 250, &[("WB-400", 1000), ("WB-410", 1000)]),
+        ("Coolant warning light", 750, &[("CL-700", 3000), ("RH-1420", 1000)]),
+    ];
+    // Finished work: twelve cars, invoiced and in their service history.
+    for (n, (customer, vehicle, odometer)) in fleet.iter().take(14).enumerate() {
+        let (complaint, hours, parts) = jobs[n % jobs.len()];
+        let card = ok(
+            api,
+            d,
+            "job_cards.create",
+            json!({ "customer_id": customer, "vehicle_id": vehicle, "complaint": complaint, "odometer_in": odometer + 120 }),
+        )?;
+        let tech = &techs[n % 2];
+        let t = Some(tech.as_str());
+        if n >= 12 {
+            w.open += 1; // waiting for a technician
+            continue;
+        }
+        ok(api, t, "job_cards.start", json!({ "job_card_id": card["id"], "technician_id": tech_ids[n % 2] }))?;
+        ok(
+            api,
+            t,
+            "job_cards.add_line",
+            json!({ "job_card_id": card["id"], "kind": "labour", "description": complaint, "quantity": hours }),
+        )?;
+        for (sku, qty) in parts {
+            ok(
+                api,
+                t,
+                "job_cards.add_line",
+                json!({ "job_card_id": card["id"], "kind": "part", "item_id": part(sku), "quantity": qty }),
+            )?;
+        }
+        if n >= 9 {
+            w.in_progress += 1; // still on the lift
+            continue;
+        }
+        ok(
+            api,
+            t,
+            "job_cards.complete",
+            json!({ "job_card_id": card["id"], "invoice_data": { "notes": "Thank you!" } }),
+        )?;
+        w.completed += 1;
+    }
+    // Appointments from today on, at the first free times, some confirmed.
+    let services =
+        ["oil_change", "brake_service", "tire_rotation", "diagnostics", "wheel_alignment", "battery_replacement"];
+    let settings = ok(api, owner, "settings.get", json!({}))?;
+    let tz: chrono_tz::Tz = settings["branch"]["time_zone"].as_str().unwrap_or("UTC").parse().unwrap_or(chrono_tz::UTC);
+    let today = chrono::Utc::now().with_timezone(&tz).date_naive();
+    let mut next_vehicle = 20;
+    for day in 0..7u64 {
+        let Some(date) = today.checked_add_days(chrono::Days::new(day)) else { break };
+        let date = date.format("%Y-%m-%d").to_string();
+        for (k, service) in services.iter().enumerate() {
+            let free = ok(api, d, "appointments.availability", json!({ "date": date, "service_type": service }))?;
+            let Some(slot) = free["free"].as_array().and_then(|f| f.get((k * 7) % f.len().max(1))).cloned() else {
+                continue;
+            };
+            let (customer, vehicle, _) = &fleet[next_vehicle % fleet.len()];
+            next_vehicle += 1;
+            let booked = api.call_value(d, "appointments.book", &json!({
+                "customer_id": customer, "vehicle_id": vehicle, "scheduled_date": slot["date"], "scheduled_time": slot["time"],
+                "service_type": service, "bay_id": slot["bay_id"],
+            }));
+            let Some(booked) = booked.data() else { continue };
+            w.appointments += 1;
+            let id = &booked["appointment"]["id"];
+            if k % 2 == 0 {
+                ok(api, d, "appointments.confirm", json!({ "appointment_id": id }))?;
+            }
+            if day == 0 && k < 2 {
+                ok(api, d, "appointments.check_in", json!({ "appointment_id": id }))?;
+                w.open += 1;
+            }
+        }
+    }
+    Ok(w)
 }
 
 /// A small deterministic generator: the demo is the same every time.
@@ -222,7 +335,7 @@ pub fn seed(api: &Api) -> Result<DemoSummary> {
         )?;
         part_ids.insert(*sku, item["id"].as_str().unwrap_or_default().to_string());
     }
-    let part = |sku: &str| part_ids.get(sku).cloned().unwrap_or_default();
+    let part = move |sku: &str| part_ids.get(sku).cloned().unwrap_or_default();
 
     let weekday = |d: i64| {
         vec![
@@ -285,6 +398,7 @@ pub fn seed(api: &Api) -> Result<DemoSummary> {
     )?;
 
     let mut dice = Dice(20261124);
+    let mut fleet: Vec<(Value, Value, i64)> = Vec::new();
     let mut customers = 0;
     let mut vehicles = 0;
     for i in 0..320 {
@@ -314,17 +428,23 @@ pub fn seed(api: &Api) -> Result<DemoSummary> {
             let model = dice.pick(models);
             let letters: String = (0..3).map(|_| (b'A' + (dice.next() % 26) as u8) as char).collect();
             let plate = format!("{letters}-{:04}", i * 3 + k);
-            ok(
+            let v = ok(
                 api,
                 t,
                 "vehicles.register",
                 json!({ "customer_id": c["id"], "license_plate": plate, "make": make, "model": model,
                         "year": dice.range(2008, 2026), "odometer": dice.range(5_000, 220_000) }),
             )?;
+            fleet.push((c["id"].clone(), v["id"].clone(), v["odometer"].as_i64().unwrap_or(0)));
             vehicles += 1;
         }
     }
+    let work = workshop(api, t, &fleet, &part)?;
     Ok(DemoSummary {
+        appointments: work.appointments,
+        open_job_cards: work.open,
+        in_progress_job_cards: work.in_progress,
+        completed_job_cards: work.completed,
         staff: DEMO_STAFF.iter().map(|(c, n, _, _)| (c.to_string(), n.to_string())).collect(),
         pin: DEMO_PIN,
         bays: 5,
