@@ -57,7 +57,9 @@ fn workshop(
         .collect::<Result<_>>()?;
     let d = Some(desk.as_str());
     let mut w = Workshop { appointments: 0, open: 0, in_progress: 0, completed: 0 };
-    let jobs: &[(&str, i64, &[(&str, i64)])] = &[
+    // (complaint, labour hours in thousandths, parts as (sku, quantity))
+    type Job = (&'static str, i64, &'static [(&'static str, i64)]);
+    let jobs: &[Job] = &[
         ("Brake pads worn, squeal when stopping", 1500, &[("BP-F300", 1000), ("CC-1810", 1000)]),
         ("Annual service", 1000, &[("OF-100", 1000), ("OIL-5W30", 4500), ("AF-200", 1000), ("DP-1820", 1000)]),
         ("Battery flat in the mornings", 500, &[("BAT-600", 1000)]),
