@@ -226,3 +226,75 @@ fn job_card_moves() {
         }
     }
 }
+
+/// Runs `call` on `n` separate cores on the same database file at once
+/// (as separate windows or processes would), each logged in as the owner.
+fn at_once(
+    s: &Shop,
+    n: usize,
+    call: impl Fn(usize, &pitlane_core::Api, &str) -> pitlane_core::Envelope + Send + Sync + 'static,
+) -> Vec<pitlane_core::Envelope> {
+    let call = std::sync::Arc::new(call);
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(n));
+    let desks: Vec<_> = (0..n)
+        .map(|_| {
+            let api = crate::support::open_with_real_ids(s.dir.path(), s.clock.clone());
+            let token = api.login("owner", crate::support::PIN).unwrap();
+            (api, token)
+        })
+        .collect();
+    let handles: Vec<_> = desks
+        .into_iter()
+        .enumerate()
+        .map(|(i, (api, token))| {
+            let (barrier, call) = (barrier.clone(), call.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                call(i, &api, &token)
+            })
+        })
+        .collect();
+    handles.into_iter().map(|h| h.join().unwrap()).collect()
+}
+
+#[test]
+fn two_completing_the_same_card_make_one_invoice() {
+    let s = shop();
+    let job = job_in_progress(&s, 1, 5);
+    let card = job.card.clone();
+    let results = at_once(&s, 2, move |_, api, token| {
+        api.call_value(Some(token), "job_cards.complete", &json!({ "job_card_id": card }))
+    });
+    assert_eq!(results.iter().filter(|e| e.is_success()).count(), 1, "one completion wins");
+    let loser = results.iter().find(|e| !e.is_success()).unwrap();
+    assert_eq!(loser.code(), Some("already_completed"));
+    let invoices: i64 = s.api.lock_conn().query_row("SELECT count(*) FROM invoices", [], |r| r.get(0)).unwrap();
+    assert_eq!(invoices, 1, "one invoice");
+    let on_hand: i64 = s
+        .api
+        .lock_conn()
+        .query_row("SELECT on_hand FROM inventory_items WHERE id = ?1", [&job.filter], |r| r.get(0))
+        .unwrap();
+    assert_eq!(on_hand, 4000, "stock deducted once");
+}
+
+#[test]
+fn concurrent_deductions_of_the_last_units_never_go_negative() {
+    let s = shop();
+    let item = s.item("LAST", "Last Battery", 3000, 0);
+    let id = item.clone();
+    let results = at_once(&s, 5, move |_, api, token| {
+        api.call_value(
+            Some(token),
+            "inventory.adjust",
+            &json!({ "item_id": id, "quantity": -1000, "type": "adjustment" }),
+        )
+    });
+    assert_eq!(results.iter().filter(|e| e.is_success()).count(), 3, "three units, three deductions");
+    assert!(results.iter().filter(|e| !e.is_success()).all(|e| e.code() == Some("insufficient_stock")));
+    let conn = s.api.lock_conn();
+    let on_hand: i64 =
+        conn.query_row("SELECT on_hand FROM inventory_items WHERE id = ?1", [&item], |r| r.get(0)).unwrap();
+    assert_eq!(on_hand, 0);
+    assert_eq!(pitlane_core::inventory::ledger_sum(&conn, &item).unwrap(), 0, "the ledger agrees");
+}
