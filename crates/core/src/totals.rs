@@ -24,7 +24,7 @@ pub struct LineTotal {
     pub total: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct RateTotal {
     pub rate_bp: i64,
     pub net: i64,

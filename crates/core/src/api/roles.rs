@@ -55,6 +55,8 @@ pub enum Permission {
     JobCardWork,
     /// Read, print and email invoices.
     InvoicesRead,
+    /// Sales, productivity and outstanding-money reports.
+    Reports,
     /// Settings, staff, sync, backup.
     OwnerOnly,
 }
@@ -67,7 +69,7 @@ pub fn allows(role: Role, permission: Permission) -> bool {
         Public | AnyStaff | CustomersRead | InventoryRead => true,
         CustomersWrite | JobCardDesk | InvoicesRead => matches!(role, FrontDesk | Manager | Owner),
         JobCardWork => matches!(role, Technician | Manager | Owner),
-        InventoryManage | StaffRead | AuditRead => matches!(role, Manager | Owner),
+        InventoryManage | StaffRead | AuditRead | Reports => matches!(role, Manager | Owner),
         OwnerOnly => role == Owner,
     }
 }

@@ -7,7 +7,8 @@ use serde_json::Value;
 use super::{dispatch, Ctx, Permission};
 use crate::error::Result;
 use crate::{
-    appointments, audit, auth, backup, customers, inventory, invoices, job_cards, settings, setup, staff, vehicles,
+    appointments, audit, auth, backup, customers, inventory, invoices, job_cards, reports, settings, setup, staff,
+    vehicles,
 };
 
 pub struct Command {
@@ -62,6 +63,9 @@ commands! {
     "job_cards.orchestration_status" => AnyStaff, job_cards::orchestration_status_cmd;
     "invoices.get"           => InvoicesRead,    invoices::get_cmd;
     "invoices.list"          => InvoicesRead,    invoices::list_cmd;
+    "reports.daily_sales"    => Reports,         reports::daily_sales_cmd;
+    "reports.technician_productivity" => Reports, reports::technician_productivity_cmd;
+    "reports.outstanding"    => Reports,         reports::outstanding_cmd;
     "staff.list"             => StaffRead,       staff::list_cmd;
     "staff.create"           => OwnerOnly,       staff::create_cmd;
     "staff.update"           => OwnerOnly,       staff::update_cmd;

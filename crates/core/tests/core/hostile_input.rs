@@ -18,6 +18,9 @@ fn samples(
     tech: &str,
 ) -> Vec<(&'static str, Value, Vec<&'static str>)> {
     vec![
+        ("reports.daily_sales", json!({ "date": "2026-11-24" }), vec![]),
+        ("reports.technician_productivity", json!({ "from": "2026-11-01", "to": "2026-11-24" }), vec![]),
+        ("reports.outstanding", json!({}), vec![]),
         (
             "appointments.availability",
             json!({ "date": "2026-11-25", "service_type": "oil_change", "estimated_duration": 60, "bay_id": "b", "branch_id": "x" }),

@@ -298,3 +298,36 @@ fn concurrent_deductions_of_the_last_units_never_go_negative() {
     assert_eq!(on_hand, 0);
     assert_eq!(pitlane_core::inventory::ledger_sum(&conn, &item).unwrap(), 0, "the ledger agrees");
 }
+
+#[test]
+fn reports_count_the_days_work() {
+    let s = shop();
+    let job = job_in_progress(&s, 1, 5);
+    s.ok(&job.tech, "job_cards.complete", json!({ "job_card_id": job.card }));
+    let day = s.ok(&s.owner, "reports.daily_sales", json!({}));
+    assert_eq!(day["date"], "2026-11-24", "today in New York");
+    assert_eq!(day["invoices"], 1);
+    assert_eq!(day["total"], 5500 + 1299 + 454 + 107);
+    assert_eq!(day["outstanding"], day["total"], "nothing paid yet");
+    assert_eq!(day["job_cards_completed"], 1);
+    let other_day = s.ok(&s.owner, "reports.daily_sales", json!({ "date": "2026-11-23" }));
+    assert_eq!(other_day["invoices"], 0);
+
+    let prod = s.ok(&s.owner, "reports.technician_productivity", json!({}));
+    let tech = &prod["technicians"][0];
+    assert_eq!(tech["staff_id"], json!(job.tech_id));
+    assert_eq!(
+        (tech["job_cards_completed"].as_i64(), tech["labour_hours"].as_i64(), tech["labour_revenue"].as_i64()),
+        (Some(1), Some(500), Some(5500))
+    );
+    assert_eq!(tech["revenue"], 5500 + 1299);
+
+    let owed = s.ok(&s.owner, "reports.outstanding", json!({}));
+    assert_eq!(owed["total_due"], day["total"]);
+    assert_eq!(owed["current"], day["total"], "not yet due");
+    s.clock.advance(chrono::Duration::days(14 + 40));
+    let owner = s.api.login("owner", crate::support::PIN).unwrap(); // the old session idled out
+    let later = s.ok(&owner, "reports.outstanding", json!({}));
+    assert_eq!(later["invoices"][0]["days_overdue"], 40);
+    assert_eq!(later["overdue_31_60"], day["total"]);
+}
