@@ -22,6 +22,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0003_inventory_services", include_str!("../../../migrations/0003_inventory_services.sql")),
     ("0004_job_cards_invoices", include_str!("../../../migrations/0004_job_cards_invoices.sql")),
     ("0005_appointments", include_str!("../../../migrations/0005_appointments.sql")),
+    ("0006_payments", include_str!("../../../migrations/0006_payments.sql")),
 ];
 
 /// The schema version this build writes.

@@ -21,6 +21,7 @@ pub mod money;
 pub mod numbers;
 pub mod orchestration;
 pub mod outbox;
+pub mod payments;
 pub mod reports;
 pub mod search;
 pub mod settings;

@@ -57,6 +57,10 @@ pub enum Permission {
     InvoicesRead,
     /// Sales, productivity and outstanding-money reports.
     Reports,
+    /// Take payments.
+    PaymentsTake,
+    /// Refund payments and void invoices.
+    PaymentsRefund,
     /// Settings, staff, sync, backup.
     OwnerOnly,
 }
@@ -67,9 +71,9 @@ pub fn allows(role: Role, permission: Permission) -> bool {
     use Role::*;
     match permission {
         Public | AnyStaff | CustomersRead | InventoryRead => true,
-        CustomersWrite | JobCardDesk | InvoicesRead => matches!(role, FrontDesk | Manager | Owner),
+        CustomersWrite | JobCardDesk | InvoicesRead | PaymentsTake => matches!(role, FrontDesk | Manager | Owner),
         JobCardWork => matches!(role, Technician | Manager | Owner),
-        InventoryManage | StaffRead | AuditRead | Reports => matches!(role, Manager | Owner),
+        InventoryManage | StaffRead | AuditRead | Reports | PaymentsRefund => matches!(role, Manager | Owner),
         OwnerOnly => role == Owner,
     }
 }

@@ -7,8 +7,8 @@ use serde_json::Value;
 use super::{dispatch, Ctx, Permission};
 use crate::error::Result;
 use crate::{
-    appointments, audit, auth, backup, customers, inventory, invoices, job_cards, reports, settings, setup, staff,
-    vehicles,
+    appointments, audit, auth, backup, customers, inventory, invoices, job_cards, payments, reports, settings, setup,
+    staff, vehicles,
 };
 
 pub struct Command {
@@ -63,6 +63,10 @@ commands! {
     "job_cards.orchestration_status" => AnyStaff, job_cards::orchestration_status_cmd;
     "invoices.get"           => InvoicesRead,    invoices::get_cmd;
     "invoices.list"          => InvoicesRead,    invoices::list_cmd;
+    "invoices.void"          => PaymentsRefund,  payments::void_cmd;
+    "payments.process"       => PaymentsTake,    payments::process_cmd;
+    "payments.refund"        => PaymentsRefund,  payments::refund_cmd;
+    "payments.list"          => InvoicesRead,    payments::list_cmd;
     "reports.daily_sales"    => Reports,         reports::daily_sales_cmd;
     "reports.technician_productivity" => Reports, reports::technician_productivity_cmd;
     "reports.outstanding"    => Reports,         reports::outstanding_cmd;

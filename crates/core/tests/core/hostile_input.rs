@@ -21,6 +21,18 @@ fn samples(
         ("reports.daily_sales", json!({ "date": "2026-11-24" }), vec![]),
         ("reports.technician_productivity", json!({ "from": "2026-11-01", "to": "2026-11-24" }), vec![]),
         ("reports.outstanding", json!({}), vec![]),
+        ("invoices.void", json!({ "invoice_id": "x", "reason": "typo" }), vec!["invoice_id", "reason"]),
+        (
+            "payments.process",
+            json!({ "invoice_id": "x", "amount": 100, "method": "cash", "idempotency_key": "k", "reference": "r" }),
+            vec!["invoice_id", "amount", "method", "idempotency_key"],
+        ),
+        (
+            "payments.refund",
+            json!({ "payment_id": "x", "amount": 100, "idempotency_key": "k", "reason": "r" }),
+            vec!["payment_id", "idempotency_key"],
+        ),
+        ("payments.list", json!({ "invoice_id": "x" }), vec!["invoice_id"]),
         (
             "appointments.availability",
             json!({ "date": "2026-11-25", "service_type": "oil_change", "estimated_duration": 60, "bay_id": "b", "branch_id": "x" }),

@@ -331,3 +331,72 @@ fn reports_count_the_days_work() {
     assert_eq!(later["invoices"][0]["days_overdue"], 40);
     assert_eq!(later["overdue_31_60"], day["total"]);
 }
+
+#[test]
+fn partial_payments_refunds_and_voiding() {
+    let s = shop();
+    let job = job_in_progress(&s, 1, 5);
+    let done = s.ok(&job.tech, "job_cards.complete", json!({ "job_card_id": job.card }));
+    let invoice = done["invoice"]["id"].clone();
+    let total = done["invoice"]["total"].as_i64().unwrap();
+    let desk = s.staff("desk", "front_desk");
+    let pay = |amount: i64, key: &str| {
+        s.call(
+            &desk,
+            "payments.process",
+            json!({ "invoice_id": invoice, "amount": amount, "method": "cash", "idempotency_key": key }),
+        )
+    };
+
+    let first = pay(5000, "k1");
+    assert!(first.is_success());
+    assert_eq!(first.to_value()["data"]["invoice"]["status"], "partially_paid");
+    let replay = pay(5000, "k1");
+    assert_eq!(replay.to_value()["data"]["replayed"], true, "the same key returns the first result");
+    assert_eq!(replay.to_value()["data"]["payment"]["id"], first.to_value()["data"]["payment"]["id"]);
+    assert_eq!(failure(&pay(4000, "k1")), (409, "idempotency_key_reused".into()));
+    assert_eq!(failure(&pay(total, "k2")), (400, "overpayment".into()), "no overpayment");
+    let card = s.call(
+        &desk,
+        "payments.process",
+        json!({ "invoice_id": invoice, "amount": 100, "method": "card", "idempotency_key": "c1" }),
+    );
+    assert_eq!(failure(&card), (400, "card_payments_unavailable".into()));
+    let rest = pay(total - 5000, "k3");
+    assert_eq!(rest.to_value()["data"]["invoice"]["status"], "paid");
+    assert_eq!(rest.to_value()["data"]["invoice"]["balance_due"], 0);
+
+    assert_eq!(
+        failure(&s.call(&desk, "invoices.void", json!({ "invoice_id": invoice, "reason": "x" }))).0,
+        403,
+        "front desk cannot void"
+    );
+    assert_eq!(
+        failure(&s.call(&s.owner, "invoices.void", json!({ "invoice_id": invoice, "reason": "x" }))),
+        (409, "invoice_has_payments".into())
+    );
+    let payments =
+        s.ok(&desk, "payments.list", json!({ "invoice_id": invoice }))["payments"].as_array().unwrap().clone();
+    assert_eq!(payments.len(), 2, "the replay made no second payment");
+    for (i, p) in payments.iter().enumerate() {
+        let r = s.ok(
+            &s.owner,
+            "payments.refund",
+            json!({ "payment_id": p["id"], "idempotency_key": format!("r{i}"), "reason": "customer unhappy" }),
+        );
+        assert_eq!(r["payment"]["status"], "refunded");
+    }
+    let inv = s.ok(&s.owner, "invoices.get", json!({ "id": invoice }));
+    assert_eq!((inv["amount_paid"].as_i64(), inv["status"].as_str()), (Some(0), Some("pending")));
+    let void = s.ok(&s.owner, "invoices.void", json!({ "invoice_id": invoice, "reason": "job redone under warranty" }));
+    assert_eq!(void["status"], "void");
+    assert_eq!(failure(&pay(100, "k9")), (409, "invoice_void".into()));
+    let events: Vec<String> = pitlane_core::outbox::list(&s.api.lock_conn(), 0, 1000)
+        .unwrap()
+        .into_iter()
+        .map(|(_, e)| e.event_type)
+        .collect();
+    assert_eq!(events.iter().filter(|e| *e == "PaymentCaptured").count(), 2);
+    assert_eq!(events.iter().filter(|e| *e == "PaymentRefunded").count(), 2);
+    assert!(events.contains(&"InvoiceVoided".to_string()));
+}

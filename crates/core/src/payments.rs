@@ -1,0 +1,368 @@
+//! Payments (SPEC 4.6) for cash, bank transfer and other direct methods:
+//! recorded at once, in one transaction with the invoice's paid amount and
+//! status and a `PaymentCaptured` event. No overpayment; the same
+//! idempotency key returns the first result. Refunds and voiding invoices
+//! are for managers. Card payments go through the gateway saga, which is
+//! not part of this build yet: a card payment is refused with a clear code.
+
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::api::Ctx;
+use crate::audit;
+use crate::clock::Stamp;
+use crate::error::{Error, Result};
+use crate::invoices::{self, Invoice};
+use crate::outbox::{self, NewEvent};
+use crate::validate::{Validate, Violations, MAX_NAME, MAX_TEXT};
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Payment {
+    pub id: String,
+    pub invoice_id: String,
+    pub amount: i64,
+    pub refunded_amount: i64,
+    pub method: String,
+    pub reference: String,
+    pub status: String,
+    pub idempotency_key: String,
+    pub created_at: String,
+}
+
+const COLUMNS: &str = "id, invoice_id, amount, refunded_amount, method, reference, status, idempotency_key, created_at";
+
+fn from_row(r: &rusqlite::Row) -> rusqlite::Result<Payment> {
+    Ok(Payment {
+        id: r.get(0)?,
+        invoice_id: r.get(1)?,
+        amount: r.get(2)?,
+        refunded_amount: r.get(3)?,
+        method: r.get(4)?,
+        reference: r.get(5)?,
+        status: r.get(6)?,
+        idempotency_key: r.get(7)?,
+        created_at: r.get(8)?,
+    })
+}
+
+pub fn get(conn: &Connection, id: &str) -> Result<Payment> {
+    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM payments WHERE id = ?1"))?
+        .query_row([id], from_row)
+        .optional()?
+        .ok_or_else(|| Error::not_found("payment", id))
+}
+
+fn by_key(conn: &Connection, key: &str) -> Result<Option<Payment>> {
+    Ok(conn
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM payments WHERE idempotency_key = ?1"))?
+        .query_row([key], from_row)
+        .optional()?)
+}
+
+/// The invoice's status for what has been paid on it.
+pub fn status_for(total: i64, paid: i64) -> &'static str {
+    if paid <= 0 && total > 0 {
+        "pending"
+    } else if paid < total {
+        "partially_paid"
+    } else {
+        "paid"
+    }
+}
+
+fn set_paid_tx(tx: &Transaction, stamp: &Stamp, invoice: &Invoice, paid: i64) -> Result<Invoice> {
+    tx.prepare_cached("UPDATE invoices SET amount_paid = ?2, balance_due = total - ?2, status = ?3 WHERE id = ?1")?
+        .execute(params![invoice.id, paid, status_for(invoice.total, paid)])?;
+    let _ = stamp;
+    invoices::get(tx, &invoice.id)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentInput {
+    pub invoice_id: String,
+    /// Minor units, more than zero and at most the balance due.
+    pub amount: i64,
+    pub method: String,
+    /// Sent again with a retried request, it returns the first result.
+    pub idempotency_key: String,
+    /// A bank transfer's reference, a cheque number…
+    #[serde(default)]
+    pub reference: String,
+}
+
+impl Validate for PaymentInput {
+    fn validate(&self, v: &mut Violations) {
+        v.required("invoice_id", &self.invoice_id, 100);
+        v.range("amount", self.amount, 1, 1_000_000_000_000);
+        if !matches!(self.method.as_str(), "cash" | "card" | "bank_transfer" | "other") {
+            v.add("method", "must be cash, card, bank_transfer or other");
+        }
+        v.required("idempotency_key", &self.idempotency_key, 200);
+        v.max_len("reference", &self.reference, MAX_NAME);
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct Paid {
+    pub payment: Payment,
+    pub invoice: Invoice,
+    /// True when this answers a repeated request with the first result.
+    pub replayed: bool,
+}
+
+pub fn process_tx(tx: &Transaction, stamp: &Stamp, p: &PaymentInput) -> Result<Paid> {
+    if let Some(first) = by_key(tx, &p.idempotency_key)? {
+        if first.invoice_id != p.invoice_id || first.amount != p.amount || first.method != p.method {
+            return Err(Error::conflict(
+                "idempotency_key_reused",
+                "This idempotency key was used for a different payment.",
+                json!({ "payment_id": first.id }),
+            ));
+        }
+        let invoice = invoices::get(tx, &first.invoice_id)?;
+        return Ok(Paid { payment: first, invoice, replayed: true });
+    }
+    let invoice = invoices::get(tx, &p.invoice_id)?;
+    if invoice.status == "void" {
+        return Err(Error::conflict(
+            "invoice_void",
+            format!("Invoice {} is void.", invoice.number),
+            json!({ "invoice_id": invoice.id }),
+        ));
+    }
+    if p.amount > invoice.balance_due {
+        return Err(Error::rule(
+            "overpayment",
+            format!("The amount is more than the balance due ({}).", crate::money::format_minor(invoice.balance_due)),
+            json!({ "balance_due": invoice.balance_due, "amount": p.amount }),
+        ));
+    }
+    let id = stamp.new_id();
+    tx.prepare_cached(
+        "INSERT INTO payments (id, invoice_id, amount, method, reference, status, idempotency_key, actor_id, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, 'captured', ?6, ?7, ?8, ?8)",
+    )?
+    .execute(params![id, invoice.id, p.amount, p.method, p.reference.trim(), p.idempotency_key, stamp.actor_id, stamp.at()])?;
+    let invoice = set_paid_tx(tx, stamp, &invoice, invoice.amount_paid + p.amount)?;
+    audit::record_tx(
+        tx,
+        stamp,
+        "payments.process",
+        "invoice",
+        Some(&invoice.id),
+        json!({ "payment_id": id, "amount": p.amount, "method": p.method }),
+    )?;
+    outbox::append_tx(
+        tx,
+        stamp,
+        NewEvent {
+            event_type: "PaymentCaptured",
+            schema_version: 1,
+            aggregate_type: "invoice",
+            aggregate_id: &invoice.id,
+            payload: json!({ "payment_id": id, "invoice_id": invoice.id, "amount": p.amount, "method": p.method,
+                             "amount_paid": invoice.amount_paid, "balance_due": invoice.balance_due, "status": invoice.status }),
+        },
+    )?;
+    Ok(Paid { payment: get(tx, &id)?, invoice, replayed: false })
+}
+
+pub fn process_cmd(ctx: &mut Ctx, input: PaymentInput) -> Result<Paid> {
+    if input.method == "card" {
+        return Err(Error::rule(
+            "card_payments_unavailable",
+            "Card payments need the payment gateway, which this build does not have yet: take cash or a bank transfer.",
+            json!({}),
+        ));
+    }
+    ctx.write(|tx, stamp| process_tx(tx, stamp, &input))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefundInput {
+    pub payment_id: String,
+    /// Minor units; the whole unrefunded amount by default.
+    #[serde(default)]
+    pub amount: Option<i64>,
+    pub idempotency_key: String,
+    #[serde(default)]
+    pub reason: String,
+}
+
+impl Validate for RefundInput {
+    fn validate(&self, v: &mut Violations) {
+        v.required("payment_id", &self.payment_id, 100);
+        if let Some(a) = self.amount {
+            v.range("amount", a, 1, 1_000_000_000_000);
+        }
+        v.required("idempotency_key", &self.idempotency_key, 200);
+        v.max_len("reason", &self.reason, MAX_TEXT);
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct Refunded {
+    pub refund_id: String,
+    pub amount: i64,
+    pub payment: Payment,
+    pub invoice: Invoice,
+    pub replayed: bool,
+}
+
+pub fn refund_cmd(ctx: &mut Ctx, input: RefundInput) -> Result<Refunded> {
+    ctx.write(|tx, stamp| {
+        let first: Option<(String, String, i64)> = tx
+            .prepare_cached("SELECT id, payment_id, amount FROM refunds WHERE idempotency_key = ?1")?
+            .query_row([&input.idempotency_key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()?;
+        if let Some((id, payment_id, amount)) = first {
+            if payment_id != input.payment_id {
+                return Err(Error::conflict(
+                    "idempotency_key_reused",
+                    "This idempotency key was used for another refund.",
+                    json!({ "refund_id": id }),
+                ));
+            }
+            let payment = get(tx, &payment_id)?;
+            let invoice = invoices::get(tx, &payment.invoice_id)?;
+            return Ok(Refunded { refund_id: id, amount, payment, invoice, replayed: true });
+        }
+        let payment = get(tx, &input.payment_id)?;
+        if payment.method == "card" {
+            return Err(Error::rule(
+                "card_payments_unavailable",
+                "Card refunds go through the payment gateway, which this build does not have yet.",
+                json!({}),
+            ));
+        }
+        let left = payment.amount - payment.refunded_amount;
+        let amount = input.amount.unwrap_or(left);
+        if amount <= 0 || amount > left {
+            return Err(Error::rule(
+                "refund_too_large",
+                format!("At most {} of this payment can be refunded.", crate::money::format_minor(left)),
+                json!({ "refundable": left }),
+            ));
+        }
+        let id = stamp.new_id();
+        tx.prepare_cached(
+            "INSERT INTO refunds (id, payment_id, amount, reason, idempotency_key, actor_id, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?
+        .execute(params![
+            id,
+            payment.id,
+            amount,
+            input.reason.trim(),
+            input.idempotency_key,
+            stamp.actor_id,
+            stamp.at()
+        ])?;
+        let refunded = payment.refunded_amount + amount;
+        tx.prepare_cached("UPDATE payments SET refunded_amount = ?2, status = ?3, updated_at = ?4 WHERE id = ?1")?
+            .execute(params![
+                payment.id,
+                refunded,
+                if refunded == payment.amount { "refunded" } else { "partially_refunded" },
+                stamp.at()
+            ])?;
+        let invoice = invoices::get(tx, &payment.invoice_id)?;
+        let invoice = set_paid_tx(tx, stamp, &invoice, invoice.amount_paid - amount)?;
+        audit::record_tx(
+            tx,
+            stamp,
+            "payments.refund",
+            "invoice",
+            Some(&invoice.id),
+            json!({ "payment_id": payment.id, "amount": amount }),
+        )?;
+        outbox::append_tx(
+            tx,
+            stamp,
+            NewEvent {
+                event_type: "PaymentRefunded",
+                schema_version: 1,
+                aggregate_type: "invoice",
+                aggregate_id: &invoice.id,
+                payload: json!({ "refund_id": id, "payment_id": payment.id, "invoice_id": invoice.id, "amount": amount,
+                                 "amount_paid": invoice.amount_paid, "balance_due": invoice.balance_due }),
+            },
+        )?;
+        Ok(Refunded { refund_id: id, amount, payment: get(tx, &payment.id)?, invoice, replayed: false })
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListInput {
+    pub invoice_id: String,
+}
+
+impl Validate for ListInput {
+    fn validate(&self, v: &mut Violations) {
+        v.required("invoice_id", &self.invoice_id, 100);
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct PaymentList {
+    pub payments: Vec<Payment>,
+}
+
+pub fn list_cmd(ctx: &mut Ctx, input: ListInput) -> Result<PaymentList> {
+    let invoice = invoices::get(ctx.conn(), &input.invoice_id)?;
+    let mut stmt = ctx
+        .conn()
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM payments WHERE invoice_id = ?1 ORDER BY created_at, id"))?;
+    let payments = stmt.query_map([&invoice.id], from_row)?.collect::<Result<Vec<_>, _>>()?;
+    Ok(PaymentList { payments })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VoidInput {
+    pub invoice_id: String,
+    pub reason: String,
+}
+
+impl Validate for VoidInput {
+    fn validate(&self, v: &mut Violations) {
+        v.required("invoice_id", &self.invoice_id, 100);
+        v.required("reason", &self.reason, MAX_TEXT);
+    }
+}
+
+/// Voids an invoice that has nothing paid on it (refund payments first).
+pub fn void_cmd(ctx: &mut Ctx, input: VoidInput) -> Result<Invoice> {
+    ctx.write(|tx, stamp| {
+        let invoice = invoices::get(tx, &input.invoice_id)?;
+        if invoice.status == "void" {
+            return Err(Error::conflict("invoice_void", format!("Invoice {} is already void.", invoice.number), json!({ "invoice_id": invoice.id })));
+        }
+        if invoice.amount_paid > 0 {
+            return Err(Error::conflict(
+                "invoice_has_payments",
+                "Refund the payments on this invoice before voiding it.",
+                json!({ "invoice_id": invoice.id, "amount_paid": invoice.amount_paid }),
+            ));
+        }
+        tx.prepare_cached("UPDATE invoices SET status = 'void', balance_due = total - amount_paid, notes = trim(notes || ' ' || ?2) WHERE id = ?1")?
+            .execute(params![invoice.id, format!("[void: {}]", input.reason.trim())])?;
+        audit::record_tx(tx, stamp, "invoices.void", "invoice", Some(&invoice.id), json!({ "number": invoice.number }))?;
+        outbox::append_tx(
+            tx,
+            stamp,
+            NewEvent {
+                event_type: "InvoiceVoided",
+                schema_version: 1,
+                aggregate_type: "invoice",
+                aggregate_id: &invoice.id,
+                payload: json!({ "invoice_id": invoice.id, "number": invoice.number, "reason": input.reason.trim() }),
+            },
+        )?;
+        invoices::get(tx, &invoice.id)
+    })
+}
