@@ -137,7 +137,7 @@ fn run(cli: Cli) -> Result<ExitCode, ExitCode> {
                         s.bays, s.service_types, s.parts, s.customers, s.vehicles
                     );
                     println!(
-                        "{} appointments from today on; job cards: {} open, {} in progress, {} completed and invoiced",
+                        "{} appointments from today on; job cards: {} open, {} in progress, {} completed and invoiced (some paid in full, some in part)",
                         s.appointments, s.open_job_cards, s.in_progress_job_cards, s.completed_job_cards
                     );
                     println!("Try: PITLANE_PIN=1234 pitlane --db {} --user desk call customers.search '{{\"query\":\"jo\"}}'", cli.db.display());

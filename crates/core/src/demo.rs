@@ -101,13 +101,29 @@ fn workshop(
             w.in_progress += 1; // still on the lift
             continue;
         }
-        ok(
+        let done = ok(
             api,
             t,
             "job_cards.complete",
             json!({ "job_card_id": card["id"], "invoice_data": { "notes": "Thank you!" } }),
         )?;
         w.completed += 1;
+        // Most customers pay at the counter; some pay part now, some later.
+        let total = done["invoice"]["total"].as_i64().unwrap_or(0);
+        let (amount, method) = match n % 3 {
+            0 => (total, "cash"),
+            1 => (total / 2, "bank_transfer"),
+            _ => (0, "cash"),
+        };
+        if amount > 0 {
+            ok(
+                api,
+                d,
+                "payments.process",
+                json!({ "invoice_id": done["invoice"]["id"], "amount": amount, "method": method,
+                                                    "idempotency_key": format!("demo-{n}") }),
+            )?;
+        }
     }
     // Appointments from today on, at the first free times, some confirmed.
     let services =
