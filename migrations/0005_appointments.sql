@@ -36,10 +36,13 @@ CREATE INDEX bay_reservations_bay ON bay_reservations(bay_id, starts_at) WHERE a
 CREATE TRIGGER bay_reservations_no_overlap BEFORE INSERT ON bay_reservations
 WHEN NEW.active = 1 AND EXISTS (
     SELECT 1 FROM bay_reservations r
-    WHERE r.bay_id = NEW.bay_id AND r.active = 1 AND r.starts_at < NEW.ends_at AND r.ends_at > NEW.starts_at)
+    WHERE r.bay_id = NEW.bay_id AND r.active = 1 AND r.starts_at < NEW.ends_at AND r.ends_at > NEW.starts_at
+      -- visits last at most a day: this bound keeps the index range short
+      AND r.starts_at >= strftime('%Y-%m-%dT%H:%M:%fZ', NEW.starts_at, '-1 day'))
 BEGIN SELECT RAISE(ABORT, 'bay reservation overlaps another'); END;
 CREATE TRIGGER bay_reservations_no_overlap_update BEFORE UPDATE OF active, starts_at, ends_at, bay_id ON bay_reservations
 WHEN NEW.active = 1 AND EXISTS (
     SELECT 1 FROM bay_reservations r
-    WHERE r.id <> NEW.id AND r.bay_id = NEW.bay_id AND r.active = 1 AND r.starts_at < NEW.ends_at AND r.ends_at > NEW.starts_at)
+    WHERE r.id <> NEW.id AND r.bay_id = NEW.bay_id AND r.active = 1 AND r.starts_at < NEW.ends_at AND r.ends_at > NEW.starts_at
+      AND r.starts_at >= strftime('%Y-%m-%dT%H:%M:%fZ', NEW.starts_at, '-1 day'))
 BEGIN SELECT RAISE(ABORT, 'bay reservation overlaps another'); END;

@@ -93,6 +93,8 @@ pub fn run_recorded<T>(
     let mut run = Run::default();
     let mut attempts = 0u32;
     let result = ctx.write(|tx, stamp| {
+        // Counted once the transaction has begun; a BEGIN that stays busy
+        // is recorded as a failed `begin` with no attempts.
         attempts += 1;
         run = Run::default();
         let out = steps(tx, stamp, &mut run)?;

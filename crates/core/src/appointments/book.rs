@@ -58,6 +58,7 @@ pub struct BookInput {
 
 impl Validate for BookInput {
     fn validate(&self, v: &mut Violations) {
+        let has = |o: &Option<String>| o.as_deref().is_some_and(|s| !s.trim().is_empty());
         v.optional("customer_id", self.customer_id.as_deref(), 100);
         v.optional("customer_name", self.customer_name.as_deref(), MAX_NAME);
         if let Some(e) = self.customer_email.as_deref().filter(|e| !e.trim().is_empty()) {
@@ -70,7 +71,6 @@ impl Validate for BookInput {
                 v.add("customer_phone", m);
             }
         }
-        let has = |o: &Option<String>| o.as_deref().is_some_and(|s| !s.trim().is_empty());
         if !has(&self.customer_id)
             && !has(&self.customer_name)
             && !has(&self.customer_email)
@@ -79,7 +79,7 @@ impl Validate for BookInput {
             v.add("customer_name", "give customer_id, or the customer's name, email or phone");
         }
         v.optional("vehicle_id", self.vehicle_id.as_deref(), 100);
-        if let Some(p) = &self.license_plate {
+        if let Some(p) = self.license_plate.as_ref().filter(|_| !has(&self.vehicle_id)) {
             vehicles::check_plate(v, "license_plate", p);
         }
         if !has(&self.vehicle_id) && !has(&self.license_plate) {
@@ -88,7 +88,7 @@ impl Validate for BookInput {
         v.optional("vehicle_make", self.vehicle_make.as_deref(), MAX_NAME);
         v.optional("vehicle_model", self.vehicle_model.as_deref(), MAX_NAME);
         if let Some(y) = self.vehicle_year {
-            v.range("vehicle_year", y, 1886, 2100);
+            v.range("vehicle_year", y, 1886, i64::from(chrono::Datelike::year(&chrono::Utc::now())) + 1);
         }
         v.optional("branch_id", self.branch_id.as_deref(), 100);
         if NaiveDate::parse_from_str(&self.scheduled_date, "%Y-%m-%d").is_err() {
@@ -248,15 +248,16 @@ fn book_tx(tx: &Transaction, stamp: &Stamp, input: &BookInput, run: &mut Run) ->
     })?;
     let mismatch = vehicle.customer_id != customer.id;
 
-    let st = service_type_by_code(tx, &input.service_type)?;
-    let duration = input.estimated_duration.unwrap_or(st.duration_minutes);
-    let date = NaiveDate::parse_from_str(&input.scheduled_date, "%Y-%m-%d")
-        .map_err(|_| Error::field("scheduled_date", "must be a date"))?;
-    let start = minutes_of("scheduled_time", &input.scheduled_time)?;
-    let slot = run.step(STEPS[2], || {
+    let (st, duration, date, slot) = run.step(STEPS[2], || {
         failpoints::check(STEPS[2])?;
-        rules::check_visit(cal.tz, &cal.hours, &cal.closures, date, start, duration, stamp.now)
-            .map_err(|p| slot_error(p, &input.scheduled_date))
+        let st = service_type_by_code(tx, &input.service_type)?;
+        let duration = input.estimated_duration.unwrap_or(st.duration_minutes);
+        let date = NaiveDate::parse_from_str(&input.scheduled_date, "%Y-%m-%d")
+            .map_err(|_| Error::field("scheduled_date", "must be a date"))?;
+        let start = minutes_of("scheduled_time", &input.scheduled_time)?;
+        let slot = rules::check_visit(cal.tz, &cal.hours, &cal.closures, date, start, duration, stamp.now)
+            .map_err(|p| slot_error(p, &input.scheduled_date))?;
+        Ok((st, duration, date, slot))
     })?;
 
     let bay = run.step(STEPS[3], || {

@@ -138,10 +138,14 @@ pub fn capable_bays(conn: &Connection, branch_id: &str, capability: Option<&str>
 pub fn busy(conn: &Connection, bay_id: &str, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Slot>> {
     let mut stmt = conn.prepare_cached(
         "SELECT starts_at, ends_at FROM bay_reservations
-         WHERE bay_id = ?1 AND active = 1 AND starts_at < ?3 AND ends_at > ?2 ORDER BY starts_at",
+         WHERE bay_id = ?1 AND active = 1 AND starts_at < ?3 AND ends_at > ?2 AND starts_at >= ?4 ORDER BY starts_at",
     )?;
+    // A visit lasts at most a day (service types and estimates are capped at
+    // 1440 minutes), so nothing starting earlier can reach `from`: the bound
+    // keeps the index range short on a bay with years of bookings.
+    let earliest = from - chrono::Duration::days(1);
     let rows: Vec<(String, String)> = stmt
-        .query_map(params![bay_id, rfc3339(from), rfc3339(to)], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .query_map(params![bay_id, rfc3339(from), rfc3339(to), rfc3339(earliest)], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<Result<_, _>>()?;
     rows.into_iter().map(|(a, b)| Ok(Slot { starts_at: parse_slot(&a)?, ends_at: parse_slot(&b)? })).collect()
 }
@@ -288,7 +292,12 @@ fn transition(ctx: &mut Ctx, input: &AppointmentAction, to: Status, event: &'sta
     ctx.write(|tx, stamp| {
         let a = get(tx, &input.appointment_id)?;
         set_status_tx(tx, stamp, &a, to)?;
-        audit::record_tx(tx, stamp, &format!("appointments.{}", to.as_str()), "appointment", Some(&a.id), json!({}))?;
+        let action = match to {
+            Status::Confirmed => "appointments.confirm",
+            Status::Cancelled => "appointments.cancel",
+            _ => "appointments.update",
+        };
+        audit::record_tx(tx, stamp, action, "appointment", Some(&a.id), json!({}))?;
         outbox::append_tx(
             tx,
             stamp,

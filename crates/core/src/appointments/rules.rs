@@ -67,14 +67,31 @@ pub fn check_open(
         return Err(SlotProblem::Closed(reason.clone()));
     }
     let weekday = i64::from(date.weekday().number_from_monday());
-    let inside = hours.iter().filter(|h| h.weekday == weekday).any(|h| {
-        matches!((parse_hhmm(&h.opens), parse_hhmm(&h.closes)), (Some(o), Some(c)) if o <= start_min && end_min <= c)
-    });
+    let inside = open_spans(hours, weekday).into_iter().any(|(o, c)| o <= start_min && end_min <= c);
     if inside {
         Ok(())
     } else {
         Err(SlotProblem::OutsideHours)
     }
+}
+
+/// A weekday's opening intervals as minutes, sorted, with touching ones
+/// joined (08:00-12:00 and 12:00-17:00 are one span).
+pub fn open_spans(hours: &[OpeningInterval], weekday: i64) -> Vec<(u32, u32)> {
+    let mut spans: Vec<(u32, u32)> = hours
+        .iter()
+        .filter(|h| h.weekday == weekday)
+        .filter_map(|h| Some((parse_hhmm(&h.opens)?, parse_hhmm(&h.closes)?)))
+        .collect();
+    spans.sort_unstable();
+    let mut joined: Vec<(u32, u32)> = Vec::new();
+    for (o, c) in spans {
+        match joined.last_mut() {
+            Some(last) if o <= last.1 => last.1 = last.1.max(c),
+            _ => joined.push((o, c)),
+        }
+    }
+    joined
 }
 
 pub fn overlaps(a: Slot, b: Slot) -> bool {
@@ -160,7 +177,13 @@ mod tests {
 
     fn hours() -> Vec<OpeningInterval> {
         let iv = |d, o: &str, c: &str| OpeningInterval { weekday: d, opens: o.into(), closes: c.into() };
-        vec![iv(1, "08:00", "12:00"), iv(1, "13:00", "18:00"), iv(7, "00:00", "06:00"), iv(6, "09:00", "13:00")]
+        vec![
+            iv(1, "08:00", "12:00"),
+            iv(1, "13:00", "18:00"),
+            iv(7, "00:00", "06:00"),
+            iv(6, "09:00", "13:00"),
+            iv(6, "13:00", "15:00"),
+        ]
     }
 
     fn d(s: &str) -> NaiveDate {
@@ -183,6 +206,7 @@ mod tests {
             ("ends exactly at closing", "2026-11-23", 17 * 60, 60, Ok(())),
             ("past closing time", "2026-11-23", 17 * 60 + 30, 60, Err(SlotProblem::OutsideHours)),
             ("across the lunch break", "2026-11-23", 11 * 60 + 30, 60, Err(SlotProblem::OutsideHours)),
+            ("across two touching intervals", "2026-11-28", 12 * 60 + 30, 60, Ok(())),
             ("a Tuesday (closed all day)", "2026-11-24", 9 * 60, 60, Err(SlotProblem::OutsideHours)),
             ("a closure", "2026-12-28", 9 * 60, 60, Err(SlotProblem::Closed("Stocktake".into()))),
             ("in the past", "2026-10-26", 9 * 60, 60, Err(SlotProblem::InThePast)),
