@@ -514,7 +514,7 @@ fn complete(data: &Path, cards: usize) {
         tx.prepare_cached("INSERT INTO audit_log (id, at, actor_id, action, entity_type, entity_id, details, prev_hash, hash) VALUES (?1, ?2, NULL, 'raw', 'job_card', ?3, '{}', ?4, ?4)")
             .expect("p").execute(params![new_id(), at, card, "0".repeat(64)]).expect("i");
         tx.prepare_cached("INSERT INTO orchestration_runs (id, operation, subject_id, started_at, finished_at, outcome, steps) VALUES (?1, 'raw', ?2, ?3, ?3, 'succeeded', ?4)")
-            .expect("p").execute(params![new_id(), card, at, "[{\"name\":\"prerequisites\",\"outcome\":\"ok\",\"duration_us\":10}]".repeat(1)]).expect("i");
+            .expect("p").execute(params![new_id(), card, at, format!("[{}]", ["prerequisites", "finalize_totals", "generate_invoice", "deduct_stock", "service_record", "outbox", "commit"].map(|n| format!("{{\"name\":\"{n}\",\"outcome\":\"ok\",\"duration_us\":10}}")).join(","))]).expect("i");
         tx.commit().expect("commit");
     };
     let mut core_times = Vec::with_capacity(cards);
