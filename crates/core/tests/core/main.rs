@@ -2,6 +2,7 @@
 
 mod appointments;
 mod audit_chain;
+mod crash;
 mod hostile_input;
 mod job_cards;
 mod lockout;
