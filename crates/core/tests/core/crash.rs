@@ -218,6 +218,7 @@ fn killing_the_process_at_random_moments_never_breaks_the_database() {
 fn the_crash_checks_can_fail() {
     let s = shop();
     let item = s.item("X", "Part", 5000, 0);
+    s.item("Y", "Other Part", 5000, 0); // a second event, so a gap can show
     let conn = s.api.lock_conn();
     assert!(check(&conn).is_ok(), "a healthy shop passes");
     let breaks = [
