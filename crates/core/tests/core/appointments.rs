@@ -300,3 +300,28 @@ fn appointment_moves() {
         }
     }
 }
+
+#[test]
+fn a_failure_at_any_check_in_step_leaves_every_table_as_it_was() {
+    for step in pitlane_core::appointments::check_in::STEPS {
+        let (s, _) = garage();
+        let a = s.ok(&s.owner, "appointments.book", john());
+        let before = s.dump().into_iter().filter(|(t, _)| t != "orchestration_runs").collect::<Vec<_>>();
+        pitlane_core::failpoints::arm(Some(step));
+        let env = s.call(&s.owner, "appointments.check_in", json!({ "appointment_id": a["appointment"]["id"] }));
+        pitlane_core::failpoints::arm(None);
+        assert_eq!(failure(&env).0, 500, "{step}");
+        let after = s.dump().into_iter().filter(|(t, _)| t != "orchestration_runs").collect::<Vec<_>>();
+        assert_eq!(after, before, "{step}: no job card, the appointment still scheduled");
+        let failed: String = s
+            .api
+            .lock_conn()
+            .query_row("SELECT failed_step FROM orchestration_runs WHERE operation = 'check_in'", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(failed, step, "{step}: the run names it");
+        assert!(
+            s.call(&s.owner, "appointments.check_in", json!({ "appointment_id": a["appointment"]["id"] })).is_success(),
+            "{step}: retry works"
+        );
+    }
+}

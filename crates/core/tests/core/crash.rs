@@ -233,3 +233,59 @@ fn the_crash_checks_can_fail() {
         conn.execute_batch("ROLLBACK TO b; RELEASE b").unwrap();
     }
 }
+
+/// One booking of the racers' slot, as its own OS process.
+#[test]
+fn child_racer() {
+    let Ok(dir) = std::env::var("PITLANE_RACER") else { return };
+    let api = open_with_real_ids(Path::new(&dir), crate::support::start_clock());
+    let t = api.login("owner", PIN).expect("login");
+    let (c, v): (String, String) = api
+        .lock_conn()
+        .query_row("SELECT customer_id, id FROM vehicles LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap();
+    // Start together: wait for the go file.
+    let go = Path::new(&dir).join("go");
+    while !go.exists() {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let env = api.call_value(Some(&t), "appointments.book", &json!({
+        "customer_id": c, "vehicle_id": v, "scheduled_date": "2026-11-25", "scheduled_time": "10:00", "service_type": "oil_change",
+    }));
+    assert!(env.is_success() || env.code() == Some("bay_unavailable"), "{}", env.to_json());
+    std::process::exit(if env.is_success() { 0 } else { 3 });
+}
+
+#[test]
+fn processes_racing_for_the_last_bay_exactly_one_wins() {
+    let s = shop();
+    s.ok(&s.owner, "settings.update", json!({
+        "bays": [{ "name": "Only Bay", "capabilities": ["lift"] }],
+        "service_types": [{ "code": "oil_change", "name": "Oil Change", "duration_minutes": 60, "required_capability": "lift" }],
+    }));
+    let c = s.ok(&s.owner, "customers.create", json!({ "name": "Racer" }));
+    s.ok(
+        &s.owner,
+        "vehicles.register",
+        json!({ "customer_id": c["id"], "license_plate": "RACE-1", "make": "Kia", "model": "Rio" }),
+    );
+    let exe = std::env::current_exe().unwrap();
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            Command::new(&exe)
+                .args(["--exact", "crash::child_racer", "--nocapture", "--test-threads", "1"])
+                .env("PITLANE_RACER", s.dir.path())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300)); // all started and logged in
+    std::fs::write(s.dir.path().join("go"), b"go").unwrap();
+    let codes: Vec<Option<i32>> = children.into_iter().map(|mut c| c.wait().unwrap().code()).collect();
+    assert_eq!(codes.iter().filter(|c| **c == Some(0)).count(), 1, "exactly one process wins: {codes:?}");
+    assert_eq!(codes.iter().filter(|c| **c == Some(3)).count(), 3, "the others are told the bay is taken: {codes:?}");
+    let n: i64 = s.api.lock_conn().query_row("SELECT count(*) FROM appointments", [], |r| r.get(0)).unwrap();
+    assert_eq!(n, 1);
+}
