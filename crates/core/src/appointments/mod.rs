@@ -265,6 +265,9 @@ pub fn availability_cmd(ctx: &mut Ctx, input: AvailabilityInput) -> Result<Avail
     let mut bays = capable_bays(conn, &cal.branch.id, st.required_capability.as_deref())?;
     if let Some(b) = &input.bay_id {
         bays.retain(|x| &x.id == b);
+        if bays.is_empty() {
+            return Err(Error::field("bay_id", "is not an active bay with the capability this service needs"));
+        }
     }
     let date =
         NaiveDate::parse_from_str(&input.date, "%Y-%m-%d").map_err(|_| Error::field("date", "must be a date"))?;

@@ -294,6 +294,9 @@ impl Validate for NewLine {
         if self.kind == "part" && self.item_id.is_none() {
             v.add("item_id", "is required for a part line");
         }
+        if self.kind != "part" && self.item_id.is_some() {
+            v.add("item_id", "belongs only on a part line");
+        }
         v.optional("item_id", self.item_id.as_deref(), 100);
         if let Some(p) = self.unit_price {
             v.range("unit_price", p, 0, 1_000_000_000_000);
