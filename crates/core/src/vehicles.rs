@@ -337,6 +337,33 @@ pub fn update_tx(tx: &Transaction, stamp: &Stamp, p: &VehiclePatch) -> Result<Ve
     Ok(after)
 }
 
+/// Raises the vehicle's odometer to `reading` (never lowers it); when it
+/// moved, emits `VehicleUpdated` with the whole vehicle, the same payload
+/// `vehicles.update` sends.
+pub fn raise_odometer_tx(tx: &Transaction, stamp: &Stamp, vehicle_id: &str, reading: i64) -> Result<bool> {
+    let raised = tx
+        .prepare_cached(
+            "UPDATE vehicles SET odometer = ?2, updated_at = ?3 WHERE id = ?1 AND (odometer IS NULL OR odometer < ?2)",
+        )?
+        .execute(params![vehicle_id, reading, stamp.at()])?;
+    if raised == 0 {
+        return Ok(false);
+    }
+    let v = get(tx, vehicle_id)?;
+    outbox::append_tx(
+        tx,
+        stamp,
+        NewEvent {
+            event_type: "VehicleUpdated",
+            schema_version: 1,
+            aggregate_type: "vehicle",
+            aggregate_id: vehicle_id,
+            payload: event_payload(&v),
+        },
+    )?;
+    Ok(true)
+}
+
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ServiceRecord {
     pub id: String,

@@ -215,26 +215,18 @@ fn complete_tx(
             "INSERT INTO service_records (id, vehicle_id, job_card_id, date, odometer, summary, parts_used, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )?
-        .execute(params![id, card.vehicle_id, card.id, date, card.odometer_in, summary, json!(parts).to_string(), stamp.at()])?;
+        .execute(params![
+            id,
+            card.vehicle_id,
+            card.id,
+            date,
+            card.odometer_in,
+            summary,
+            json!(parts).to_string(),
+            stamp.at()
+        ])?;
         if let Some(o) = card.odometer_in {
-            let raised = tx
-                .prepare_cached(
-                    "UPDATE vehicles SET odometer = ?2, updated_at = ?3 WHERE id = ?1 AND (odometer IS NULL OR odometer < ?2)",
-                )?
-                .execute(params![card.vehicle_id, o, stamp.at()])?;
-            if raised > 0 {
-                outbox::append_tx(
-                    tx,
-                    stamp,
-                    NewEvent {
-                        event_type: "VehicleUpdated",
-                        schema_version: 1,
-                        aggregate_type: "vehicle",
-                        aggregate_id: &card.vehicle_id,
-                        payload: json!({ "vehicle_id": card.vehicle_id, "odometer": o }),
-                    },
-                )?;
-            }
+            crate::vehicles::raise_odometer_tx(tx, stamp, &card.vehicle_id, o)?;
         }
         Ok(ServiceRecord {
             id,

@@ -123,6 +123,17 @@ fn completing_does_everything_once() {
     for e in ["JobCardStarted", "JobCardCompleted", "InvoiceGenerated", "InventoryAdjusted"] {
         assert!(events.contains(&e.to_string()), "{e} in {events:?}");
     }
+    let vehicle_update = pitlane_core::outbox::list(&s.api.lock_conn(), 0, 1000)
+        .unwrap()
+        .into_iter()
+        .map(|(_, e)| e)
+        .rfind(|e| e.event_type == "VehicleUpdated")
+        .expect("the odometer was raised");
+    assert_eq!(vehicle_update.payload["odometer"], 42000);
+    assert_eq!(
+        vehicle_update.payload["license_plate"], "ABC-123",
+        "the same whole-vehicle payload vehicles.update sends"
+    );
 
     let again = s.call(&job.tech, "job_cards.complete", json!({ "job_card_id": job.card }));
     assert_eq!(failure(&again), (409, "already_completed".into()), "two clicks never make two invoices");
