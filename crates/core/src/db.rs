@@ -23,6 +23,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0004_job_cards_invoices", include_str!("../../../migrations/0004_job_cards_invoices.sql")),
     ("0005_appointments", include_str!("../../../migrations/0005_appointments.sql")),
     ("0006_payments", include_str!("../../../migrations/0006_payments.sql")),
+    ("0007_card_payments", include_str!("../../../migrations/0007_card_payments.sql")),
 ];
 
 /// The schema version this build writes.

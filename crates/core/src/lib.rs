@@ -3,6 +3,7 @@
 //! Every transport (CLI, Tauri shell, browser mode) is a thin adapter over
 //! [`api::Api::call`]. Nothing in here knows about HTTP, windows or PDFs.
 
+pub mod alerts;
 pub mod api;
 pub mod appointments;
 pub mod audit;
@@ -14,6 +15,7 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod failpoints;
+pub mod gateway;
 pub mod inventory;
 pub mod invoices;
 pub mod job_cards;

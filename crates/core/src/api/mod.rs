@@ -10,7 +10,7 @@ mod table;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
 use rusqlite::{Connection, Transaction};
@@ -24,6 +24,7 @@ pub use table::{Command, COMMANDS};
 
 use crate::clock::{Clock, IdSource, Stamp, SystemClock, UuidV7Ids};
 use crate::error::{Error, Result};
+use crate::gateway::{CardPolicy, PaymentGateway};
 use crate::validate::{Validate, Violations};
 
 /// The staff member a call runs as.
@@ -59,6 +60,8 @@ pub struct Api {
     ids: Arc<dyn IdSource>,
     sessions: Mutex<HashMap<String, Session>>,
     path: Option<PathBuf>,
+    gateway: RwLock<Option<Arc<dyn PaymentGateway>>>,
+    card_policy: RwLock<CardPolicy>,
 }
 
 impl Api {
@@ -71,7 +74,55 @@ impl Api {
     /// Builds the core over an open, migrated connection with the given
     /// clock and id source (tests inject fixed ones).
     pub fn with_parts(conn: Connection, clock: Arc<dyn Clock>, ids: Arc<dyn IdSource>, path: Option<PathBuf>) -> Self {
-        Api { conn: Mutex::new(conn), clock, ids, sessions: Mutex::new(HashMap::new()), path }
+        Api {
+            conn: Mutex::new(conn),
+            clock,
+            ids,
+            sessions: Mutex::new(HashMap::new()),
+            path,
+            gateway: RwLock::new(None),
+            card_policy: RwLock::new(CardPolicy::default()),
+        }
+    }
+
+    /// Connects card payments to a gateway (without one, `method: card` is
+    /// refused with `card_gateway_not_configured`).
+    pub fn set_gateway(&self, gateway: Arc<dyn PaymentGateway>) {
+        *self.gateway.write().unwrap_or_else(|e| e.into_inner()) = Some(gateway);
+    }
+
+    /// How hard the card saga retries (tests shorten the pauses).
+    pub fn set_card_policy(&self, policy: CardPolicy) {
+        *self.card_policy.write().unwrap_or_else(|e| e.into_inner()) = policy;
+    }
+
+    fn gateway(&self) -> Option<Arc<dyn PaymentGateway>> {
+        self.gateway.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn card_policy(&self) -> CardPolicy {
+        *self.card_policy.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Finishes card payments a crash or a lost connection left unfinished
+    /// (SPEC 4.6 step 5): each charge the gateway knows of is recorded or
+    /// refunded, never both, never twice. Run at start-up, once the gateway
+    /// is set; attempts younger than the policy's in-flight grace are left
+    /// alone unless `include_recent`.
+    pub fn resolve_card_attempts(&self, include_recent: bool) -> Result<crate::payments::card::Resolution> {
+        let mut ctx = Ctx {
+            conn: Some(self.lock_conn()),
+            db: &self.conn,
+            clock: self.clock.as_ref(),
+            ids: self.ids.as_ref(),
+            actor: None,
+            api_sessions: &self.sessions,
+            token: None,
+            command: "payments.resolve",
+            gateway: self.gateway(),
+            card_policy: self.card_policy(),
+        };
+        crate::payments::card::resolve_unfinished(&mut ctx, include_recent)
     }
 
     pub fn path(&self) -> Option<&Path> {
@@ -115,7 +166,7 @@ impl Api {
 
     fn run(&self, token: Option<&str>, command: &str, input: &str) -> Result<Value> {
         let cmd = table::find(command).ok_or_else(|| Error::BadRequest(format!("Unknown command '{command}'.")))?;
-        let mut conn = self.lock_conn();
+        let conn = self.lock_conn();
         let actor = match token {
             Some(t) => self.actor_for(&conn, t)?,
             None => None,
@@ -140,13 +191,16 @@ impl Api {
             return Err(Error::BadRequest("The input must be a JSON object.".into()));
         }
         let mut ctx = Ctx {
-            conn: &mut conn,
+            conn: Some(conn),
+            db: &self.conn,
             clock: self.clock.as_ref(),
             ids: self.ids.as_ref(),
             actor,
             api_sessions: &self.sessions,
             token,
             command: cmd.name,
+            gateway: self.gateway(),
+            card_policy: self.card_policy(),
         };
         (cmd.run)(&mut ctx, value)
     }
@@ -195,22 +249,37 @@ impl Api {
 
 /// What a command sees: the connection, time, ids and the actor.
 pub struct Ctx<'a> {
-    conn: &'a mut Connection,
+    /// Held for the whole command, except inside [`Ctx::released`].
+    conn: Option<MutexGuard<'a, Connection>>,
+    db: &'a Mutex<Connection>,
     pub clock: &'a dyn Clock,
     pub ids: &'a dyn IdSource,
     pub actor: Option<Actor>,
     api_sessions: &'a Mutex<HashMap<String, Session>>,
     pub token: Option<&'a str>,
     pub command: &'static str,
+    pub gateway: Option<Arc<dyn PaymentGateway>>,
+    pub card_policy: CardPolicy,
 }
+
+const HELD: &str = "the connection is held outside Ctx::released";
 
 impl Ctx<'_> {
     pub fn conn(&self) -> &Connection {
-        self.conn
+        self.conn.as_deref().expect(HELD)
     }
 
     pub fn conn_mut(&mut self) -> &mut Connection {
-        self.conn
+        self.conn.as_deref_mut().expect(HELD)
+    }
+
+    /// Runs `f` with the database released, so a slow outside call (the
+    /// payment gateway) does not hold up other commands; takes it back after.
+    pub fn released<T>(&mut self, f: impl FnOnce() -> T) -> T {
+        self.conn = None;
+        let out = f();
+        self.conn = Some(self.db.lock().unwrap_or_else(|e| e.into_inner()));
+        out
     }
 
     pub fn actor(&self) -> Result<&Actor> {
@@ -231,7 +300,7 @@ impl Ctx<'_> {
             attempt += 1;
             let stamp = Stamp { now: self.clock.now(), ids: self.ids, actor_id: actor_id.as_deref() };
             let result = (|| -> Result<T> {
-                let tx = crate::db::immediate(self.conn)?;
+                let tx = crate::db::immediate(self.conn.as_deref_mut().expect(HELD))?;
                 let out = f(&tx, &stamp)?;
                 tx.commit()?;
                 Ok(out)

@@ -7,7 +7,7 @@ use serde_json::Value;
 use super::{dispatch, Ctx, Permission};
 use crate::error::Result;
 use crate::{
-    appointments, audit, auth, backup, customers, inventory, invoices, job_cards, payments, reports, settings, setup,
+    alerts, appointments, audit, auth, backup, customers, inventory, invoices, job_cards, payments, reports, settings, setup,
     staff, vehicles,
 };
 
@@ -67,6 +67,8 @@ commands! {
     "payments.process"       => PaymentsTake,    payments::process_cmd;
     "payments.refund"        => PaymentsRefund,  payments::refund_cmd;
     "payments.list"          => InvoicesRead,    payments::list_cmd;
+    "alerts.list"            => Reports,         alerts::list_cmd;
+    "alerts.acknowledge"     => Reports,         alerts::acknowledge_cmd;
     "reports.daily_sales"    => Reports,         reports::daily_sales_cmd;
     "reports.technician_productivity" => Reports, reports::technician_productivity_cmd;
     "reports.outstanding"    => Reports,         reports::outstanding_cmd;

@@ -1,9 +1,11 @@
-//! Payments (SPEC 4.6) for cash, bank transfer and other direct methods:
+//! Payments (SPEC 4.6). Cash, bank transfer and other direct methods are
 //! recorded at once, in one transaction with the invoice's paid amount and
-//! status and a `PaymentCaptured` event. No overpayment; the same
-//! idempotency key returns the first result. Refunds and voiding invoices
-//! are for managers. Card payments go through the gateway saga, which is
-//! not part of this build yet: a card payment is refused with a clear code.
+//! status and a `PaymentCaptured` event. Card payments go through the
+//! gateway saga in [`card`]. No overpayment; the same idempotency key
+//! returns the first result. Refunds and voiding invoices are for managers;
+//! a card payment's refund goes through the gateway first.
+
+pub mod card;
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::{Deserialize, Serialize};
@@ -171,13 +173,18 @@ pub fn process_tx(tx: &Transaction, stamp: &Stamp, p: &PaymentInput) -> Result<P
 
 pub fn process_cmd(ctx: &mut Ctx, input: PaymentInput) -> Result<Paid> {
     if input.method == "card" {
-        return Err(Error::rule(
-            "card_payments_unavailable",
-            "Card payments need the payment gateway, which this build does not have yet: take cash or a bank transfer.",
-            json!({}),
-        ));
+        return card::process(ctx, input);
     }
-    ctx.write(|tx, stamp| process_tx(tx, stamp, &input))
+    ctx.write(|tx, stamp| {
+        if card::attempt_by_key(tx, &input.idempotency_key)?.is_some() {
+            return Err(Error::conflict(
+                "idempotency_key_reused",
+                "This idempotency key was used for a card payment.",
+                json!({}),
+            ));
+        }
+        process_tx(tx, stamp, &input)
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -213,6 +220,20 @@ pub struct Refunded {
 }
 
 pub fn refund_cmd(ctx: &mut Ctx, input: RefundInput) -> Result<Refunded> {
+    // A card payment is refunded at the gateway first (with the request's
+    // own idempotency key, so a retried request cannot refund twice), then
+    // recorded; a repeated request for a recorded refund skips the gateway.
+    let payment = get(ctx.conn(), &input.payment_id)?;
+    let seen: bool = ctx
+        .conn()
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM refunds WHERE idempotency_key = ?1)")?
+        .query_row([&input.idempotency_key], |r| r.get(0))?;
+    let mut at_gateway = None;
+    if payment.method == "card" && !seen {
+        let amount = refundable(&payment, input.amount)?;
+        let reason = if input.reason.trim().is_empty() { "Refund" } else { input.reason.trim() };
+        at_gateway = Some(card::refund_at_gateway(ctx, &payment.reference, amount, &input.idempotency_key, reason)?);
+    }
     ctx.write(|tx, stamp| {
         let first: Option<(String, String, i64)> = tx
             .prepare_cached("SELECT id, payment_id, amount FROM refunds WHERE idempotency_key = ?1")?
@@ -231,26 +252,11 @@ pub fn refund_cmd(ctx: &mut Ctx, input: RefundInput) -> Result<Refunded> {
             return Ok(Refunded { refund_id: id, amount, payment, invoice, replayed: true });
         }
         let payment = get(tx, &input.payment_id)?;
-        if payment.method == "card" {
-            return Err(Error::rule(
-                "card_payments_unavailable",
-                "Card refunds go through the payment gateway, which this build does not have yet.",
-                json!({}),
-            ));
-        }
-        let left = payment.amount - payment.refunded_amount;
-        let amount = input.amount.unwrap_or(left);
-        if amount <= 0 || amount > left {
-            return Err(Error::rule(
-                "refund_too_large",
-                format!("At most {} of this payment can be refunded.", crate::money::format_minor(left)),
-                json!({ "refundable": left }),
-            ));
-        }
+        let amount = refundable(&payment, input.amount)?;
         let id = stamp.new_id();
         tx.prepare_cached(
-            "INSERT INTO refunds (id, payment_id, amount, reason, idempotency_key, actor_id, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO refunds (id, payment_id, amount, reason, idempotency_key, actor_id, created_at, gateway_refund_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )?
         .execute(params![
             id,
@@ -259,7 +265,8 @@ pub fn refund_cmd(ctx: &mut Ctx, input: RefundInput) -> Result<Refunded> {
             input.reason.trim(),
             input.idempotency_key,
             stamp.actor_id,
-            stamp.at()
+            stamp.at(),
+            at_gateway
         ])?;
         let refunded = payment.refunded_amount + amount;
         tx.prepare_cached("UPDATE payments SET refunded_amount = ?2, status = ?3, updated_at = ?4 WHERE id = ?1")?
@@ -295,6 +302,20 @@ pub fn refund_cmd(ctx: &mut Ctx, input: RefundInput) -> Result<Refunded> {
     })
 }
 
+/// How much of `payment` a refund of `asked` (all that is left by default) takes.
+fn refundable(payment: &Payment, asked: Option<i64>) -> Result<i64> {
+    let left = payment.amount - payment.refunded_amount;
+    let amount = asked.unwrap_or(left);
+    if amount <= 0 || amount > left {
+        return Err(Error::rule(
+            "refund_too_large",
+            format!("At most {} of this payment can be refunded.", crate::money::format_minor(left)),
+            json!({ "refundable": left }),
+        ));
+    }
+    Ok(amount)
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ListInput {
@@ -310,6 +331,9 @@ impl Validate for ListInput {
 #[derive(Debug, Serialize)]
 pub struct PaymentList {
     pub payments: Vec<Payment>,
+    /// Card payment attempts on the invoice, settled or not (declined,
+    /// refunded after a failed recording...), for the payment history.
+    pub card_attempts: Vec<card::Attempt>,
 }
 
 pub fn list_cmd(ctx: &mut Ctx, input: ListInput) -> Result<PaymentList> {
@@ -318,7 +342,8 @@ pub fn list_cmd(ctx: &mut Ctx, input: ListInput) -> Result<PaymentList> {
         .conn()
         .prepare_cached(&format!("SELECT {COLUMNS} FROM payments WHERE invoice_id = ?1 ORDER BY created_at, id"))?;
     let payments = stmt.query_map([&invoice.id], from_row)?.collect::<Result<Vec<_>, _>>()?;
-    Ok(PaymentList { payments })
+    let card_attempts = card::attempts_for_invoice(ctx.conn(), &invoice.id)?;
+    Ok(PaymentList { payments, card_attempts })
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,0 +1,700 @@
+//! Card payments: the saga of SPEC 4.6.
+//!
+//! 1. `begin`: the attempt is committed (its id is the charge's idempotency
+//!    key at the gateway; its refund key is fixed too).
+//! 2. `charge`: with the database released, retried with the same key while
+//!    the gateway does not answer. The charge is the point of no return.
+//! 3. `record`: one transaction writes the payment, the invoice's paid
+//!    amount, `PaymentCaptured` and the attempt's end; a transient failure
+//!    is retried, because the customer has paid.
+//! 4. `compensate`: when recording cannot succeed, the charge is refunded
+//!    with the attempt's own refund key, the attempt is marked compensated,
+//!    `PaymentCompensated` goes out and the managers are alerted.
+//! 5. `resolve_unfinished`: at start-up, attempts left pending by a crash
+//!    are settled by asking the gateway about their key.
+//!
+//! Whatever happens, a charge is recorded or refunded, never both, never
+//! twice: every transition checks the attempt's status inside the
+//! transaction that changes it, and the gateway's idempotency keys make a
+//! repeated charge or refund return the first one.
+
+use std::sync::Arc;
+
+use rusqlite::{params, OptionalExtension, Transaction};
+use serde::Serialize;
+use serde_json::json;
+
+use super::{by_key, get, Paid, PaymentInput};
+use crate::alerts::{self, NewAlert};
+use crate::api::Ctx;
+use crate::audit;
+use crate::clock::Stamp;
+use crate::error::{Error, Result};
+use crate::failpoints;
+use crate::gateway::{Charge, ChargeRequest, ChargeStatus, GatewayError, PaymentGateway, RefundRequest};
+use crate::invoices;
+use crate::money::format_minor;
+use crate::outbox::{self, NewEvent};
+
+/// One card payment attempt: the saga's durable state.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Attempt {
+    pub id: String,
+    pub idempotency_key: String,
+    pub invoice_id: String,
+    pub amount: i64,
+    pub currency: String,
+    pub status: String,
+    pub charge_id: Option<String>,
+    pub payment_id: Option<String>,
+    pub refund_key: String,
+    pub refund_id: Option<String>,
+    pub outcome_code: Option<String>,
+    pub outcome_message: Option<String>,
+    pub actor_id: Option<String>,
+    pub created_at: String,
+}
+
+const COLUMNS: &str = "id, idempotency_key, invoice_id, amount, currency, status, charge_id, payment_id, refund_key,
+    refund_id, outcome_code, outcome_message, actor_id, created_at";
+
+fn from_row(r: &rusqlite::Row) -> rusqlite::Result<Attempt> {
+    Ok(Attempt {
+        id: r.get(0)?,
+        idempotency_key: r.get(1)?,
+        invoice_id: r.get(2)?,
+        amount: r.get(3)?,
+        currency: r.get(4)?,
+        status: r.get(5)?,
+        charge_id: r.get(6)?,
+        payment_id: r.get(7)?,
+        refund_key: r.get(8)?,
+        refund_id: r.get(9)?,
+        outcome_code: r.get(10)?,
+        outcome_message: r.get(11)?,
+        actor_id: r.get(12)?,
+        created_at: r.get(13)?,
+    })
+}
+
+pub fn attempt(conn: &rusqlite::Connection, id: &str) -> Result<Attempt> {
+    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM payment_attempts WHERE id = ?1"))?
+        .query_row([id], from_row)
+        .optional()?
+        .ok_or_else(|| Error::not_found("payment attempt", id))
+}
+
+pub(crate) fn attempt_by_key(conn: &rusqlite::Connection, key: &str) -> Result<Option<Attempt>> {
+    Ok(conn
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM payment_attempts WHERE idempotency_key = ?1"))?
+        .query_row([key], from_row)
+        .optional()?)
+}
+
+/// Every attempt on an invoice, oldest first.
+pub fn attempts_for_invoice(conn: &rusqlite::Connection, invoice_id: &str) -> Result<Vec<Attempt>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM payment_attempts WHERE invoice_id = ?1 ORDER BY created_at, id"
+    ))?;
+    let rows = stmt.query_map([invoice_id], from_row)?.collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+fn not_configured() -> Error {
+    Error::rule(
+        "card_gateway_not_configured",
+        "Card payments need the payment gateway: the owner sets its address in settings and its key in the keyring.",
+        json!({}),
+    )
+}
+
+/// What step 1 found.
+enum Begin {
+    /// This key's payment is already recorded: the first result.
+    Replay(Box<Paid>),
+    /// A new attempt, committed: charge it.
+    Charge(Attempt),
+    /// This key's attempt ended without a payment: the first result again.
+    Finished(Attempt),
+    /// This key's attempt is unfinished and may still be in flight.
+    InFlight(Attempt),
+    /// This key's attempt was left unfinished long ago: settle it now.
+    Stale(Attempt),
+}
+
+/// `payments.process` with `method: card`.
+pub fn process(ctx: &mut Ctx, input: PaymentInput) -> Result<Paid> {
+    let Some(gateway) = ctx.gateway.clone() else {
+        return Err(not_configured());
+    };
+    let grace = ctx.card_policy.in_flight_grace;
+    match ctx.write(|tx, stamp| begin_tx(tx, stamp, &input, grace))? {
+        Begin::Replay(paid) => Ok(*paid),
+        Begin::Finished(a) => result_of(ctx, &a, true),
+        Begin::InFlight(a) => Err(Error::conflict(
+            "payment_in_progress",
+            "This card payment is still being processed: wait for it rather than charging the card again.",
+            json!({ "attempt_id": a.id, "started_at": a.created_at }),
+        )),
+        Begin::Stale(a) => {
+            let a = settle(ctx, gateway.as_ref(), a)?;
+            result_of(ctx, &a, true)
+        }
+        Begin::Charge(a) => {
+            let a = charge_and_settle(ctx, gateway.as_ref(), a)?;
+            result_of(ctx, &a, false)
+        }
+    }
+}
+
+fn begin_tx(tx: &Transaction, stamp: &Stamp, p: &PaymentInput, grace: chrono::Duration) -> Result<Begin> {
+    if let Some(a) = attempt_by_key(tx, &p.idempotency_key)? {
+        if a.invoice_id != p.invoice_id || a.amount != p.amount {
+            return Err(Error::conflict(
+                "idempotency_key_reused",
+                "This idempotency key was used for a different payment.",
+                json!({ "attempt_id": a.id }),
+            ));
+        }
+        return Ok(match a.status.as_str() {
+            "recorded" => {
+                let payment = get(tx, a.payment_id.as_deref().unwrap_or_default())?;
+                let invoice = invoices::get(tx, &payment.invoice_id)?;
+                Begin::Replay(Box::new(Paid { payment, invoice, replayed: true }))
+            }
+            "pending" | "compensating" => {
+                let started = chrono::DateTime::parse_from_rfc3339(&a.created_at)
+                    .map_err(|e| Error::Internal(format!("attempt time: {e}")))?;
+                if stamp.now - started.with_timezone(&chrono::Utc) < grace {
+                    Begin::InFlight(a)
+                } else {
+                    Begin::Stale(a)
+                }
+            }
+            _ => Begin::Finished(a),
+        });
+    }
+    if let Some(first) = by_key(tx, &p.idempotency_key)? {
+        return Err(Error::conflict(
+            "idempotency_key_reused",
+            "This idempotency key was used for a different payment.",
+            json!({ "payment_id": first.id }),
+        ));
+    }
+    let invoice = invoices::get(tx, &p.invoice_id)?;
+    if invoice.status == "void" {
+        return Err(Error::conflict(
+            "invoice_void",
+            format!("Invoice {} is void.", invoice.number),
+            json!({ "invoice_id": invoice.id }),
+        ));
+    }
+    let in_flight: i64 = tx
+        .prepare_cached(
+            "SELECT coalesce(sum(amount), 0) FROM payment_attempts
+             WHERE invoice_id = ?1 AND status IN ('pending', 'compensating')",
+        )?
+        .query_row([&invoice.id], |r| r.get(0))?;
+    let available = invoice.balance_due - in_flight;
+    if p.amount > available {
+        let message = if in_flight > 0 {
+            format!(
+                "The amount is more than the balance due ({}) less the card payment being taken now ({}).",
+                format_minor(invoice.balance_due),
+                format_minor(in_flight)
+            )
+        } else {
+            format!("The amount is more than the balance due ({}).", format_minor(invoice.balance_due))
+        };
+        return Err(Error::rule(
+            "overpayment",
+            message,
+            json!({ "balance_due": invoice.balance_due, "in_flight": in_flight, "amount": p.amount }),
+        ));
+    }
+    let id = stamp.new_id();
+    let refund_key = stamp.new_id();
+    tx.prepare_cached(
+        "INSERT INTO payment_attempts (id, idempotency_key, invoice_id, amount, currency, status, refund_key,
+                                       actor_id, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?7, ?8, ?8)",
+    )?
+    .execute(params![id, p.idempotency_key, invoice.id, p.amount, invoice.currency, refund_key, stamp.actor_id, stamp.at()])?;
+    audit::record_tx(
+        tx,
+        stamp,
+        "payments.card_attempt",
+        "invoice",
+        Some(&invoice.id),
+        json!({ "attempt_id": id, "amount": p.amount }),
+    )?;
+    Ok(Begin::Charge(attempt(tx, &id)?))
+}
+
+/// Asks the gateway up to `tries` times while it does not answer, pausing
+/// (doubling) between tries. Definite answers and refusals return at once.
+fn with_retries<T>(
+    tries: u32,
+    delay: std::time::Duration,
+    mut call: impl FnMut() -> Result<T, GatewayError>,
+) -> Result<T, GatewayError> {
+    let mut delay = delay;
+    let mut tried = 0;
+    loop {
+        tried += 1;
+        match call() {
+            Err(GatewayError::Unreachable(why)) if tried < tries => {
+                tracing::warn!(tried, %why, "payment gateway did not answer, asking again");
+                std::thread::sleep(delay);
+                delay *= 2;
+            }
+            other => return other,
+        }
+    }
+}
+
+fn charge_and_settle(ctx: &mut Ctx, gateway: &dyn PaymentGateway, a: Attempt) -> Result<Attempt> {
+    let invoice = invoices::get(ctx.conn(), &a.invoice_id)?;
+    let request = ChargeRequest {
+        idempotency_key: a.id.clone(),
+        amount: a.amount,
+        currency: a.currency.clone(),
+        description: format!("Invoice {}", invoice.number),
+        invoice_id: a.invoice_id.clone(),
+    };
+    let policy = ctx.card_policy;
+    let charged = ctx.released(|| with_retries(policy.gateway_tries, policy.retry_delay, || gateway.charge(&request)));
+    // A crash right here (the test's "between charge and record") leaves
+    // the attempt pending with the money taken: start-up resolution finds it.
+    failpoints::check("payments.card.charged")?;
+    match charged {
+        Ok(charge) => after_charge(ctx, gateway, a, charge),
+        Err(GatewayError::Refused { code, message, .. }) => finish(
+            ctx,
+            &a,
+            "failed",
+            "gateway_refused",
+            &format!("The payment gateway refused the charge ({code}: {message}); the card was not charged."),
+        ),
+        Err(GatewayError::Unreachable(_)) => {
+            // The outcome is unknown: ask about the key before saying anything.
+            match ctx.released(|| with_retries(policy.gateway_tries, policy.retry_delay, || gateway.find_charge(&a.id))) {
+                Ok(Some(charge)) => after_charge(ctx, gateway, a, charge),
+                Ok(None) => finish(
+                    ctx,
+                    &a,
+                    "failed",
+                    "gateway_unavailable",
+                    "The payment gateway could not be reached; the card was not charged. Try again or take another method.",
+                ),
+                Err(e) => {
+                    tracing::warn!(attempt = %a.id, error = %e, "card charge outcome unknown; left for resolution");
+                    Ok(a)
+                }
+            }
+        }
+    }
+}
+
+/// The gateway answered about this attempt's charge: record it, or finish
+/// a decline.
+fn after_charge(ctx: &mut Ctx, gateway: &dyn PaymentGateway, a: Attempt, charge: Charge) -> Result<Attempt> {
+    if charge.idempotency_key != a.id || charge.amount != a.amount || charge.currency != a.currency {
+        // Not the charge we asked for: never record someone else's money.
+        tracing::error!(attempt = %a.id, charge = %charge.id, "gateway answered with a different charge");
+        return finish(
+            ctx,
+            &a,
+            "failed",
+            "gateway_mismatch",
+            "The payment gateway answered with a charge that does not match this payment; nothing was recorded. Call the gateway's support before charging again.",
+        );
+    }
+    match charge.status {
+        ChargeStatus::Declined => {
+            let why = charge.decline_code.as_deref().unwrap_or("declined").replace('_', " ");
+            finish(ctx, &a, "declined", "card_declined", &format!("The card was declined ({why}). No money was taken."))
+        }
+        ChargeStatus::Succeeded if charge.refunded_amount >= charge.amount => {
+            // Already refunded at the gateway (a compensation whose end was
+            // not written): finish the compensation, no second refund.
+            compensate(ctx, gateway, a, &charge, None)
+        }
+        ChargeStatus::Succeeded => record_or_compensate(ctx, gateway, a, charge),
+    }
+}
+
+fn retryable(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::Db(rusqlite::Error::SqliteFailure(f, _))
+            if matches!(
+                f.code,
+                rusqlite::ErrorCode::DatabaseBusy
+                    | rusqlite::ErrorCode::DatabaseLocked
+                    | rusqlite::ErrorCode::SystemIoFailure
+                    | rusqlite::ErrorCode::DiskFull
+            )
+    )
+}
+
+fn record_or_compensate(ctx: &mut Ctx, gateway: &dyn PaymentGateway, a: Attempt, charge: Charge) -> Result<Attempt> {
+    let policy = ctx.card_policy;
+    let mut delay = policy.retry_delay;
+    let mut tried = 0;
+    let failure = loop {
+        tried += 1;
+        match ctx.write(|tx, stamp| record_tx(tx, stamp, &a, &charge)) {
+            Ok(Some(done)) => return Ok(done),
+            // Someone else settled it as "no charge" meanwhile: the money
+            // is here, so it goes back.
+            Ok(None) => {
+                break Error::conflict(
+                    "attempt_already_settled",
+                    "This attempt was settled as not charged.",
+                    json!({ "attempt_id": a.id }),
+                )
+            }
+            Err(e) if retryable(&e) && tried < policy.record_tries => {
+                tracing::warn!(attempt = %a.id, tried, error = %e, "recording a card charge failed, trying again");
+                ctx.released(|| std::thread::sleep(delay));
+                delay *= 2;
+            }
+            Err(e) => break e,
+        }
+    };
+    tracing::error!(attempt = %a.id, error = %failure, "card charge could not be recorded; refunding it");
+    compensate(ctx, gateway, a, &charge, Some(&failure))
+}
+
+/// Step 3. `Ok(None)` when the attempt was meanwhile settled as not charged.
+fn record_tx(tx: &Transaction, stamp: &Stamp, a: &Attempt, charge: &Charge) -> Result<Option<Attempt>> {
+    let now = attempt(tx, &a.id)?;
+    match now.status.as_str() {
+        "pending" => {}
+        "recorded" | "compensating" | "compensated" => return Ok(Some(now)),
+        _ => return Ok(None),
+    }
+    failpoints::check("payments.card.record")?;
+    let paid = super::process_tx(
+        tx,
+        stamp,
+        &PaymentInput {
+            invoice_id: a.invoice_id.clone(),
+            amount: a.amount,
+            method: "card".into(),
+            idempotency_key: a.idempotency_key.clone(),
+            reference: charge.id.clone(),
+        },
+    )?;
+    tx.prepare_cached(
+        "UPDATE payment_attempts SET status = 'recorded', charge_id = ?2, payment_id = ?3, updated_at = ?4
+         WHERE id = ?1",
+    )?
+    .execute(params![a.id, charge.id, paid.payment.id, stamp.at()])?;
+    Ok(Some(attempt(tx, &a.id)?))
+}
+
+/// A short reason and its code for what stopped the recording.
+fn describe(e: &Error) -> (String, String) {
+    let code = crate::api::envelope::code_of(e).to_string();
+    let reason = match e {
+        Error::Rule { message, .. } | Error::Conflict { message, .. } => message.trim_end_matches('.').to_string(),
+        Error::NotFound { entity, .. } => format!("the {entity} no longer exists"),
+        _ => "the database could not save it".to_string(),
+    };
+    (code, reason)
+}
+
+/// Step 4: refund with the attempt's own key, then mark it compensated,
+/// send `PaymentCompensated` and alert the managers. `cause` is what broke
+/// the recording (none when resuming a compensation already decided).
+fn compensate(
+    ctx: &mut Ctx,
+    gateway: &dyn PaymentGateway,
+    a: Attempt,
+    charge: &Charge,
+    cause: Option<&Error>,
+) -> Result<Attempt> {
+    let (code, reason) = match cause {
+        Some(e) => describe(e),
+        None => (
+            a.outcome_code.clone().unwrap_or_else(|| "not_recorded".into()),
+            a.outcome_message.clone().unwrap_or_else(|| "the payment could not be recorded".into()),
+        ),
+    };
+    // Decide first, durably: from here on the attempt can only end refunded.
+    let decided = ctx.write(|tx, stamp| {
+        let rows = tx
+            .prepare_cached(
+                "UPDATE payment_attempts SET status = 'compensating', charge_id = ?2, outcome_code = ?3,
+                        outcome_message = ?4, updated_at = ?5
+                 WHERE id = ?1 AND status IN ('pending', 'failed', 'declined')",
+            )?
+            .execute(params![a.id, charge.id, code, reason, stamp.at()])?;
+        Ok((rows, attempt(tx, &a.id)?))
+    });
+    match &decided {
+        Ok((_, now)) if now.status == "recorded" || now.status == "compensated" => return Ok(now.clone()),
+        Ok(_) => {}
+        // The database will not even take the decision: refund anyway (the
+        // refund key is fixed, so a later retry cannot refund twice), and
+        // resolution finishes the record.
+        Err(e) => tracing::error!(attempt = %a.id, error = %e, "could not mark the attempt compensating"),
+    }
+    let request = RefundRequest {
+        idempotency_key: a.refund_key.clone(),
+        charge_id: charge.id.clone(),
+        amount: charge.amount,
+        reason: format!("Not recorded: {reason}"),
+    };
+    let policy = ctx.card_policy;
+    let refunded = ctx.released(|| with_retries(policy.gateway_tries, policy.retry_delay, || gateway.refund(&request)));
+    let refund = match refunded {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(attempt = %a.id, error = %e, "compensating refund failed; will retry at start-up");
+            ctx.write(|tx, stamp| {
+                alerts::raise_tx(
+                    tx,
+                    stamp,
+                    NewAlert {
+                        kind: "card_refund_pending",
+                        title: "A card charge is waiting to be refunded".into(),
+                        body: format!(
+                            "A card payment of {} could not be recorded ({reason}) and the refund has not gone through yet ({e}). Pitlane retries it at start-up; check the gateway if this stays.",
+                            format_minor(a.amount)
+                        ),
+                        subject_type: "payment_attempt",
+                        subject_id: &a.id,
+                    },
+                )
+            })?;
+            return attempt(ctx.conn(), &a.id);
+        }
+    };
+    ctx.write(|tx, stamp| {
+        let rows = tx
+            .prepare_cached(
+                "UPDATE payment_attempts SET status = 'compensated', charge_id = ?2, refund_id = ?3,
+                        outcome_code = coalesce(outcome_code, ?4), outcome_message = coalesce(outcome_message, ?5),
+                        updated_at = ?6
+                 WHERE id = ?1 AND status IN ('pending', 'failed', 'declined', 'compensating')",
+            )?
+            .execute(params![a.id, charge.id, refund.id, code, reason, stamp.at()])?;
+        if rows == 0 {
+            return attempt(tx, &a.id);
+        }
+        let invoice = invoices::get(tx, &a.invoice_id)?;
+        audit::record_tx(
+            tx,
+            stamp,
+            "payments.compensate",
+            "invoice",
+            Some(&a.invoice_id),
+            json!({ "attempt_id": a.id, "charge_id": charge.id, "refund_id": refund.id, "amount": a.amount, "reason": code }),
+        )?;
+        outbox::append_tx(
+            tx,
+            stamp,
+            NewEvent {
+                event_type: "PaymentCompensated",
+                schema_version: 1,
+                aggregate_type: "invoice",
+                aggregate_id: &a.invoice_id,
+                payload: json!({ "attempt_id": a.id, "invoice_id": a.invoice_id, "amount": a.amount,
+                                 "currency": a.currency, "charge_id": charge.id, "refund_id": refund.id,
+                                 "reason_code": code, "reason": reason }),
+            },
+        )?;
+        alerts::raise_tx(
+            tx,
+            stamp,
+            NewAlert {
+                kind: "payment_compensated",
+                title: format!("Card payment on {} refunded", invoice.number),
+                body: format!(
+                    "A card payment of {} on invoice {} was charged but could not be recorded ({reason}), so it was refunded to the card. The invoice is unchanged; take the payment again if it is still due.",
+                    format_minor(a.amount),
+                    invoice.number
+                ),
+                subject_type: "invoice",
+                subject_id: &a.invoice_id,
+            },
+        )?;
+        attempt(tx, &a.id)
+    })
+}
+
+/// Ends an attempt without money taken (declined, not charged).
+fn finish(ctx: &mut Ctx, a: &Attempt, status: &str, code: &str, message: &str) -> Result<Attempt> {
+    ctx.write(|tx, stamp| {
+        let rows = tx
+            .prepare_cached(
+                "UPDATE payment_attempts SET status = ?2, outcome_code = ?3, outcome_message = ?4, updated_at = ?5
+                 WHERE id = ?1 AND status = 'pending'",
+            )?
+            .execute(params![a.id, status, code, message, stamp.at()])?;
+        if rows == 1 {
+            audit::record_tx(
+                tx,
+                stamp,
+                "payments.card_not_taken",
+                "invoice",
+                Some(&a.invoice_id),
+                json!({ "attempt_id": a.id, "outcome": code }),
+            )?;
+        }
+        attempt(tx, &a.id)
+    })
+}
+
+/// Asks the gateway about an unfinished attempt and settles it.
+fn settle(ctx: &mut Ctx, gateway: &dyn PaymentGateway, a: Attempt) -> Result<Attempt> {
+    let policy = ctx.card_policy;
+    match ctx.released(|| with_retries(policy.gateway_tries, policy.retry_delay, || gateway.find_charge(&a.id))) {
+        Err(e) => {
+            tracing::warn!(attempt = %a.id, error = %e, "cannot settle card attempt: gateway not answering");
+            Ok(a)
+        }
+        Ok(None) if a.status == "pending" => finish(
+            ctx,
+            &a,
+            "failed",
+            "card_not_charged",
+            "The card payment was interrupted before the card was charged; no money was taken.",
+        ),
+        Ok(None) => {
+            tracing::error!(attempt = %a.id, "attempt being compensated has no charge at the gateway");
+            Ok(a)
+        }
+        Ok(Some(charge)) if a.status == "compensating" => compensate(ctx, gateway, a, &charge, None),
+        Ok(Some(charge)) => after_charge(ctx, gateway, a, charge),
+    }
+}
+
+/// The answer a caller gets for a settled attempt.
+fn result_of(ctx: &Ctx, a: &Attempt, replayed: bool) -> Result<Paid> {
+    let details = json!({ "attempt_id": a.id, "charge_id": a.charge_id, "refund_id": a.refund_id,
+                          "reason_code": a.outcome_code, "replayed": replayed });
+    let said = a.outcome_message.clone().unwrap_or_default();
+    match a.status.as_str() {
+        "recorded" => {
+            let payment = get(ctx.conn(), a.payment_id.as_deref().unwrap_or_default())?;
+            let invoice = invoices::get(ctx.conn(), &a.invoice_id)?;
+            Ok(Paid { payment, invoice, replayed })
+        }
+        "declined" => Err(Error::rule("card_declined", said, details)),
+        "failed" => {
+            let code = match a.outcome_code.as_deref() {
+                Some("gateway_refused") => "gateway_refused",
+                Some("gateway_mismatch") => "gateway_mismatch",
+                Some("gateway_unavailable") => "gateway_unavailable",
+                _ => "card_not_charged",
+            };
+            Err(Error::rule(code, said, details))
+        }
+        "compensated" => Err(Error::rule(
+            "payment_compensated",
+            format!(
+                "The card was charged but the payment could not be recorded ({}), so the charge of {} was refunded. Nothing was taken; the invoice is unchanged.",
+                said,
+                format_minor(a.amount)
+            ),
+            details,
+        )),
+        "compensating" => Err(Error::rule(
+            "payment_refund_pending",
+            format!(
+                "The card was charged but the payment could not be recorded ({}); the refund of {} has not gone through yet and will be retried. Managers have been alerted.",
+                said,
+                format_minor(a.amount)
+            ),
+            details,
+        )),
+        _ => Err(Error::rule(
+            "payment_outcome_unknown",
+            "The payment gateway did not answer, so it is not known yet whether the card was charged. Do not charge the card again: send the same request later (or restart) and Pitlane will ask the gateway.",
+            details,
+        )),
+    }
+}
+
+/// What start-up resolution did.
+#[derive(Debug, Default, Clone, Serialize, PartialEq)]
+pub struct Resolution {
+    pub examined: u32,
+    pub recorded: u32,
+    pub compensated: u32,
+    pub not_charged: u32,
+    pub still_open: u32,
+}
+
+/// Step 5: settles attempts a crash or a lost connection left unfinished.
+pub fn resolve_unfinished(ctx: &mut Ctx, include_recent: bool) -> Result<Resolution> {
+    let cutoff = if include_recent {
+        crate::clock::rfc3339(ctx.clock.now() + chrono::Duration::days(1))
+    } else {
+        crate::clock::rfc3339(ctx.clock.now() - ctx.card_policy.in_flight_grace)
+    };
+    let open: Vec<Attempt> = {
+        let mut stmt = ctx.conn().prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM payment_attempts
+             WHERE status IN ('pending', 'compensating') AND created_at <= ?1 ORDER BY created_at, id"
+        ))?;
+        let rows = stmt.query_map([cutoff], from_row)?.collect::<Result<Vec<_>, _>>()?;
+        rows
+    };
+    let mut out = Resolution::default();
+    if open.is_empty() {
+        return Ok(out);
+    }
+    let Some(gateway): Option<Arc<dyn PaymentGateway>> = ctx.gateway.clone() else {
+        tracing::warn!(count = open.len(), "unfinished card payments, but no payment gateway is set up");
+        out.examined = open.len() as u32;
+        out.still_open = out.examined;
+        return Ok(out);
+    };
+    for a in open {
+        out.examined += 1;
+        let id = a.id.clone();
+        let settled = settle(ctx, gateway.as_ref(), a)?;
+        tracing::info!(attempt = %id, status = %settled.status, "card attempt resolved at start-up");
+        match settled.status.as_str() {
+            "recorded" => out.recorded += 1,
+            "compensated" => out.compensated += 1,
+            "failed" | "declined" => out.not_charged += 1,
+            _ => out.still_open += 1,
+        }
+    }
+    Ok(out)
+}
+
+/// A card payment's refund at the gateway, for `payments.refund`; its
+/// idempotency key is the refund request's own, so a retried request does
+/// not refund twice.
+pub fn refund_at_gateway(ctx: &mut Ctx, charge_id: &str, amount: i64, key: &str, reason: &str) -> Result<String> {
+    let Some(gateway) = ctx.gateway.clone() else {
+        return Err(not_configured());
+    };
+    let request = RefundRequest {
+        idempotency_key: key.to_string(),
+        charge_id: charge_id.to_string(),
+        amount,
+        reason: reason.to_string(),
+    };
+    let policy = ctx.card_policy;
+    match ctx.released(|| with_retries(policy.gateway_tries, policy.retry_delay, || gateway.refund(&request))) {
+        Ok(r) => Ok(r.id),
+        Err(GatewayError::Refused { code, message, .. }) => Err(Error::rule(
+            "gateway_refused",
+            format!("The payment gateway refused the refund ({code}: {message}); nothing was refunded."),
+            json!({ "charge_id": charge_id }),
+        )),
+        Err(GatewayError::Unreachable(why)) => Err(Error::rule(
+            "gateway_unavailable",
+            format!("The payment gateway did not answer ({why}); send the same refund again: it will not be refunded twice."),
+            json!({ "charge_id": charge_id }),
+        )),
+    }
+}

@@ -1,0 +1,186 @@
+//! The card payment gateway over HTTP: the implementation of
+//! [`pitlane_core::gateway::PaymentGateway`] the app uses, speaking the JSON
+//! contract in docs/GATEWAY.md with reqwest over rustls.
+//!
+//! With the `double` feature, [`double::GatewayDouble`] is a real server on
+//! loopback that speaks the same contract and can decline, fail, stall and
+//! answer twice: what the tests charge cards against.
+
+#[cfg(feature = "double")]
+pub mod double;
+
+use std::time::Duration;
+
+use pitlane_core::gateway::{Charge, ChargeRequest, GatewayError, PaymentGateway, Refund, RefundRequest};
+use reqwest::blocking::{Client, Response};
+use reqwest::StatusCode;
+use serde::{Deserialize, Serialize};
+
+/// Wire bodies (docs/GATEWAY.md).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ChargeBody {
+    pub amount: i64,
+    pub currency: String,
+    pub description: String,
+    pub invoice_id: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RefundBody {
+    pub charge_id: String,
+    pub amount: i64,
+    pub reason: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ChargeAnswer {
+    pub charge: Charge,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RefundAnswer {
+    pub refund: Refund,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ErrorAnswer {
+    pub error: ErrorBody,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub code: String,
+    pub message: String,
+}
+
+/// Time allowed for one request, connection included.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The gateway at `base_url`, authenticated with its API key (from the
+/// keyring; never logged: this type has no `Debug` that would print it).
+pub struct HttpGateway {
+    client: Client,
+    base: String,
+    key: String,
+}
+
+impl HttpGateway {
+    pub fn new(base_url: &str, api_key: &str, timeout: Duration) -> Result<Self, GatewayError> {
+        let base = base_url.trim_end_matches('/').to_string();
+        if !(base.starts_with("https://") || base.starts_with("http://127.0.0.1") || base.starts_with("http://localhost")) {
+            return Err(GatewayError::Refused {
+                status: 0,
+                code: "insecure_url".into(),
+                message: "the gateway address must use https (plain http only on this machine)".into(),
+            });
+        }
+        let client = Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .user_agent(concat!("pitlane/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| GatewayError::Unreachable(format!("cannot build the HTTP client: {e}")))?;
+        Ok(HttpGateway { client, base, key: api_key.to_string() })
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+}
+
+/// Network trouble of any kind: the request may or may not have arrived.
+fn unreachable(e: reqwest::Error) -> GatewayError {
+    let what = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else {
+        "connection failed"
+    };
+    GatewayError::Unreachable(what.to_string())
+}
+
+/// Maps an answer that is not the expected success to the core's error.
+fn refusal(response: Response) -> GatewayError {
+    let status = response.status();
+    if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
+        return GatewayError::Unreachable(format!("answered {}", status.as_u16()));
+    }
+    match response.json::<ErrorAnswer>() {
+        Ok(a) => GatewayError::Refused { status: status.as_u16(), code: a.error.code, message: a.error.message },
+        Err(_) => GatewayError::Refused {
+            status: status.as_u16(),
+            code: format!("http_{}", status.as_u16()),
+            message: "the gateway refused the request".into(),
+        },
+    }
+}
+
+/// A success whose body cannot be read is treated as no answer: the
+/// operation may have happened, so the caller asks again by key.
+fn read<T: for<'de> Deserialize<'de>>(response: Response) -> Result<T, GatewayError> {
+    response.json::<T>().map_err(|_| GatewayError::Unreachable("unreadable answer".into()))
+}
+
+impl PaymentGateway for HttpGateway {
+    fn charge(&self, request: &ChargeRequest) -> Result<Charge, GatewayError> {
+        let body = ChargeBody {
+            amount: request.amount,
+            currency: request.currency.clone(),
+            description: request.description.clone(),
+            invoice_id: request.invoice_id.clone(),
+        };
+        let response = self
+            .client
+            .post(format!("{}/v1/charges", self.base))
+            .bearer_auth(&self.key)
+            .header("Idempotency-Key", &request.idempotency_key)
+            .json(&body)
+            .send()
+            .map_err(unreachable)?;
+        // 402: the charge exists and was declined.
+        if response.status().is_success() || response.status() == StatusCode::PAYMENT_REQUIRED {
+            return read::<ChargeAnswer>(response).map(|a| a.charge);
+        }
+        Err(refusal(response))
+    }
+
+    fn refund(&self, request: &RefundRequest) -> Result<Refund, GatewayError> {
+        let body =
+            RefundBody { charge_id: request.charge_id.clone(), amount: request.amount, reason: request.reason.clone() };
+        let response = self
+            .client
+            .post(format!("{}/v1/refunds", self.base))
+            .bearer_auth(&self.key)
+            .header("Idempotency-Key", &request.idempotency_key)
+            .json(&body)
+            .send()
+            .map_err(unreachable)?;
+        if response.status().is_success() {
+            return read::<RefundAnswer>(response).map(|a| a.refund);
+        }
+        Err(refusal(response))
+    }
+
+    fn find_charge(&self, idempotency_key: &str) -> Result<Option<Charge>, GatewayError> {
+        let mut url = reqwest::Url::parse(&format!("{}/v1/charges/by-key/", self.base))
+            .map_err(|_| GatewayError::Refused { status: 0, code: "bad_url".into(), message: "bad gateway address".into() })?;
+        url.path_segments_mut()
+            .map_err(|_| GatewayError::Refused { status: 0, code: "bad_url".into(), message: "bad gateway address".into() })?
+            .pop_if_empty()
+            .push(idempotency_key);
+        let response = self.client.get(url).bearer_auth(&self.key).send().map_err(unreachable)?;
+        if response.status() == StatusCode::NOT_FOUND {
+            // Only the contract's own "no such charge" means none: a 404 from
+            // a wrong address or a proxy says nothing about the money.
+            return match response.json::<ErrorAnswer>() {
+                Ok(a) if a.error.code == "charge_not_found" => Ok(None),
+                _ => Err(GatewayError::Unreachable("the lookup answered 404 without the contract's body".into())),
+            };
+        }
+        if response.status().is_success() || response.status() == StatusCode::PAYMENT_REQUIRED {
+            return read::<ChargeAnswer>(response).map(|a| Some(a.charge));
+        }
+        Err(refusal(response))
+    }
+}
