@@ -25,8 +25,7 @@ pub struct Alert {
     pub acknowledged_by: Option<String>,
 }
 
-const COLUMNS: &str =
-    "id, kind, title, body, subject_type, subject_id, created_at, acknowledged_at, acknowledged_by";
+const COLUMNS: &str = "id, kind, title, body, subject_type, subject_id, created_at, acknowledged_at, acknowledged_by";
 
 fn from_row(r: &rusqlite::Row) -> rusqlite::Result<Alert> {
     Ok(Alert {
@@ -58,7 +57,15 @@ pub fn raise_tx(tx: &Transaction, stamp: &Stamp, alert: NewAlert) -> Result<Stri
         "INSERT INTO alerts (id, kind, audience, title, body, subject_type, subject_id, created_at)
          VALUES (?1, ?2, 'manager', ?3, ?4, ?5, ?6, ?7)",
     )?
-    .execute(params![id, alert.kind, alert.title, alert.body, alert.subject_type, alert.subject_id, stamp.at()])?;
+    .execute(params![
+        id,
+        alert.kind,
+        alert.title,
+        alert.body,
+        alert.subject_type,
+        alert.subject_id,
+        stamp.at()
+    ])?;
     Ok(id)
 }
 
@@ -122,10 +129,11 @@ pub fn acknowledge_cmd(ctx: &mut Ctx, input: AcknowledgeInput) -> Result<Alert> 
         if alert.acknowledged_at.is_some() {
             return Ok(alert);
         }
-        tx.prepare_cached("UPDATE alerts SET acknowledged_at = ?2, acknowledged_by = ?3 WHERE id = ?1")?.execute(
-            params![alert.id, stamp.at(), stamp.actor_id],
-        )?;
+        tx.prepare_cached("UPDATE alerts SET acknowledged_at = ?2, acknowledged_by = ?3 WHERE id = ?1")?
+            .execute(params![alert.id, stamp.at(), stamp.actor_id])?;
         audit::record_tx(tx, stamp, "alerts.acknowledge", "alert", Some(&alert.id), json!({ "kind": alert.kind }))?;
-        Ok(tx.prepare_cached(&format!("SELECT {COLUMNS} FROM alerts WHERE id = ?1"))?.query_row([&alert.id], from_row)?)
+        Ok(tx
+            .prepare_cached(&format!("SELECT {COLUMNS} FROM alerts WHERE id = ?1"))?
+            .query_row([&alert.id], from_row)?)
     })
 }

@@ -151,7 +151,11 @@ async fn charge(State(shared): State<Arc<Shared>>, headers: HeaderMap, Json(body
     match mode {
         Mode::ChargeThenStall(pause) if first => tokio::time::sleep(pause).await,
         Mode::ChargeThenFail if first => {
-            return error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the charge went through but the answer did not")
+            return error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "the charge went through but the answer did not",
+            )
         }
         _ => {}
     }
@@ -231,8 +235,7 @@ impl GatewayDouble {
             .route("/v1/charges/by-key/{key}", get(lookup))
             .route("/v1/refunds", post(refund))
             .with_state(shared.clone());
-        let runtime =
-            tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
         let thread = std::thread::Builder::new().name("gateway-double".into()).spawn(move || {
             runtime.block_on(async move {
                 let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {

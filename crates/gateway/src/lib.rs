@@ -67,7 +67,10 @@ pub struct HttpGateway {
 impl HttpGateway {
     pub fn new(base_url: &str, api_key: &str, timeout: Duration) -> Result<Self, GatewayError> {
         let base = base_url.trim_end_matches('/').to_string();
-        if !(base.starts_with("https://") || base.starts_with("http://127.0.0.1") || base.starts_with("http://localhost")) {
+        if !(base.starts_with("https://")
+            || base.starts_with("http://127.0.0.1")
+            || base.starts_with("http://localhost"))
+        {
             return Err(GatewayError::Refused {
                 status: 0,
                 code: "insecure_url".into(),
@@ -163,10 +166,15 @@ impl PaymentGateway for HttpGateway {
     }
 
     fn find_charge(&self, idempotency_key: &str) -> Result<Option<Charge>, GatewayError> {
-        let mut url = reqwest::Url::parse(&format!("{}/v1/charges/by-key/", self.base))
-            .map_err(|_| GatewayError::Refused { status: 0, code: "bad_url".into(), message: "bad gateway address".into() })?;
+        let mut url = reqwest::Url::parse(&format!("{}/v1/charges/by-key/", self.base)).map_err(|_| {
+            GatewayError::Refused { status: 0, code: "bad_url".into(), message: "bad gateway address".into() }
+        })?;
         url.path_segments_mut()
-            .map_err(|_| GatewayError::Refused { status: 0, code: "bad_url".into(), message: "bad gateway address".into() })?
+            .map_err(|_| GatewayError::Refused {
+                status: 0,
+                code: "bad_url".into(),
+                message: "bad gateway address".into(),
+            })?
             .pop_if_empty()
             .push(idempotency_key);
         let response = self.client.get(url).bearer_auth(&self.key).send().map_err(unreachable)?;

@@ -38,6 +38,13 @@ impl Envelope {
         }
     }
 
+    pub fn message(&self) -> Option<&str> {
+        match self {
+            Envelope::Failure { message, .. } => Some(message),
+            Envelope::Success { .. } => None,
+        }
+    }
+
     pub fn status_code(&self) -> u16 {
         match self {
             Envelope::Failure { status_code, .. } => *status_code,

@@ -7,8 +7,8 @@ use serde_json::Value;
 use super::{dispatch, Ctx, Permission};
 use crate::error::Result;
 use crate::{
-    alerts, appointments, audit, auth, backup, customers, inventory, invoices, job_cards, payments, reports, settings, setup,
-    staff, vehicles,
+    alerts, appointments, audit, auth, backup, customers, inventory, invoices, job_cards, payments, reports, settings,
+    setup, staff, vehicles,
 };
 
 pub struct Command {
@@ -67,11 +67,11 @@ commands! {
     "payments.process"       => PaymentsTake,    payments::process_cmd;
     "payments.refund"        => PaymentsRefund,  payments::refund_cmd;
     "payments.list"          => InvoicesRead,    payments::list_cmd;
-    "alerts.list"            => Reports,         alerts::list_cmd;
-    "alerts.acknowledge"     => Reports,         alerts::acknowledge_cmd;
     "reports.daily_sales"    => Reports,         reports::daily_sales_cmd;
     "reports.technician_productivity" => Reports, reports::technician_productivity_cmd;
     "reports.outstanding"    => Reports,         reports::outstanding_cmd;
+    "alerts.list"            => Reports,         alerts::list_cmd;
+    "alerts.acknowledge"     => Reports,         alerts::acknowledge_cmd;
     "staff.list"             => StaffRead,       staff::list_cmd;
     "staff.create"           => OwnerOnly,       staff::create_cmd;
     "staff.update"           => OwnerOnly,       staff::update_cmd;

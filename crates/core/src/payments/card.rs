@@ -219,7 +219,16 @@ fn begin_tx(tx: &Transaction, stamp: &Stamp, p: &PaymentInput, grace: chrono::Du
                                        actor_id, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?7, ?8, ?8)",
     )?
-    .execute(params![id, p.idempotency_key, invoice.id, p.amount, invoice.currency, refund_key, stamp.actor_id, stamp.at()])?;
+    .execute(params![
+        id,
+        p.idempotency_key,
+        invoice.id,
+        p.amount,
+        invoice.currency,
+        refund_key,
+        stamp.actor_id,
+        stamp.at()
+    ])?;
     audit::record_tx(
         tx,
         stamp,

@@ -54,6 +54,8 @@ const MATRIX: &[(&str, [bool; 4])] = &[
     ("reports.daily_sales", [F, F, T, T]),
     ("reports.technician_productivity", [F, F, T, T]),
     ("reports.outstanding", [F, F, T, T]),
+    ("alerts.list", [F, F, T, T]),
+    ("alerts.acknowledge", [F, F, T, T]),
     ("staff.list", [F, F, T, T]),
     ("staff.create", [F, F, F, T]),
     ("staff.update", [F, F, F, T]),
