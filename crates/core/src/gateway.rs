@@ -82,6 +82,11 @@ pub trait PaymentGateway: Send + Sync {
     fn find_charge(&self, idempotency_key: &str) -> Result<Option<Charge>, GatewayError>;
 }
 
+/// Builds a gateway from its address and key (the HTTP one lives in
+/// `crates/gateway`).
+pub type GatewayConnector =
+    dyn Fn(&str, &str) -> Result<std::sync::Arc<dyn PaymentGateway>, GatewayError> + Send + Sync;
+
 /// How hard the saga tries before it gives up on a step.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CardPolicy {

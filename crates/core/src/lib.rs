@@ -26,6 +26,7 @@ pub mod outbox;
 pub mod payments;
 pub mod reports;
 pub mod search;
+pub mod secrets;
 pub mod settings;
 pub mod setup;
 pub mod staff;

@@ -98,6 +98,24 @@ pub struct Settings {
     pub bays: Vec<Bay>,
     pub service_types: Vec<ServiceType>,
     pub device: Device,
+    pub integrations: Integrations,
+    /// Which secrets the keyring holds (never their values).
+    pub secrets: Vec<crate::secrets::SecretState>,
+}
+
+/// Where the device reaches outside services. Addresses only: their keys
+/// are secrets, in the keyring.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Integrations {
+    pub payment_gateway_url: Option<String>,
+}
+
+/// One integration setting by name.
+pub fn integration(conn: &Connection, name: &str) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT value FROM integration_settings WHERE name = ?1")?
+        .query_row([name], |r| r.get(0))
+        .optional()?)
 }
 
 pub fn device(conn: &Connection) -> Result<Option<Device>> {
@@ -221,6 +239,8 @@ pub fn load(conn: &Connection) -> Result<Settings> {
         service_types: service_types(conn)?,
         device,
         branch,
+        integrations: Integrations { payment_gateway_url: integration(conn, "payment_gateway_url")? },
+        secrets: Vec::new(),
     })
 }
 
@@ -292,6 +312,32 @@ pub struct UpdateSettings {
     /// Service types to add or change, matched by code; lines are replaced.
     #[serde(default)]
     pub service_types: Option<Vec<ServiceTypeInput>>,
+    #[serde(default)]
+    pub integrations: Option<IntegrationsPatch>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntegrationsPatch {
+    /// The card payment gateway's address (https; plain http only on
+    /// loopback); an empty string removes it.
+    #[serde(default)]
+    pub payment_gateway_url: Option<String>,
+}
+
+/// An outside service's address: https, or plain http on this machine only.
+pub fn check_service_url(v: &mut Violations, field: &str, url: &str) {
+    let url = url.trim();
+    if url.is_empty() {
+        return;
+    }
+    v.max_len(field, url, 500);
+    let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"];
+    let secure = url.starts_with("https://") && url.len() > "https://".len();
+    let local = loopback.iter().any(|p| url.starts_with(p));
+    if !(secure || local) || url.contains(char::is_whitespace) {
+        v.add(field, "must be an https:// address (plain http only on this machine)");
+    }
 }
 
 pub fn check_time_zone(v: &mut Violations, field: &str, tz: &str) {
@@ -400,6 +446,11 @@ impl Validate for UpdateSettings {
         }
         if let Some(h) = &self.opening_hours {
             check_opening_hours(v, h);
+        }
+        if let Some(i) = &self.integrations {
+            if let Some(url) = &i.payment_gateway_url {
+                check_service_url(v, "integrations.payment_gateway_url", url);
+            }
         }
         if let Some(cs) = &self.closures {
             for (i, c) in cs.iter().enumerate() {
@@ -601,6 +652,21 @@ pub fn update_tx(tx: &Transaction, stamp: &Stamp, input: &UpdateSettings) -> Res
         }
         changed.push("service_types");
     }
+    if let Some(i) = &input.integrations {
+        if let Some(url) = &i.payment_gateway_url {
+            let url = url.trim().trim_end_matches('/');
+            if url.is_empty() {
+                tx.execute("DELETE FROM integration_settings WHERE name = 'payment_gateway_url'", [])?;
+            } else {
+                tx.execute(
+                    "INSERT INTO integration_settings (name, value, updated_at) VALUES ('payment_gateway_url', ?1, ?2)
+                     ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                    params![url, stamp.at()],
+                )?;
+            }
+            changed.push("integrations");
+        }
+    }
     audit::record_tx(tx, stamp, "settings.update", "branch", Some(&branch.id), json!({ "changed": changed }))?;
     Ok(())
 }
@@ -608,10 +674,12 @@ pub fn update_tx(tx: &Transaction, stamp: &Stamp, input: &UpdateSettings) -> Res
 // ---- commands ----------------------------------------------------------------
 
 pub fn get_cmd(ctx: &mut Ctx, _input: crate::api::NoInput) -> Result<Settings> {
-    load(ctx.conn())
+    let mut settings = load(ctx.conn())?;
+    settings.secrets = crate::secrets::states(ctx)?;
+    Ok(settings)
 }
 
 pub fn update_cmd(ctx: &mut Ctx, input: UpdateSettings) -> Result<Settings> {
     ctx.write(|tx, stamp| update_tx(tx, stamp, &input))?;
-    load(ctx.conn())
+    get_cmd(ctx, crate::api::NoInput {})
 }

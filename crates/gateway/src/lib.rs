@@ -91,6 +91,16 @@ impl HttpGateway {
     }
 }
 
+/// How the core reaches the gateway from the settings' address and the
+/// keyring's key: an [`HttpGateway`] with the default timeout.
+pub fn connector() -> std::sync::Arc<pitlane_core::gateway::GatewayConnector> {
+    std::sync::Arc::new(|url: &str, key: &str| {
+        let gateway: std::sync::Arc<dyn PaymentGateway> =
+            std::sync::Arc::new(HttpGateway::new(url, key, DEFAULT_TIMEOUT)?);
+        Ok(gateway)
+    })
+}
+
 /// Network trouble of any kind: the request may or may not have arrived.
 fn unreachable(e: reqwest::Error) -> GatewayError {
     let what = if e.is_timeout() {

@@ -608,3 +608,55 @@ fn the_ledger_check_can_fail() {
         conn.execute_batch("ROLLBACK TO b; RELEASE b; PRAGMA foreign_keys = ON").unwrap();
     }
 }
+
+#[test]
+fn the_owner_sets_up_the_gateway_with_an_address_and_a_key_in_the_keyring() {
+    let s = shop();
+    let double = GatewayDouble::start(KEY).expect("gateway double");
+    s.api.set_gateway_connector(pitlane_gateway::connector());
+    s.api.set_card_policy(fast_policy());
+    let desk = s.staff("desk", "front_desk");
+    let inv = invoices(&s, 1);
+    let (invoice, total) = &inv[0];
+    let card = |key: &str| pay(&s.api, &desk, invoice, *total, key);
+    assert_eq!(failure(&card("p-1")), (400, "card_gateway_not_configured".into()));
+
+    // An address, but no keyring on this computer: said clearly, and the
+    // key is not kept anywhere else.
+    s.ok(&s.owner, "settings.update", json!({ "integrations": { "payment_gateway_url": double.url() } }));
+    let refused = s.call(&s.owner, "settings.set_secret", json!({ "name": "payment_gateway_key", "value": KEY }));
+    assert_eq!(failure(&refused), (400, "keyring_unavailable".into()));
+    assert!(refused.message().unwrap().contains("never in a file"));
+    assert_eq!(failure(&card("p-2")), (400, "keyring_unavailable".into()));
+
+    // With a keyring (the keyring crate's mock store).
+    s.api.set_secret_store(Arc::new(pitlane_secrets::KeyringStore::mock()));
+    assert_eq!(failure(&card("p-3")), (400, "card_gateway_key_missing".into()));
+    assert_eq!(
+        failure(&s.call(&desk, "settings.set_secret", json!({ "name": "payment_gateway_key", "value": KEY }))).0,
+        403
+    );
+    let set = s.ok(&s.owner, "settings.set_secret", json!({ "name": "payment_gateway_key", "value": KEY }));
+    assert_eq!(set["state"], "set");
+    let settings = s.ok(&desk, "settings.get", json!({}));
+    assert_eq!(settings["integrations"]["payment_gateway_url"], double.url().as_str());
+    assert_eq!(settings["secrets"][0], json!({ "name": "payment_gateway_key", "state": "set" }));
+    assert!(!settings.to_string().contains(KEY), "the key itself is never shown");
+    let audit = s.ok(&s.owner, "audit.list", json!({ "limit": 500 }));
+    assert!(!audit.to_string().contains(KEY), "nor written in the audit log");
+    let dump = format!("{:?}", s.dump());
+    assert!(!dump.contains(KEY), "nor anywhere in the database");
+
+    let paid = card("p-4");
+    assert!(paid.is_success(), "{}", paid.to_json());
+    assert_eq!(double.charges().len(), 1);
+
+    // Bad addresses are refused by field.
+    let bad = s.call(
+        &s.owner,
+        "settings.update",
+        json!({ "integrations": { "payment_gateway_url": "http://gateway.example.com" } }),
+    );
+    assert_eq!(failure(&bad), (422, "validation_failed".into()));
+    assert!(bad.to_json().contains("integrations.payment_gateway_url"));
+}

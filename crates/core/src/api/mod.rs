@@ -24,7 +24,8 @@ pub use table::{Command, COMMANDS};
 
 use crate::clock::{Clock, IdSource, Stamp, SystemClock, UuidV7Ids};
 use crate::error::{Error, Result};
-use crate::gateway::{CardPolicy, PaymentGateway};
+use crate::gateway::{CardPolicy, GatewayConnector, PaymentGateway};
+use crate::secrets::SecretStore;
 use crate::validate::{Validate, Violations};
 
 /// The staff member a call runs as.
@@ -61,6 +62,8 @@ pub struct Api {
     sessions: Mutex<HashMap<String, Session>>,
     path: Option<PathBuf>,
     gateway: RwLock<Option<Arc<dyn PaymentGateway>>>,
+    connector: RwLock<Option<Arc<GatewayConnector>>>,
+    secrets: RwLock<Option<Arc<dyn SecretStore>>>,
     card_policy: RwLock<CardPolicy>,
 }
 
@@ -81,14 +84,37 @@ impl Api {
             sessions: Mutex::new(HashMap::new()),
             path,
             gateway: RwLock::new(None),
+            connector: RwLock::new(None),
+            secrets: RwLock::new(None),
             card_policy: RwLock::new(CardPolicy::default()),
         }
     }
 
-    /// Connects card payments to a gateway (without one, `method: card` is
-    /// refused with `card_gateway_not_configured`).
+    /// Connects card payments to this gateway, whatever the settings say
+    /// (tests, and tools that bring their own).
     pub fn set_gateway(&self, gateway: Arc<dyn PaymentGateway>) {
         *self.gateway.write().unwrap_or_else(|e| e.into_inner()) = Some(gateway);
+    }
+
+    /// How to reach the gateway from the settings' address and the key in
+    /// the keyring; used when no fixed gateway is set. Without either, card
+    /// payments are refused with `card_gateway_not_configured`.
+    pub fn set_gateway_connector(&self, connector: Arc<GatewayConnector>) {
+        *self.connector.write().unwrap_or_else(|e| e.into_inner()) = Some(connector);
+    }
+
+    /// Where secrets live (the OS keyring; tests use the keyring crate's
+    /// mock store). Without one, secrets are refused, never kept elsewhere.
+    pub fn set_secret_store(&self, store: Arc<dyn SecretStore>) {
+        *self.secrets.write().unwrap_or_else(|e| e.into_inner()) = Some(store);
+    }
+
+    fn secret_store(&self) -> Option<Arc<dyn SecretStore>> {
+        self.secrets.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn connector(&self) -> Option<Arc<GatewayConnector>> {
+        self.connector.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// How hard the card saga retries (tests shorten the pauses).
@@ -119,7 +145,9 @@ impl Api {
             api_sessions: &self.sessions,
             token: None,
             command: "payments.resolve",
-            gateway: self.gateway(),
+            fixed_gateway: self.gateway(),
+            connector: self.connector(),
+            secrets: self.secret_store(),
             card_policy: self.card_policy(),
         };
         crate::payments::card::resolve_unfinished(&mut ctx, include_recent)
@@ -199,7 +227,9 @@ impl Api {
             api_sessions: &self.sessions,
             token,
             command: cmd.name,
-            gateway: self.gateway(),
+            fixed_gateway: self.gateway(),
+            connector: self.connector(),
+            secrets: self.secret_store(),
             card_policy: self.card_policy(),
         };
         (cmd.run)(&mut ctx, value)
@@ -258,7 +288,9 @@ pub struct Ctx<'a> {
     api_sessions: &'a Mutex<HashMap<String, Session>>,
     pub token: Option<&'a str>,
     pub command: &'static str,
-    pub gateway: Option<Arc<dyn PaymentGateway>>,
+    fixed_gateway: Option<Arc<dyn PaymentGateway>>,
+    connector: Option<Arc<GatewayConnector>>,
+    pub secrets: Option<Arc<dyn SecretStore>>,
     pub card_policy: CardPolicy,
 }
 
@@ -271,6 +303,31 @@ impl Ctx<'_> {
 
     pub fn conn_mut(&mut self) -> &mut Connection {
         self.conn.as_deref_mut().expect(HELD)
+    }
+
+    /// The card gateway: the fixed one, or one reached through the
+    /// connector with the settings' address and the keyring's key.
+    /// `None` when no address is set up.
+    pub fn gateway(&self) -> Result<Option<Arc<dyn PaymentGateway>>> {
+        if let Some(g) = &self.fixed_gateway {
+            return Ok(Some(g.clone()));
+        }
+        let Some(connect) = self.connector.clone() else {
+            return Ok(None);
+        };
+        let Some(url) = crate::settings::integration(self.conn(), "payment_gateway_url")? else {
+            return Ok(None);
+        };
+        let Some(key) = crate::secrets::read(self, "payment_gateway_key")? else {
+            return Err(Error::rule(
+                "card_gateway_key_missing",
+                "The payment gateway's key is not in the keyring: the owner sets it (settings.set_secret payment_gateway_key).",
+                serde_json::json!({}),
+            ));
+        };
+        connect(&url, &key).map(Some).map_err(|e| {
+            Error::rule("gateway_refused", format!("The payment gateway cannot be used: {e}."), serde_json::json!({}))
+        })
     }
 
     /// Runs `f` with the database released, so a slow outside call (the

@@ -7,8 +7,8 @@ use serde_json::Value;
 use super::{dispatch, Ctx, Permission};
 use crate::error::Result;
 use crate::{
-    alerts, appointments, audit, auth, backup, customers, inventory, invoices, job_cards, payments, reports, settings,
-    setup, staff, vehicles,
+    alerts, appointments, audit, auth, backup, customers, inventory, invoices, job_cards, payments, reports, secrets,
+    settings, setup, staff, vehicles,
 };
 
 pub struct Command {
@@ -77,6 +77,7 @@ commands! {
     "staff.update"           => OwnerOnly,       staff::update_cmd;
     "settings.get"           => AnyStaff,        settings::get_cmd;
     "settings.update"        => OwnerOnly,       settings::update_cmd;
+    "settings.set_secret"    => OwnerOnly,       secrets::set_cmd;
     "audit.list"             => AuditRead,       audit_list_cmd;
     "audit.verify"           => AuditRead,       audit_verify_cmd;
     "backup.create"          => OwnerOnly,       backup::create_cmd;

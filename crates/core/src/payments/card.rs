@@ -124,7 +124,7 @@ enum Begin {
 
 /// `payments.process` with `method: card`.
 pub fn process(ctx: &mut Ctx, input: PaymentInput) -> Result<Paid> {
-    let Some(gateway) = ctx.gateway.clone() else {
+    let Some(gateway) = ctx.gateway()? else {
         return Err(not_configured());
     };
     let grace = ctx.card_policy.in_flight_grace;
@@ -658,7 +658,14 @@ pub fn resolve_unfinished(ctx: &mut Ctx, include_recent: bool) -> Result<Resolut
     if open.is_empty() {
         return Ok(out);
     }
-    let Some(gateway): Option<Arc<dyn PaymentGateway>> = ctx.gateway.clone() else {
+    let gateway: Option<Arc<dyn PaymentGateway>> = match ctx.gateway() {
+        Ok(g) => g,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot reach the payment gateway to settle card payments");
+            None
+        }
+    };
+    let Some(gateway) = gateway else {
         tracing::warn!(count = open.len(), "unfinished card payments, but no payment gateway is set up");
         out.examined = open.len() as u32;
         out.still_open = out.examined;
@@ -683,7 +690,7 @@ pub fn resolve_unfinished(ctx: &mut Ctx, include_recent: bool) -> Result<Resolut
 /// idempotency key is the refund request's own, so a retried request does
 /// not refund twice.
 pub fn refund_at_gateway(ctx: &mut Ctx, charge_id: &str, amount: i64, key: &str, reason: &str) -> Result<String> {
-    let Some(gateway) = ctx.gateway.clone() else {
+    let Some(gateway) = ctx.gateway()? else {
         return Err(not_configured());
     };
     let request = RefundRequest {

@@ -61,6 +61,7 @@ const MATRIX: &[(&str, [bool; 4])] = &[
     ("staff.update", [F, F, F, T]),
     ("settings.get", [T, T, T, T]),
     ("settings.update", [F, F, F, T]),
+    ("settings.set_secret", [F, F, F, T]),
     ("audit.list", [F, F, T, T]),
     ("audit.verify", [F, F, T, T]),
     ("backup.create", [F, F, F, T]),

@@ -1,0 +1,138 @@
+//! Secrets (the payment gateway's key; later SMTP and SMS passwords, the
+//! cloud token) live in the OS keyring, never in the database or the logs.
+//! The core knows only this trait; `crates/secrets` implements it over the
+//! keyring crate. With no keyring on the computer a secret is refused with
+//! a clear message: there is no plaintext fallback.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::api::Ctx;
+use crate::audit;
+use crate::error::{Error, Result};
+use crate::validate::{Validate, Violations};
+
+/// The secrets Pitlane keeps, by name.
+pub const NAMES: &[&str] = &["payment_gateway_key"];
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SecretError {
+    /// No keyring service on this computer (or it is locked and cannot be opened).
+    #[error("no keyring is available on this computer ({0})")]
+    NoKeyring(String),
+    #[error("the keyring failed ({0})")]
+    Failed(String),
+}
+
+/// Where secrets are kept. Names are already scoped to the device.
+pub trait SecretStore: Send + Sync {
+    fn set(&self, name: &str, value: &str) -> Result<(), SecretError>;
+    fn get(&self, name: &str) -> Result<Option<String>, SecretError>;
+    fn delete(&self, name: &str) -> Result<(), SecretError>;
+}
+
+/// The keyring entry name of `name` on this device: two databases on one
+/// computer (the demo and the real one) never share a key.
+fn scoped(ctx: &Ctx, name: &str) -> Result<String> {
+    let device = crate::settings::device(ctx.conn())?.ok_or_else(|| Error::Internal("device row missing".into()))?;
+    Ok(format!("{}/{name}", device.id))
+}
+
+fn refused(e: SecretError) -> Error {
+    match e {
+        SecretError::NoKeyring(why) => Error::rule(
+            "keyring_unavailable",
+            format!(
+                "No keyring is available on this computer ({why}). Pitlane keeps keys and passwords only in the system keyring (GNOME Keyring or KWallet, macOS Keychain, Windows Credential Manager), never in a file: set one up and try again."
+            ),
+            json!({}),
+        ),
+        SecretError::Failed(why) => {
+            Error::rule("keyring_failed", format!("The system keyring refused the request ({why})."), json!({}))
+        }
+    }
+}
+
+/// Reads a secret for the core's own use (never returned by a command).
+pub fn read(ctx: &Ctx, name: &str) -> Result<Option<String>> {
+    let Some(store) = ctx.secrets.clone() else {
+        return Err(refused(SecretError::NoKeyring("this build has no keyring".into())));
+    };
+    let key = scoped(ctx, name)?;
+    store.get(&key).map_err(refused)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetSecretInput {
+    pub name: String,
+    /// The secret; `null` removes it.
+    pub value: Option<String>,
+}
+
+impl Validate for SetSecretInput {
+    fn validate(&self, v: &mut Violations) {
+        if !NAMES.contains(&self.name.as_str()) {
+            v.add("name", format!("must be one of: {}", NAMES.join(", ")));
+        }
+        if let Some(value) = &self.value {
+            if value.trim().is_empty() {
+                v.add("value", "must not be empty (send null to remove the secret)");
+            } else if value.len() > 4096 {
+                v.add("value", "must be at most 4096 bytes");
+            } else if value.chars().any(char::is_control) {
+                v.add("value", "must not contain control characters");
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SecretState {
+    pub name: String,
+    /// `set`, `not_set`, or `unavailable` (no keyring).
+    pub state: &'static str,
+}
+
+/// `settings.set_secret` (owner): stores or removes a secret in the keyring.
+/// The audit entry names the secret, never its value.
+pub fn set_cmd(ctx: &mut Ctx, input: SetSecretInput) -> Result<SecretState> {
+    let Some(store) = ctx.secrets.clone() else {
+        return Err(refused(SecretError::NoKeyring("this build has no keyring".into())));
+    };
+    let key = scoped(ctx, &input.name)?;
+    match &input.value {
+        Some(value) => store.set(&key, value.trim()).map_err(refused)?,
+        None => store.delete(&key).map_err(refused)?,
+    }
+    let action = if input.value.is_some() { "set" } else { "removed" };
+    ctx.write(|tx, stamp| {
+        audit::record_tx(
+            tx,
+            stamp,
+            "settings.set_secret",
+            "secret",
+            None,
+            json!({ "name": input.name, "action": action }),
+        )
+    })?;
+    Ok(SecretState { name: input.name, state: if input.value.is_some() { "set" } else { "not_set" } })
+}
+
+/// The state of every secret, for `settings.get`.
+pub fn states(ctx: &Ctx) -> Result<Vec<SecretState>> {
+    NAMES
+        .iter()
+        .map(|name| {
+            let state = match (&ctx.secrets, scoped(ctx, name)) {
+                (Some(store), Ok(key)) => match store.get(&key) {
+                    Ok(Some(_)) => "set",
+                    Ok(None) => "not_set",
+                    Err(_) => "unavailable",
+                },
+                _ => "unavailable",
+            };
+            Ok(SecretState { name: name.to_string(), state })
+        })
+        .collect()
+}
