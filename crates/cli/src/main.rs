@@ -59,6 +59,15 @@ enum Verb {
     Restore { file: PathBuf },
     /// Bring the database's schema up to date and print its version.
     Migrate,
+    /// Store a secret in the OS keyring (owner), read from standard input so
+    /// it never shows in the process list or shell history. Names:
+    /// payment_gateway_key.
+    Secret {
+        name: String,
+        /// Remove it instead.
+        #[arg(long)]
+        remove: bool,
+    },
 }
 
 fn usage(message: &str) -> ExitCode {
@@ -80,11 +89,21 @@ fn pin_from_env() -> Option<String> {
 }
 
 fn open(db: &std::path::Path) -> Result<Api, ExitCode> {
-    Api::open(db).map_err(|e| {
+    let api = Api::open(db).map_err(|e| {
         let env = pitlane_core::api::envelope::failure(&e, || "open".into());
         print(&env);
         ExitCode::from(1)
-    })
+    })?;
+    api.set_secret_store(std::sync::Arc::new(pitlane_secrets::KeyringStore::os()));
+    api.set_gateway_connector(pitlane_gateway::connector());
+    // Start-up: card payments a crash left between charge and record are
+    // settled with the gateway before anything else (SPEC 4.6 step 5).
+    match api.resolve_card_attempts(false) {
+        Ok(r) if r.examined > 0 => tracing::warn!(?r, "settled unfinished card payments"),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "could not settle unfinished card payments"),
+    }
+    Ok(api)
 }
 
 /// Logs in as `--user` with `PITLANE_PIN`; a failed login is printed as its envelope.
@@ -160,6 +179,22 @@ fn run(cli: Cli) -> Result<ExitCode, ExitCode> {
             let api = open(&cli.db)?;
             let token = session(&api, cli.user.as_deref())?;
             Ok(print(&api.call_value(token.as_deref(), "backup.restore", &json!({ "path": file }))))
+        }
+        Verb::Secret { name, remove } => {
+            let api = open(&cli.db)?;
+            let token = session(&api, cli.user.as_deref())?;
+            let value = if remove {
+                None
+            } else {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line).map_err(|_| usage("could not read the secret from stdin"))?;
+                Some(line.trim_end_matches(['\r', '\n']).to_string())
+            };
+            Ok(print(&api.call_value(
+                token.as_deref(),
+                "settings.set_secret",
+                &json!({ "name": name, "value": value }),
+            )))
         }
         Verb::Migrate => {
             let api = open(&cli.db)?;

@@ -179,3 +179,31 @@ fn backup_restore_and_migrate_from_the_command_line() {
     let desk_backup = pitlane(&db, &["backup", dir.path().join("x.db").to_str().unwrap()], None);
     assert_eq!(envelope(&desk_backup)["status_code"], 401, "backups need the owner");
 }
+
+#[test]
+fn a_secret_is_read_from_stdin_and_refused_without_a_keyring() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("shop.db");
+    let init = pitlane(&db, &["init", "--branch-name", "B", "--owner-name", "O", "--owner-code", "o"], Some("4321"));
+    assert_eq!(init.status.code(), Some(0));
+    // No Secret Service to talk to: the keyring is unavailable on purpose.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pitlane"))
+        .arg("--db")
+        .arg(&db)
+        .args(["--user", "o", "secret", "payment_gateway_key"])
+        .env("PITLANE_PIN", "4321")
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/pitlane-test-bus")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"sk_live_never_on_disk\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(envelope(&out)["code"], "keyring_unavailable");
+    let all = [std::fs::read(&db).unwrap(), std::fs::read(db.with_extension("db-wal")).unwrap_or_default()].concat();
+    assert!(!all.windows(21).any(|w| w == b"sk_live_never_on_disk"), "the secret is not kept in the database");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("sk_live"), "nor logged");
+}
