@@ -236,27 +236,110 @@ fn the_crash_checks_can_fail() {
     }
 }
 
-/// One booking of the racers' slot, as its own OS process.
+/// One racer as its own OS process: books the last slot, completes the
+/// job card or takes 3 of the last 5 units, as `PITLANE_RACE` says.
+/// Exits 0 when it won, 3 when told it lost.
 #[test]
-#[ignore = "a child process of the racing test"]
+#[ignore = "a child process of the racing tests"]
 fn child_racer() {
-    let dir = std::env::var("PITLANE_RACER").expect("run by the racing test, which sets PITLANE_RACER");
+    let dir = std::env::var("PITLANE_RACER").expect("run by a racing test, which sets PITLANE_RACER");
+    let race = std::env::var("PITLANE_RACE").unwrap_or_else(|_| "book".into());
     let api = open_with_real_ids(Path::new(&dir), crate::support::start_clock());
     let t = api.login("owner", PIN).expect("login");
-    let (c, v): (String, String) = api
-        .lock_conn()
-        .query_row("SELECT customer_id, id FROM vehicles LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap();
+    let one = |sql: &str| -> String { api.lock_conn().query_row(sql, [], |r| r.get(0)).unwrap() };
+    let (command, input, loses_with) = match race.as_str() {
+        "book" => {
+            let (c, v) = (one("SELECT customer_id FROM vehicles LIMIT 1"), one("SELECT id FROM vehicles LIMIT 1"));
+            let input = json!({ "customer_id": c, "vehicle_id": v, "scheduled_date": "2026-11-25",
+                                "scheduled_time": "10:00", "service_type": "oil_change" });
+            ("appointments.book", input, "bay_unavailable")
+        }
+        "complete" => {
+            let card = one("SELECT id FROM job_cards LIMIT 1");
+            ("job_cards.complete", json!({ "job_card_id": card }), "already_completed")
+        }
+        _ => {
+            let item = one("SELECT id FROM inventory_items LIMIT 1");
+            let input = json!({ "item_id": item, "quantity": -3000, "type": "adjustment", "reason": "race" });
+            ("inventory.adjust", input, "insufficient_stock")
+        }
+    };
     // Start together: wait for the go file.
     let go = Path::new(&dir).join("go");
     while !go.exists() {
         std::thread::sleep(Duration::from_millis(1));
     }
-    let env = api.call_value(Some(&t), "appointments.book", &json!({
-        "customer_id": c, "vehicle_id": v, "scheduled_date": "2026-11-25", "scheduled_time": "10:00", "service_type": "oil_change",
-    }));
-    assert!(env.is_success() || env.code() == Some("bay_unavailable"), "{}", env.to_json());
+    let env = api.call_value(Some(&t), command, &input);
+    assert!(env.is_success() || env.code() == Some(loses_with), "{}", env.to_json());
     std::process::exit(if env.is_success() { 0 } else { 3 });
+}
+
+/// Starts four racer processes on the shop in `dir`, lets them go at once
+/// and returns their exit codes.
+fn race(dir: &Path, what: &str) -> Vec<Option<i32>> {
+    let exe = std::env::current_exe().unwrap();
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            Command::new(&exe)
+                .args(["--exact", "crash::child_racer", "--ignored", "--nocapture", "--test-threads", "1"])
+                .env("PITLANE_RACER", dir)
+                .env("PITLANE_RACE", what)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300)); // all started and logged in
+    std::fs::write(dir.join("go"), b"go").unwrap();
+    children.into_iter().map(|mut c| c.wait().unwrap().code()).collect()
+}
+
+#[test]
+fn processes_racing_to_complete_one_job_card_make_one_invoice() {
+    let s = shop();
+    let tech = s.staff("tech", "technician");
+    let tech_id = s.ok(&tech, "auth.whoami", json!({}))["staff_id"].clone();
+    let c = s.ok(&s.owner, "customers.create", json!({ "name": "Racer" }));
+    let v = s.ok(
+        &s.owner,
+        "vehicles.register",
+        json!({ "customer_id": c["id"], "license_plate": "RACE-2", "make": "Kia", "model": "Rio" }),
+    );
+    let card = s.ok(&s.owner, "job_cards.create", json!({ "customer_id": c["id"], "vehicle_id": v["id"] }));
+    s.ok(&tech, "job_cards.start", json!({ "job_card_id": card["id"], "technician_id": tech_id }));
+    s.ok(&tech, "job_cards.add_line", json!({ "job_card_id": card["id"], "kind": "labour", "description": "Brakes", "quantity": 1000, "unit_price": 9000 }));
+    let codes = race(s.dir.path(), "complete");
+    assert_eq!(codes.iter().filter(|c| **c == Some(0)).count(), 1, "exactly one process completes it: {codes:?}");
+    assert_eq!(codes.iter().filter(|c| **c == Some(3)).count(), 3, "the others get already_completed: {codes:?}");
+    let conn = s.api.lock_conn();
+    let one = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(one("SELECT count(*) FROM invoices"), 1, "one invoice");
+    assert_eq!(one("SELECT count(*) FROM service_records"), 1);
+    assert_eq!(one("SELECT count(*) FROM outbox WHERE type = 'JobCardCompleted'"), 1);
+}
+
+#[test]
+fn processes_racing_for_the_last_units_never_go_negative() {
+    let s = shop();
+    s.item("PAD-1", "Brake Pads", 5000, 0);
+    let codes = race(s.dir.path(), "deduct");
+    assert_eq!(codes.iter().filter(|c| **c == Some(0)).count(), 1, "3 of 5 units go once: {codes:?}");
+    assert_eq!(
+        codes.iter().filter(|c| **c == Some(3)).count(),
+        3,
+        "the others are told there is not enough: {codes:?}"
+    );
+    let (on_hand, ledger): (i64, i64) = s
+        .api
+        .lock_conn()
+        .query_row(
+            "SELECT on_hand, (SELECT sum(delta) FROM inventory_transactions t WHERE t.item_id = i.id) FROM inventory_items i",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((on_hand, ledger), (2000, 2000));
 }
 
 #[test]
@@ -272,21 +355,7 @@ fn processes_racing_for_the_last_bay_exactly_one_wins() {
         "vehicles.register",
         json!({ "customer_id": c["id"], "license_plate": "RACE-1", "make": "Kia", "model": "Rio" }),
     );
-    let exe = std::env::current_exe().unwrap();
-    let children: Vec<_> = (0..4)
-        .map(|_| {
-            Command::new(&exe)
-                .args(["--exact", "crash::child_racer", "--ignored", "--nocapture", "--test-threads", "1"])
-                .env("PITLANE_RACER", s.dir.path())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    std::thread::sleep(Duration::from_millis(300)); // all started and logged in
-    std::fs::write(s.dir.path().join("go"), b"go").unwrap();
-    let codes: Vec<Option<i32>> = children.into_iter().map(|mut c| c.wait().unwrap().code()).collect();
+    let codes = race(s.dir.path(), "book");
     assert_eq!(codes.iter().filter(|c| **c == Some(0)).count(), 1, "exactly one process wins: {codes:?}");
     assert_eq!(codes.iter().filter(|c| **c == Some(3)).count(), 3, "the others are told the bay is taken: {codes:?}");
     let n: i64 = s.api.lock_conn().query_row("SELECT count(*) FROM appointments", [], |r| r.get(0)).unwrap();
