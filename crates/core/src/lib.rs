@@ -23,6 +23,7 @@ pub mod money;
 pub mod numbers;
 pub mod orchestration;
 pub mod outbox;
+pub mod printing;
 pub mod payments;
 pub mod reports;
 pub mod search;

@@ -25,6 +25,7 @@ pub use table::{Command, COMMANDS};
 use crate::clock::{Clock, IdSource, Stamp, SystemClock, UuidV7Ids};
 use crate::error::{Error, Result};
 use crate::gateway::{CardPolicy, GatewayConnector, PaymentGateway};
+use crate::printing::InvoicePrinter;
 use crate::secrets::SecretStore;
 use crate::validate::{Validate, Violations};
 
@@ -64,6 +65,7 @@ pub struct Api {
     gateway: RwLock<Option<Arc<dyn PaymentGateway>>>,
     connector: RwLock<Option<Arc<GatewayConnector>>>,
     secrets: RwLock<Option<Arc<dyn SecretStore>>>,
+    printer: RwLock<Option<Arc<dyn InvoicePrinter>>>,
     card_policy: RwLock<CardPolicy>,
 }
 
@@ -86,6 +88,7 @@ impl Api {
             gateway: RwLock::new(None),
             connector: RwLock::new(None),
             secrets: RwLock::new(None),
+            printer: RwLock::new(None),
             card_policy: RwLock::new(CardPolicy::default()),
         }
     }
@@ -107,6 +110,15 @@ impl Api {
     /// mock store). Without one, secrets are refused, never kept elsewhere.
     pub fn set_secret_store(&self, store: Arc<dyn SecretStore>) {
         *self.secrets.write().unwrap_or_else(|e| e.into_inner()) = Some(store);
+    }
+
+    /// How invoices become PDFs (`crates/pdf`).
+    pub fn set_printer(&self, printer: Arc<dyn InvoicePrinter>) {
+        *self.printer.write().unwrap_or_else(|e| e.into_inner()) = Some(printer);
+    }
+
+    fn printer(&self) -> Option<Arc<dyn InvoicePrinter>> {
+        self.printer.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     fn secret_store(&self) -> Option<Arc<dyn SecretStore>> {
@@ -148,6 +160,8 @@ impl Api {
             fixed_gateway: self.gateway(),
             connector: self.connector(),
             secrets: self.secret_store(),
+            printer: self.printer(),
+            db_path: self.path.clone(),
             card_policy: self.card_policy(),
         };
         crate::payments::card::resolve_unfinished(&mut ctx, include_recent)
@@ -230,6 +244,8 @@ impl Api {
             fixed_gateway: self.gateway(),
             connector: self.connector(),
             secrets: self.secret_store(),
+            printer: self.printer(),
+            db_path: self.path.clone(),
             card_policy: self.card_policy(),
         };
         (cmd.run)(&mut ctx, value)
@@ -291,6 +307,8 @@ pub struct Ctx<'a> {
     fixed_gateway: Option<Arc<dyn PaymentGateway>>,
     connector: Option<Arc<GatewayConnector>>,
     pub secrets: Option<Arc<dyn SecretStore>>,
+    pub printer: Option<Arc<dyn InvoicePrinter>>,
+    db_path: Option<PathBuf>,
     pub card_policy: CardPolicy,
 }
 
@@ -299,6 +317,11 @@ const HELD: &str = "the connection is held outside Ctx::released";
 impl Ctx<'_> {
     pub fn conn(&self) -> &Connection {
         self.conn.as_deref().expect(HELD)
+    }
+
+    /// The database file, when there is one (not in memory).
+    pub fn db_path(&self) -> Option<&Path> {
+        self.db_path.as_deref()
     }
 
     pub fn conn_mut(&mut self) -> &mut Connection {

@@ -7,7 +7,7 @@ use serde_json::Value;
 use super::{dispatch, Ctx, Permission};
 use crate::error::Result;
 use crate::{
-    alerts, appointments, audit, auth, backup, customers, inventory, invoices, job_cards, payments, reports, secrets,
+    alerts, appointments, audit, auth, backup, customers, inventory, invoices, job_cards, payments, printing, reports, secrets,
     settings, setup, staff, vehicles,
 };
 
@@ -63,6 +63,7 @@ commands! {
     "job_cards.orchestration_status" => AnyStaff, job_cards::orchestration_status_cmd;
     "invoices.get"           => InvoicesRead,    invoices::get_cmd;
     "invoices.list"          => InvoicesRead,    invoices::list_cmd;
+    "invoices.pdf"           => InvoicesRead,    printing::pdf_cmd;
     "invoices.void"          => PaymentsRefund,  payments::void_cmd;
     "payments.process"       => PaymentsTake,    payments::process_cmd;
     "payments.refund"        => PaymentsRefund,  payments::refund_cmd;

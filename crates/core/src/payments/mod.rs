@@ -336,12 +336,17 @@ pub struct PaymentList {
     pub card_attempts: Vec<card::Attempt>,
 }
 
+/// The payments on an invoice, oldest first.
+pub fn for_invoice(conn: &Connection, invoice_id: &str) -> Result<Vec<Payment>> {
+    let mut stmt =
+        conn.prepare_cached(&format!("SELECT {COLUMNS} FROM payments WHERE invoice_id = ?1 ORDER BY created_at, id"))?;
+    let payments = stmt.query_map([invoice_id], from_row)?.collect::<Result<Vec<_>, _>>()?;
+    Ok(payments)
+}
+
 pub fn list_cmd(ctx: &mut Ctx, input: ListInput) -> Result<PaymentList> {
     let invoice = invoices::get(ctx.conn(), &input.invoice_id)?;
-    let mut stmt = ctx
-        .conn()
-        .prepare_cached(&format!("SELECT {COLUMNS} FROM payments WHERE invoice_id = ?1 ORDER BY created_at, id"))?;
-    let payments = stmt.query_map([&invoice.id], from_row)?.collect::<Result<Vec<_>, _>>()?;
+    let payments = for_invoice(ctx.conn(), &invoice.id)?;
     let card_attempts = card::attempts_for_invoice(ctx.conn(), &invoice.id)?;
     Ok(PaymentList { payments, card_attempts })
 }

@@ -22,6 +22,7 @@ fn samples(
         ("reports.technician_productivity", json!({ "from": "2026-11-01", "to": "2026-11-24" }), vec![]),
         ("reports.outstanding", json!({}), vec![]),
         ("settings.set_secret", json!({ "name": "payment_gateway_key", "value": "sk" }), vec!["name"]),
+        ("invoices.pdf", json!({ "invoice_id": "x" }), vec!["invoice_id"]),
         ("alerts.list", json!({ "include_acknowledged": true, "limit": 10 }), vec![]),
         ("alerts.acknowledge", json!({ "alert_id": "x" }), vec!["alert_id"]),
         ("invoices.void", json!({ "invoice_id": "x", "reason": "typo" }), vec!["invoice_id", "reason"]),

@@ -47,6 +47,7 @@ const MATRIX: &[(&str, [bool; 4])] = &[
     ("job_cards.orchestration_status", [T, T, T, T]),
     ("invoices.get", [T, F, T, T]),
     ("invoices.list", [T, F, T, T]),
+    ("invoices.pdf", [T, F, T, T]),
     ("invoices.void", [F, F, T, T]),
     ("payments.process", [T, F, T, T]),
     ("payments.refund", [F, F, T, T]),

@@ -1,0 +1,302 @@
+//! Invoices as documents (SPEC 10): the core gathers and words everything
+//! an invoice shows — in the branch's time zone, amounts formatted — into a
+//! [`PrintableInvoice`]; a printer outside the core (`crates/pdf`) lays it
+//! out. `invoices.pdf` writes the file next to the database.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rusqlite::Connection;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::api::Ctx;
+use crate::error::{Error, Result};
+use crate::validate::{Validate, Violations};
+use crate::{customers, invoices, job_cards, payments, settings, vehicles};
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+pub enum Paper {
+    A4,
+    Letter,
+}
+
+/// A name and the lines under it (address, phone, tax number…).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Party {
+    pub name: String,
+    pub lines: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PrintLine {
+    pub description: String,
+    pub quantity: String,
+    pub unit_price: String,
+    pub tax_rate: String,
+    pub total: String,
+}
+
+/// Everything an invoice shows, already worded and formatted.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PrintableInvoice {
+    pub paper: Paper,
+    pub title: String,
+    pub number: String,
+    /// (label, value): issue date, due date, job card, status.
+    pub facts: Vec<(String, String)>,
+    pub branch: Party,
+    pub customer: Party,
+    pub vehicle: Party,
+    pub currency: String,
+    pub lines: Vec<PrintLine>,
+    /// (label, amount): subtotal, discount, tax per rate, total.
+    pub totals: Vec<(String, String)>,
+    /// (label, amount) per payment and refund.
+    pub payments: Vec<(String, String)>,
+    pub balance_due: (String, String),
+    pub notes: String,
+    pub footer: String,
+}
+
+/// A finished document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Printed {
+    pub bytes: Vec<u8>,
+    pub pages: u32,
+}
+
+/// Lays out an invoice as a PDF.
+pub trait InvoicePrinter: Send + Sync {
+    fn print(&self, invoice: &PrintableInvoice) -> std::result::Result<Printed, String>;
+}
+
+/// 1234567 → "12,345.67".
+pub fn amount(minor: i64) -> String {
+    let plain = crate::money::format_minor(minor);
+    let (sign, rest) = plain.strip_prefix('-').map(|r| ("-", r)).unwrap_or(("", plain.as_str()));
+    let (whole, cents) = rest.split_once('.').unwrap_or((rest, "00"));
+    let mut grouped = String::new();
+    for (i, c) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    format!("{sign}{grouped}.{cents}")
+}
+
+fn rate(bp: i64) -> String {
+    let whole = bp / 100;
+    let frac = bp % 100;
+    if frac == 0 {
+        format!("{whole}%")
+    } else if frac % 10 == 0 {
+        format!("{whole}.{}%", frac / 10)
+    } else {
+        format!("{whole}.{frac:02}%")
+    }
+}
+
+fn day(at: &str, tz: chrono_tz::Tz) -> String {
+    if let Ok(t) = DateTime::parse_from_rfc3339(at) {
+        return t.with_timezone(&Utc).with_timezone(&tz).format("%-d %b %Y").to_string();
+    }
+    NaiveDate::parse_from_str(at, "%Y-%m-%d").map(|d| d.format("%-d %b %Y").to_string()).unwrap_or_else(|_| at.into())
+}
+
+fn text(v: &Value, key: &str) -> String {
+    v.get(key).and_then(Value::as_str).unwrap_or_default().to_string()
+}
+
+fn number(v: &Value, key: &str) -> i64 {
+    v.get(key).and_then(Value::as_i64).unwrap_or_default()
+}
+
+/// Gathers an invoice with its branch, customer, vehicle and payments.
+pub fn printable(conn: &Connection, invoice_id: &str) -> Result<PrintableInvoice> {
+    let invoice = invoices::get(conn, invoice_id)?;
+    let branch = settings::branch(conn)?;
+    let tz: chrono_tz::Tz = branch.time_zone.parse().unwrap_or(chrono_tz::UTC);
+    let customer = customers::get(conn, &invoice.customer_id)?;
+    let vehicle = vehicles::get(conn, &invoice.vehicle_id)?;
+    let card = job_cards::get(conn, &invoice.job_card_id)?;
+
+    let branch_lines: Vec<String> = [
+        branch.address.clone(),
+        branch.phone.clone(),
+        branch.email.clone(),
+        if branch.tax_number.is_empty() { String::new() } else { format!("Tax number: {}", branch.tax_number) },
+    ]
+    .into_iter()
+    .flat_map(|l| l.lines().map(str::to_string).collect::<Vec<_>>())
+    .filter(|l| !l.trim().is_empty())
+    .collect();
+    let customer_lines: Vec<String> = customer
+        .address
+        .lines()
+        .map(str::to_string)
+        .chain(customer.phone.clone())
+        .chain(customer.email.clone())
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    let odometer = vehicle.odometer.or(card.odometer_in);
+    let mut vehicle_lines = vec![format!(
+        "{} {}{}",
+        vehicle.make,
+        vehicle.model,
+        vehicle.year.map(|y| format!(" ({y})")).unwrap_or_default()
+    )];
+    if let Some(vin) = &vehicle.vin {
+        vehicle_lines.push(format!("VIN {vin}"));
+    }
+    if let Some(km) = odometer {
+        vehicle_lines.push(format!("Odometer {}", amount(km * 100).trim_end_matches(".00")));
+    }
+
+    let lines: Vec<PrintLine> = invoice
+        .lines
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .map(|l| PrintLine {
+            description: text(l, "description"),
+            quantity: text(l, "quantity_display"),
+            unit_price: amount(number(l, "unit_price")),
+            tax_rate: rate(number(l, "tax_rate_bp")),
+            total: amount(number(l, "total")),
+        })
+        .collect();
+
+    let mut totals = vec![("Subtotal".to_string(), amount(invoice.subtotal))];
+    if invoice.discount != 0 {
+        totals.push(("Discount".into(), amount(-invoice.discount)));
+    }
+    for r in invoice.tax_summary.as_array().map(Vec::as_slice).unwrap_or_default() {
+        totals.push((
+            format!("Tax {} on {}", rate(number(r, "rate_bp")), amount(number(r, "net"))),
+            amount(number(r, "tax")),
+        ));
+    }
+    totals.push((format!("Total {}", invoice.currency), amount(invoice.total)));
+
+    let mut paid = Vec::new();
+    for p in payments::for_invoice(conn, &invoice.id)? {
+        let method = match p.method.as_str() {
+            "bank_transfer" => "Bank transfer",
+            "card" => "Card",
+            "cash" => "Cash",
+            _ => "Payment",
+        };
+        paid.push((format!("{} {method}", day(&p.created_at, tz)), amount(-p.amount)));
+        if p.refunded_amount > 0 {
+            paid.push((format!("Refunded ({method})"), amount(p.refunded_amount)));
+        }
+    }
+
+    let status = match invoice.status.as_str() {
+        "paid" => "Paid",
+        "partially_paid" => "Partly paid",
+        "void" => "Void",
+        _ => "Due",
+    };
+    Ok(PrintableInvoice {
+        paper: if branch.paper_size == "Letter" { Paper::Letter } else { Paper::A4 },
+        title: if invoice.status == "void" { "Invoice (void)".into() } else { "Invoice".into() },
+        number: invoice.number.clone(),
+        facts: vec![
+            ("Invoice".into(), invoice.number.clone()),
+            ("Date".into(), day(&invoice.issued_at, tz)),
+            ("Due".into(), day(&invoice.due_date, tz)),
+            ("Job card".into(), card.number.clone()),
+            ("Status".into(), status.into()),
+        ],
+        branch: Party { name: branch.name.clone(), lines: branch_lines },
+        customer: Party { name: customer.name.clone(), lines: customer_lines },
+        vehicle: Party { name: vehicle.license_plate.clone(), lines: vehicle_lines },
+        currency: invoice.currency.clone(),
+        lines,
+        totals,
+        payments: paid,
+        balance_due: ("Balance due".into(), format!("{} {}", invoice.currency, amount(invoice.balance_due))),
+        notes: invoice.notes.clone(),
+        footer: branch.invoice_footer.clone(),
+    })
+}
+
+/// Where invoice PDFs go: `invoices/` beside the database file.
+pub fn folder(ctx: &Ctx) -> Result<PathBuf> {
+    let db = ctx.db_path().ok_or_else(|| Error::rule("no_folder", "This database has no folder to write PDFs to.", json!({})))?;
+    let dir = db.parent().map(|p| p.to_path_buf()).unwrap_or_default().join("invoices");
+    std::fs::create_dir_all(&dir).map_err(|e| Error::Internal(format!("create {}: {e}", dir.display())))?;
+    Ok(dir)
+}
+
+/// Prints an invoice to `folder/NUMBER.pdf` (written whole, then renamed
+/// into place, so a reader never sees half a file).
+pub fn write_pdf(printer: &dyn InvoicePrinter, doc: &PrintableInvoice, folder: &std::path::Path) -> Result<(PathBuf, Printed)> {
+    let printed = printer.print(doc).map_err(|e| Error::Internal(format!("pdf: {e}")))?;
+    let name: String =
+        doc.number.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();
+    let path = folder.join(format!("{name}.pdf"));
+    let partial = folder.join(format!(".{name}.pdf.partial"));
+    std::fs::write(&partial, &printed.bytes).map_err(|e| Error::Internal(format!("write pdf: {e}")))?;
+    std::fs::rename(&partial, &path).map_err(|e| Error::Internal(format!("rename pdf: {e}")))?;
+    Ok((path, printed))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PdfInput {
+    pub invoice_id: String,
+}
+
+impl Validate for PdfInput {
+    fn validate(&self, v: &mut Violations) {
+        v.required("invoice_id", &self.invoice_id, 100);
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct PdfWritten {
+    pub path: String,
+    pub pages: u32,
+    pub bytes: usize,
+}
+
+/// `invoices.pdf`: writes the invoice's PDF and returns its path.
+pub fn pdf_cmd(ctx: &mut Ctx, input: PdfInput) -> Result<PdfWritten> {
+    let printer: Arc<dyn InvoicePrinter> = ctx
+        .printer
+        .clone()
+        .ok_or_else(|| Error::rule("pdf_unavailable", "This build cannot print PDFs.", json!({})))?;
+    let doc = printable(ctx.conn(), &input.invoice_id)?;
+    let folder = folder(ctx)?;
+    let (path, printed) = write_pdf(printer.as_ref(), &doc, &folder)?;
+    Ok(PdfWritten { path: path.display().to_string(), pages: printed.pages, bytes: printed.bytes.len() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_and_rates_read_like_an_invoice() {
+        let cases = [
+            (0, "0.00"),
+            (5, "0.05"),
+            (123456, "1,234.56"),
+            (100000000, "1,000,000.00"),
+            (-99999, "-999.99"),
+            (-123456789, "-1,234,567.89"),
+        ];
+        for (minor, want) in cases {
+            assert_eq!(amount(minor), want, "{minor}");
+        }
+        for (bp, want) in [(825, "8.25%"), (2000, "20%"), (2500, "25%"), (750, "7.5%"), (0, "0%")] {
+            assert_eq!(rate(bp), want);
+        }
+    }
+}
