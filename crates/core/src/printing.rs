@@ -228,7 +228,9 @@ pub fn printable(conn: &Connection, invoice_id: &str) -> Result<PrintableInvoice
 
 /// Where invoice PDFs go: `invoices/` beside the database file.
 pub fn folder(ctx: &Ctx) -> Result<PathBuf> {
-    let db = ctx.db_path().ok_or_else(|| Error::rule("no_folder", "This database has no folder to write PDFs to.", json!({})))?;
+    let db = ctx
+        .db_path()
+        .ok_or_else(|| Error::rule("no_folder", "This database has no folder to write PDFs to.", json!({})))?;
     let dir = db.parent().map(|p| p.to_path_buf()).unwrap_or_default().join("invoices");
     std::fs::create_dir_all(&dir).map_err(|e| Error::Internal(format!("create {}: {e}", dir.display())))?;
     Ok(dir)
@@ -236,7 +238,11 @@ pub fn folder(ctx: &Ctx) -> Result<PathBuf> {
 
 /// Prints an invoice to `folder/NUMBER.pdf` (written whole, then renamed
 /// into place, so a reader never sees half a file).
-pub fn write_pdf(printer: &dyn InvoicePrinter, doc: &PrintableInvoice, folder: &std::path::Path) -> Result<(PathBuf, Printed)> {
+pub fn write_pdf(
+    printer: &dyn InvoicePrinter,
+    doc: &PrintableInvoice,
+    folder: &std::path::Path,
+) -> Result<(PathBuf, Printed)> {
     let printed = printer.print(doc).map_err(|e| Error::Internal(format!("pdf: {e}")))?;
     let name: String =
         doc.number.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();

@@ -7,8 +7,8 @@ use serde_json::Value;
 use super::{dispatch, Ctx, Permission};
 use crate::error::Result;
 use crate::{
-    alerts, appointments, audit, auth, backup, customers, inventory, invoices, job_cards, payments, printing, reports, secrets,
-    settings, setup, staff, vehicles,
+    alerts, appointments, audit, auth, backup, customers, inventory, invoices, job_cards, payments, printing, reports,
+    secrets, settings, setup, staff, vehicles,
 };
 
 pub struct Command {
