@@ -96,6 +96,7 @@ fn open(db: &std::path::Path) -> Result<Api, ExitCode> {
     })?;
     api.set_secret_store(std::sync::Arc::new(pitlane_secrets::KeyringStore::os()));
     api.set_gateway_connector(pitlane_gateway::connector());
+    api.set_printer(std::sync::Arc::new(pitlane_pdf::PdfPrinter));
     // Start-up: card payments a crash left between charge and record are
     // settled with the gateway before anything else (SPEC 4.6 step 5).
     match api.resolve_card_attempts(false) {

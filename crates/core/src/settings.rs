@@ -325,20 +325,31 @@ pub struct IntegrationsPatch {
     pub payment_gateway_url: Option<String>,
 }
 
-/// An outside service's address: https, or plain http on this machine only.
+/// An outside service's address: https, or plain http on this machine
+/// only (127.0.0.1, localhost or [::1], then a port, a path or nothing).
+pub fn is_allowed_service_url(url: &str) -> bool {
+    if url.contains(char::is_whitespace) {
+        return false;
+    }
+    if let Some(rest) = url.strip_prefix("https://") {
+        return !rest.is_empty() && !rest.starts_with('/');
+    }
+    ["http://127.0.0.1", "http://localhost", "http://[::1]"].iter().any(|host| {
+        url.strip_prefix(host).is_some_and(|rest| rest.is_empty() || rest.starts_with(':') || rest.starts_with('/'))
+    })
+}
+
 pub fn check_service_url(v: &mut Violations, field: &str, url: &str) {
     let url = url.trim();
     if url.is_empty() {
         return;
     }
     v.max_len(field, url, 500);
-    let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"];
-    let secure = url.starts_with("https://") && url.len() > "https://".len();
-    let local = loopback.iter().any(|p| url.starts_with(p));
-    if !(secure || local) || url.contains(char::is_whitespace) {
+    if !is_allowed_service_url(url) {
         v.add(field, "must be an https:// address (plain http only on this machine)");
     }
 }
+
 
 pub fn check_time_zone(v: &mut Violations, field: &str, tz: &str) {
     if tz.parse::<chrono_tz::Tz>().is_err() {
@@ -682,4 +693,27 @@ pub fn get_cmd(ctx: &mut Ctx, _input: crate::api::NoInput) -> Result<Settings> {
 pub fn update_cmd(ctx: &mut Ctx, input: UpdateSettings) -> Result<Settings> {
     ctx.write(|tx, stamp| update_tx(tx, stamp, &input))?;
     get_cmd(ctx, crate::api::NoInput {})
+}
+
+#[cfg(test)]
+mod service_url_tests {
+    #[test]
+    fn only_https_or_this_machine() {
+        let cases = [
+            ("https://pay.example.com", true),
+            ("https://pay.example.com/v2", true),
+            ("http://127.0.0.1:8080", true),
+            ("http://localhost", true),
+            ("http://[::1]:9000/x", true),
+            ("http://pay.example.com", false),
+            ("http://localhost.example.com", false),
+            ("http://127.0.0.1.evil.net", false),
+            ("https://", false),
+            ("ftp://localhost", false),
+            ("https://pay example.com", false),
+        ];
+        for (url, ok) in cases {
+            assert_eq!(super::is_allowed_service_url(url), ok, "{url}");
+        }
+    }
 }

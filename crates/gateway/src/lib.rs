@@ -50,6 +50,7 @@ pub struct ErrorAnswer {
 #[derive(Debug, Serialize, Deserialize)]
 pub struct ErrorBody {
     pub code: String,
+    #[serde(default)]
     pub message: String,
 }
 
@@ -67,10 +68,7 @@ pub struct HttpGateway {
 impl HttpGateway {
     pub fn new(base_url: &str, api_key: &str, timeout: Duration) -> Result<Self, GatewayError> {
         let base = base_url.trim_end_matches('/').to_string();
-        if !(base.starts_with("https://")
-            || base.starts_with("http://127.0.0.1")
-            || base.starts_with("http://localhost"))
-        {
+        if !pitlane_core::settings::is_allowed_service_url(&base) {
             return Err(GatewayError::Refused {
                 status: 0,
                 code: "insecure_url".into(),

@@ -387,6 +387,12 @@ fn a_gateway_that_cannot_be_reached_leaves_the_outcome_open_until_asked() {
     assert_eq!(attempts(&t.s.api)[0].1, "pending");
     // The balance is held for the attempt: no second card payment for it.
     assert_eq!(failure(&pay(&t.s.api, &t.desk, invoice, *total, "till-13")), (400, "overpayment".into()));
+    let cash = t.s.call(
+        &t.desk,
+        "payments.process",
+        json!({ "invoice_id": invoice, "amount": total, "method": "cash", "idempotency_key": "cash-1" }),
+    );
+    assert_eq!(failure(&cash), (400, "overpayment".into()), "nor cash for it");
     // Straight away the same request is still "in progress"…
     t.double.set_mode(Mode::Approve);
     assert_eq!(failure(&pay(&t.s.api, &t.desk, invoice, *total, "till-12")), (409, "payment_in_progress".into()));

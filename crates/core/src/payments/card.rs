@@ -147,6 +147,16 @@ pub fn process(ctx: &mut Ctx, input: PaymentInput) -> Result<Paid> {
     }
 }
 
+/// What card payments being taken right now hold of an invoice's balance.
+pub fn in_flight(conn: &rusqlite::Connection, invoice_id: &str) -> Result<i64> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT coalesce(sum(amount), 0) FROM payment_attempts
+             WHERE invoice_id = ?1 AND status IN ('pending', 'compensating')",
+        )?
+        .query_row([invoice_id], |r| r.get(0))?)
+}
+
 fn begin_tx(tx: &Transaction, stamp: &Stamp, p: &PaymentInput, grace: chrono::Duration) -> Result<Begin> {
     if let Some(a) = attempt_by_key(tx, &p.idempotency_key)? {
         if a.invoice_id != p.invoice_id || a.amount != p.amount {
@@ -189,12 +199,7 @@ fn begin_tx(tx: &Transaction, stamp: &Stamp, p: &PaymentInput, grace: chrono::Du
             json!({ "invoice_id": invoice.id }),
         ));
     }
-    let in_flight: i64 = tx
-        .prepare_cached(
-            "SELECT coalesce(sum(amount), 0) FROM payment_attempts
-             WHERE invoice_id = ?1 AND status IN ('pending', 'compensating')",
-        )?
-        .query_row([&invoice.id], |r| r.get(0))?;
+    let in_flight = in_flight(tx, &invoice.id)?;
     let available = invoice.balance_due - in_flight;
     if p.amount > available {
         let message = if in_flight > 0 {
@@ -276,6 +281,14 @@ fn charge_and_settle(ctx: &mut Ctx, gateway: &dyn PaymentGateway, a: Attempt) ->
     // A crash right here (the test's "between charge and record") leaves
     // the attempt pending with the money taken: start-up resolution finds it.
     failpoints::check("payments.card.charged")?;
+    // A 409 can mean "a request with this key is still being processed":
+    // never read as "nothing happened", it is settled by asking.
+    let charged = match charged {
+        Err(GatewayError::Refused { status: 409, code, .. }) => {
+            Err(GatewayError::Unreachable(format!("conflict ({code}) while the key may be in use")))
+        }
+        other => other,
+    };
     match charged {
         Ok(charge) => after_charge(ctx, gateway, a, charge),
         Err(GatewayError::Refused { code, message, .. }) => finish(
@@ -311,13 +324,34 @@ fn after_charge(ctx: &mut Ctx, gateway: &dyn PaymentGateway, a: Attempt, charge:
     if charge.idempotency_key != a.id || charge.amount != a.amount || charge.currency != a.currency {
         // Not the charge we asked for: never record someone else's money.
         tracing::error!(attempt = %a.id, charge = %charge.id, "gateway answered with a different charge");
-        return finish(
+        let done = finish(
             ctx,
             &a,
             "failed",
             "gateway_mismatch",
             "The payment gateway answered with a charge that does not match this payment; nothing was recorded. Call the gateway's support before charging again.",
-        );
+        )?;
+        ctx.write(|tx, stamp| {
+            alerts::raise_tx(
+                tx,
+                stamp,
+                NewAlert {
+                    kind: "gateway_mismatch",
+                    title: "The payment gateway answered about another charge".into(),
+                    body: format!(
+                        "Asked to charge {} {}, the gateway answered with charge {} for {} {}. Nothing was recorded; check the gateway's dashboard.",
+                        a.currency,
+                        format_minor(a.amount),
+                        charge.id,
+                        charge.currency,
+                        format_minor(charge.amount)
+                    ),
+                    subject_type: "payment_attempt",
+                    subject_id: &a.id,
+                },
+            )
+        })?;
+        return Ok(done);
     }
     match charge.status {
         ChargeStatus::Declined => {
@@ -464,6 +498,15 @@ fn compensate(
         Err(e) => {
             tracing::error!(attempt = %a.id, error = %e, "compensating refund failed; will retry at start-up");
             ctx.write(|tx, stamp| {
+                let raised: bool = tx
+                    .prepare_cached(
+                        "SELECT EXISTS (SELECT 1 FROM alerts WHERE kind = 'card_refund_pending' AND subject_id = ?1
+                                        AND acknowledged_at IS NULL)",
+                    )?
+                    .query_row([&a.id], |r| r.get(0))?;
+                if raised {
+                    return Ok(String::new()); // one open alert per attempt is enough
+                }
                 alerts::raise_tx(
                     tx,
                     stamp,

@@ -183,6 +183,22 @@ pub fn process_cmd(ctx: &mut Ctx, input: PaymentInput) -> Result<Paid> {
                 json!({}),
             ));
         }
+        // A card being charged right now holds its part of the balance.
+        if by_key(tx, &input.idempotency_key)?.is_none() {
+            let in_flight = card::in_flight(tx, &input.invoice_id)?;
+            let invoice = invoices::get(tx, &input.invoice_id)?;
+            if in_flight > 0 && input.amount > invoice.balance_due - in_flight {
+                return Err(Error::rule(
+                    "overpayment",
+                    format!(
+                        "The amount is more than the balance due ({}) less the card payment being taken now ({}).",
+                        crate::money::format_minor(invoice.balance_due),
+                        crate::money::format_minor(in_flight)
+                    ),
+                    json!({ "balance_due": invoice.balance_due, "in_flight": in_flight, "amount": input.amount }),
+                ));
+            }
+        }
         process_tx(tx, stamp, &input)
     })
 }
