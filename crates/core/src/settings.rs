@@ -350,7 +350,6 @@ pub fn check_service_url(v: &mut Violations, field: &str, url: &str) {
     }
 }
 
-
 pub fn check_time_zone(v: &mut Violations, field: &str, tz: &str) {
     if tz.parse::<chrono_tz::Tz>().is_err() {
         v.add(field, "must be an IANA time zone such as Europe/Berlin");
