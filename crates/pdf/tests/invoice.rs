@@ -155,9 +155,3 @@ fn a_one_page_invoice_is_small_because_the_font_is_subset() {
     let printed = render(&invoice(8, "Анна Иванова", Paper::A4)).unwrap();
     assert!(printed.bytes.len() < 40 * 1024, "1-page invoice is {} bytes", printed.bytes.len());
 }
-
-#[test]
-#[ignore = "writes /tmp/pitlane-one-page.pdf to look at"]
-fn write_sample() {
-    std::fs::write("/tmp/pitlane-one-page.pdf", render(&invoice(8, "Анна Иванова", Paper::A4)).unwrap().bytes).unwrap();
-}
