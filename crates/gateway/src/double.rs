@@ -42,6 +42,12 @@ pub enum Mode {
     Unavailable,
     /// Charges and lookups work; refunds answer 503.
     RefundsUnavailable,
+    /// A new charge is made, then answered with 409 as if another request
+    /// with the key were still running.
+    ChargeThenConflict,
+    /// Answers every charge with a made-up charge for another amount (a
+    /// gateway bug); nothing is charged.
+    WrongCharge,
 }
 
 #[derive(Default)]
@@ -111,6 +117,18 @@ async fn charge(State(shared): State<Arc<Shared>>, headers: HeaderMap, Json(body
     if let Mode::Slow(pause) = mode {
         tokio::time::sleep(pause).await;
     }
+    if mode == Mode::WrongCharge {
+        let wrong = Charge {
+            id: "ch_someone_else".into(),
+            idempotency_key: key,
+            amount: body.amount + 1,
+            currency: body.currency,
+            status: ChargeStatus::Succeeded,
+            decline_code: None,
+            refunded_amount: 0,
+        };
+        return charge_reply(&wrong);
+    }
     let (charge, first, seen) = {
         let mut ledger = shared.ledger();
         ledger.requests += 1;
@@ -150,6 +168,9 @@ async fn charge(State(shared): State<Arc<Shared>>, headers: HeaderMap, Json(body
     };
     match mode {
         Mode::ChargeThenStall(pause) if first => tokio::time::sleep(pause).await,
+        Mode::ChargeThenConflict if first => {
+            return error(StatusCode::CONFLICT, "idempotency_key_in_use", "a request with this key is in progress")
+        }
         Mode::ChargeThenFail if first => {
             return error(
                 StatusCode::INTERNAL_SERVER_ERROR,

@@ -666,3 +666,39 @@ fn the_owner_sets_up_the_gateway_with_an_address_and_a_key_in_the_keyring() {
     assert_eq!(failure(&bad), (422, "validation_failed".into()));
     assert!(bad.to_json().contains("integrations.payment_gateway_url"));
 }
+
+#[test]
+fn a_409_to_a_charge_is_looked_up_not_taken_as_no_charge() {
+    let (t, inv) = till(1);
+    t.double.set_mode(Mode::ChargeThenConflict);
+    let env = pay(&t.s.api, &t.desk, &inv[0].0, inv[0].1, "c-409");
+    assert!(env.is_success(), "the charge made under the 409 is found and recorded: {}", env.to_json());
+    assert_eq!(t.double.charges().len(), 1);
+    settled(&t);
+}
+
+#[test]
+fn a_reply_about_another_charge_records_nothing_and_alerts_the_managers() {
+    let (t, inv) = till(1);
+    t.double.set_mode(Mode::WrongCharge);
+    let env = pay(&t.s.api, &t.desk, &inv[0].0, inv[0].1, "c-wrong");
+    assert_eq!(failure(&env), (400, "gateway_mismatch".into()));
+    assert_eq!(count(&t.s.api, "SELECT count(*) FROM payments"), 0);
+    let alerts = t.s.ok(&t.manager, "alerts.list", json!({}));
+    assert_eq!(alerts["alerts"][0]["kind"], "gateway_mismatch");
+}
+
+#[test]
+fn a_refund_that_keeps_failing_raises_one_alert() {
+    let (t, inv) = till(1);
+    t.double.set_mode(Mode::RefundsUnavailable);
+    failpoints::arm(Some("payments.card.record"));
+    let env = pay(&t.s.api, &t.desk, &inv[0].0, inv[0].1, "c-once");
+    failpoints::arm(None);
+    assert_eq!(failure(&env), (400, "payment_refund_pending".into()));
+    for _ in 0..3 {
+        assert_eq!(t.s.api.resolve_card_attempts(true).unwrap().still_open, 1);
+    }
+    let open = t.s.ok(&t.manager, "alerts.list", json!({}))["open_count"].as_i64().unwrap();
+    assert_eq!(open, 1, "one open alert for the refund, however often it is retried");
+}
