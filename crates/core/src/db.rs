@@ -24,6 +24,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0005_appointments", include_str!("../../../migrations/0005_appointments.sql")),
     ("0006_payments", include_str!("../../../migrations/0006_payments.sql")),
     ("0007_card_payments", include_str!("../../../migrations/0007_card_payments.sql")),
+    ("0008_jobs", include_str!("../../../migrations/0008_jobs.sql")),
 ];
 
 /// The schema version this build writes.

@@ -19,6 +19,7 @@ pub mod gateway;
 pub mod inventory;
 pub mod invoices;
 pub mod job_cards;
+pub mod jobs;
 pub mod money;
 pub mod numbers;
 pub mod orchestration;

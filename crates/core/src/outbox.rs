@@ -82,7 +82,17 @@ pub fn append_tx(tx: &Transaction, stamp: &Stamp, event: NewEvent) -> Result<Eve
         env.actor_id,
         env.payload.to_string()
     ])?;
+    crate::jobs::enqueue_tx(tx, &env, crate::jobs::RetryPolicy::default().max_attempts)?;
     Ok(env)
+}
+
+/// One event by its id.
+pub fn by_id(conn: &Connection, id: &str) -> Result<EventEnvelope> {
+    let seq: i64 = conn
+        .prepare_cached("SELECT seq FROM outbox WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .map_err(|_| Error::not_found("event", id))?;
+    list(conn, seq - 1, 1)?.into_iter().next().map(|(_, e)| e).ok_or_else(|| Error::not_found("event", id))
 }
 
 /// Events in order, oldest first, after `after_seq`.

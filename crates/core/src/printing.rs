@@ -284,6 +284,67 @@ pub fn pdf_cmd(ctx: &mut Ctx, input: PdfInput) -> Result<PdfWritten> {
     Ok(PdfWritten { path: path.display().to_string(), pages: printed.pages, bytes: printed.bytes.len() })
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailInput {
+    pub invoice_id: String,
+    /// Send to this address instead of the customer's.
+    #[serde(default)]
+    pub to: Option<String>,
+}
+
+impl Validate for EmailInput {
+    fn validate(&self, v: &mut Violations) {
+        v.required("invoice_id", &self.invoice_id, 100);
+        if let Some(to) = &self.to {
+            if let Err(why) = crate::validate::check_email(to) {
+                v.add("to", why);
+            }
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct EmailQueued {
+    pub job_id: String,
+    pub to: String,
+    pub invoice_number: String,
+}
+
+/// `invoices.email`: queues the invoice (as a PDF attachment) to the
+/// customer's email address, or to `to`. The worker sends it.
+pub fn email_cmd(ctx: &mut Ctx, input: EmailInput) -> Result<EmailQueued> {
+    ctx.write(|tx, stamp| {
+        let invoice = invoices::get(tx, &input.invoice_id)?;
+        let customer = customers::get(tx, &invoice.customer_id)?;
+        let to = match input.to.as_deref().map(str::trim).or(customer.email.as_deref()) {
+            Some(to) => to.to_string(),
+            None => {
+                return Err(Error::field(
+                    "to",
+                    format!(
+                        "{} has no email address: add one to the customer, or give the address to send to.",
+                        customer.name
+                    ),
+                ))
+            }
+        };
+        let event = crate::outbox::append_tx(
+            tx,
+            stamp,
+            crate::outbox::NewEvent {
+                event_type: "InvoiceEmailRequested",
+                schema_version: 1,
+                aggregate_type: "invoice",
+                aggregate_id: &invoice.id,
+                payload: json!({ "invoice_id": invoice.id, "number": invoice.number, "to": to }),
+            },
+        )?;
+        crate::audit::record_tx(tx, stamp, "invoices.email", "invoice", Some(&invoice.id), json!({ "to": to }))?;
+        Ok(EmailQueued { job_id: format!("{}:invoice_email", event.id), to, invoice_number: invoice.number })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

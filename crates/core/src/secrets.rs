@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::validate::{Validate, Violations};
 
 /// The secrets Pitlane keeps, by name.
-pub const NAMES: &[&str] = &["payment_gateway_key"];
+pub const NAMES: &[&str] = &["payment_gateway_key", "smtp_password", "sms_api_key"];
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum SecretError {

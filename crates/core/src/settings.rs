@@ -108,6 +108,45 @@ pub struct Settings {
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Integrations {
     pub payment_gateway_url: Option<String>,
+    pub smtp_host: Option<String>,
+    pub smtp_port: Option<String>,
+    pub smtp_username: Option<String>,
+    /// The sender: `Garage Name <service@garage.example>`.
+    pub smtp_from: Option<String>,
+    /// `starttls` (default), `tls`, or `none` (this machine only).
+    pub smtp_security: Option<String>,
+    pub sms_gateway_url: Option<String>,
+    pub sms_sender: Option<String>,
+    /// Where manager alerts (low stock, refunded card charges) are emailed.
+    pub alerts_email: Option<String>,
+}
+
+/// The integration settings by name, in the order of [`Integrations`].
+pub const INTEGRATION_NAMES: &[&str] = &[
+    "payment_gateway_url",
+    "smtp_host",
+    "smtp_port",
+    "smtp_username",
+    "smtp_from",
+    "smtp_security",
+    "sms_gateway_url",
+    "sms_sender",
+    "alerts_email",
+];
+
+pub fn integrations(conn: &Connection) -> Result<Integrations> {
+    let get = |n: &str| integration(conn, n);
+    Ok(Integrations {
+        payment_gateway_url: get("payment_gateway_url")?,
+        smtp_host: get("smtp_host")?,
+        smtp_port: get("smtp_port")?,
+        smtp_username: get("smtp_username")?,
+        smtp_from: get("smtp_from")?,
+        smtp_security: get("smtp_security")?,
+        sms_gateway_url: get("sms_gateway_url")?,
+        sms_sender: get("sms_sender")?,
+        alerts_email: get("alerts_email")?,
+    })
 }
 
 /// One integration setting by name.
@@ -239,7 +278,7 @@ pub fn load(conn: &Connection) -> Result<Settings> {
         service_types: service_types(conn)?,
         device,
         branch,
-        integrations: Integrations { payment_gateway_url: integration(conn, "payment_gateway_url")? },
+        integrations: integrations(conn)?,
         secrets: Vec::new(),
     })
 }
@@ -320,9 +359,81 @@ pub struct UpdateSettings {
 #[serde(deny_unknown_fields)]
 pub struct IntegrationsPatch {
     /// The card payment gateway's address (https; plain http only on
-    /// loopback); an empty string removes it.
+    /// loopback). For every field an empty string removes the setting.
     #[serde(default)]
     pub payment_gateway_url: Option<String>,
+    #[serde(default)]
+    pub smtp_host: Option<String>,
+    #[serde(default)]
+    pub smtp_port: Option<String>,
+    #[serde(default)]
+    pub smtp_username: Option<String>,
+    #[serde(default)]
+    pub smtp_from: Option<String>,
+    #[serde(default)]
+    pub smtp_security: Option<String>,
+    #[serde(default)]
+    pub sms_gateway_url: Option<String>,
+    #[serde(default)]
+    pub sms_sender: Option<String>,
+    #[serde(default)]
+    pub alerts_email: Option<String>,
+}
+
+impl IntegrationsPatch {
+    fn pairs(&self) -> [(&'static str, &Option<String>); 9] {
+        [
+            ("payment_gateway_url", &self.payment_gateway_url),
+            ("smtp_host", &self.smtp_host),
+            ("smtp_port", &self.smtp_port),
+            ("smtp_username", &self.smtp_username),
+            ("smtp_from", &self.smtp_from),
+            ("smtp_security", &self.smtp_security),
+            ("sms_gateway_url", &self.sms_gateway_url),
+            ("sms_sender", &self.sms_sender),
+            ("alerts_email", &self.alerts_email),
+        ]
+    }
+
+    fn validate(&self, v: &mut Violations) {
+        let field = |n: &str| format!("integrations.{n}");
+        for (name, value) in self.pairs() {
+            let Some(value) = value.as_deref().map(str::trim) else { continue };
+            if value.is_empty() {
+                continue;
+            }
+            v.max_len(&field(name), value, 500);
+            match name {
+                "payment_gateway_url" | "sms_gateway_url" => check_service_url(v, &field(name), value),
+                "smtp_host" if value.contains(|c: char| c.is_whitespace() || c == '/' || c == ':') => {
+                    v.add(field(name), "must be a host name such as smtp.example.com")
+                }
+                "smtp_port" if !value.parse::<u16>().is_ok_and(|p| p > 0) => {
+                    v.add(field(name), "must be a port number from 1 to 65535")
+                }
+                "smtp_security" if !matches!(value, "starttls" | "tls" | "none") => {
+                    v.add(field(name), "must be starttls, tls or none")
+                }
+                "smtp_from" => {
+                    let address = value.rsplit_once('<').map(|(_, a)| a.trim_end_matches('>')).unwrap_or(value);
+                    if crate::validate::check_email(address).is_err() {
+                        v.add(field(name), "must be an email address, optionally as Name <address>");
+                    }
+                }
+                "alerts_email" if crate::validate::check_email(value).is_err() => {
+                    v.add(field(name), "must be an email address")
+                }
+                _ => {}
+            }
+        }
+        if self.smtp_security.as_deref().map(str::trim) == Some("none") {
+            if let Some(host) = self.smtp_host.as_deref().map(str::trim) {
+                if !matches!(host, "127.0.0.1" | "localhost" | "::1") {
+                    v.add(field("smtp_security"), "none (no encryption) is only allowed to this machine");
+                }
+            }
+        }
+    }
 }
 
 /// An outside service's address: https, or plain http on this machine
@@ -458,9 +569,7 @@ impl Validate for UpdateSettings {
             check_opening_hours(v, h);
         }
         if let Some(i) = &self.integrations {
-            if let Some(url) = &i.payment_gateway_url {
-                check_service_url(v, "integrations.payment_gateway_url", url);
-            }
+            i.validate(v);
         }
         if let Some(cs) = &self.closures {
             for (i, c) in cs.iter().enumerate() {
@@ -663,19 +772,20 @@ pub fn update_tx(tx: &Transaction, stamp: &Stamp, input: &UpdateSettings) -> Res
         changed.push("service_types");
     }
     if let Some(i) = &input.integrations {
-        if let Some(url) = &i.payment_gateway_url {
-            let url = url.trim().trim_end_matches('/');
-            if url.is_empty() {
-                tx.execute("DELETE FROM integration_settings WHERE name = 'payment_gateway_url'", [])?;
+        for (name, value) in i.pairs() {
+            let Some(value) = value.as_deref().map(str::trim) else { continue };
+            let value = if name.ends_with("_url") { value.trim_end_matches('/') } else { value };
+            if value.is_empty() {
+                tx.execute("DELETE FROM integration_settings WHERE name = ?1", [name])?;
             } else {
                 tx.execute(
-                    "INSERT INTO integration_settings (name, value, updated_at) VALUES ('payment_gateway_url', ?1, ?2)
+                    "INSERT INTO integration_settings (name, value, updated_at) VALUES (?1, ?2, ?3)
                      ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-                    params![url, stamp.at()],
+                    params![name, value, stamp.at()],
                 )?;
             }
-            changed.push("integrations");
         }
+        changed.push("integrations");
     }
     audit::record_tx(tx, stamp, "settings.update", "branch", Some(&branch.id), json!({ "changed": changed }))?;
     Ok(())

@@ -61,6 +61,8 @@ pub enum Permission {
     PaymentsTake,
     /// Refund payments and void invoices.
     PaymentsRefund,
+    /// See, retry and discard failed background jobs; diagnostics.
+    Jobs,
     /// Settings, staff, sync, backup.
     OwnerOnly,
 }
@@ -73,7 +75,7 @@ pub fn allows(role: Role, permission: Permission) -> bool {
         Public | AnyStaff | CustomersRead | InventoryRead => true,
         CustomersWrite | JobCardDesk | InvoicesRead | PaymentsTake => matches!(role, FrontDesk | Manager | Owner),
         JobCardWork => matches!(role, Technician | Manager | Owner),
-        InventoryManage | StaffRead | AuditRead | Reports | PaymentsRefund => matches!(role, Manager | Owner),
+        InventoryManage | StaffRead | AuditRead | Reports | PaymentsRefund | Jobs => matches!(role, Manager | Owner),
         OwnerOnly => role == Owner,
     }
 }

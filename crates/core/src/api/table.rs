@@ -7,8 +7,8 @@ use serde_json::Value;
 use super::{dispatch, Ctx, Permission};
 use crate::error::Result;
 use crate::{
-    alerts, appointments, audit, auth, backup, customers, inventory, invoices, job_cards, payments, printing, reports,
-    secrets, settings, setup, staff, vehicles,
+    alerts, appointments, audit, auth, backup, customers, inventory, invoices, job_cards, jobs, payments, printing,
+    reports, secrets, settings, setup, staff, vehicles,
 };
 
 pub struct Command {
@@ -64,6 +64,7 @@ commands! {
     "invoices.get"           => InvoicesRead,    invoices::get_cmd;
     "invoices.list"          => InvoicesRead,    invoices::list_cmd;
     "invoices.pdf"           => InvoicesRead,    printing::pdf_cmd;
+    "invoices.email"         => InvoicesRead,    printing::email_cmd;
     "invoices.void"          => PaymentsRefund,  payments::void_cmd;
     "payments.process"       => PaymentsTake,    payments::process_cmd;
     "payments.refund"        => PaymentsRefund,  payments::refund_cmd;
@@ -73,6 +74,10 @@ commands! {
     "reports.outstanding"    => Reports,         reports::outstanding_cmd;
     "alerts.list"            => Reports,         alerts::list_cmd;
     "alerts.acknowledge"     => Reports,         alerts::acknowledge_cmd;
+    "jobs.failed"            => Jobs,            jobs::failed_cmd;
+    "jobs.retry"             => Jobs,            jobs::retry_cmd;
+    "jobs.discard"           => Jobs,            jobs::discard_cmd;
+    "jobs.stats"             => Jobs,            jobs::stats_cmd;
     "staff.list"             => StaffRead,       staff::list_cmd;
     "staff.create"           => OwnerOnly,       staff::create_cmd;
     "staff.update"           => OwnerOnly,       staff::update_cmd;

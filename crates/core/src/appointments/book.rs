@@ -119,14 +119,18 @@ pub struct Booked {
     pub message: String,
 }
 
-/// What was done, in words.
-pub fn message(new_customer: bool, new_vehicle: bool) -> String {
+/// What was done, in words. `notified`: the confirmation was queued for a
+/// customer who can be reached (an email address or a phone number).
+pub fn message(new_customer: bool, new_vehicle: bool, notified: bool) -> String {
     let mut m = String::from("Appointment booked successfully.");
     if new_customer {
         m.push_str(" Welcome! Your customer profile has been created.");
     }
     if new_vehicle {
         m.push_str(" Vehicle registered successfully.");
+    }
+    if notified {
+        m.push_str(" Confirmation notification sent.");
     }
     m
 }
@@ -338,7 +342,9 @@ fn book_tx(tx: &Transaction, stamp: &Stamp, input: &BookInput, run: &mut Run) ->
     })?;
 
     Ok(Booked {
-        message: message(is_new_customer, is_new_vehicle),
+        // The confirmation job was queued with the AppointmentBooked event,
+        // in the booking's own transaction (jobs::ROUTES).
+        message: message(is_new_customer, is_new_vehicle, customer.email.is_some() || customer.phone.is_some()),
         appointment,
         customer,
         vehicle,

@@ -58,7 +58,19 @@ fn worked_example_1_a_new_customer_books_then_books_again() {
     assert_eq!(first["appointment"]["status"], "scheduled");
     assert_eq!(
         first["message"],
-        "Appointment booked successfully. Welcome! Your customer profile has been created. Vehicle registered successfully."
+        "Appointment booked successfully. Welcome! Your customer profile has been created. Vehicle registered successfully. Confirmation notification sent."
+    );
+    let queued: (String, String) = s
+        .api
+        .lock_conn()
+        .query_row("SELECT listener, state FROM jobs WHERE event_type = 'AppointmentBooked'", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!(
+        queued,
+        ("appointment_confirmation".into(), "queued".into()),
+        "the confirmation is queued with the booking"
     );
     assert_eq!(first["appointment"]["starts_at"], "2026-11-25T14:00:00.000Z", "09:00 in New York is 14:00 UTC");
 
@@ -76,7 +88,7 @@ fn worked_example_1_a_new_customer_books_then_books_again() {
     assert_eq!(again["is_new_vehicle"], false, "found by plate, not created");
     assert_eq!(again["customer"]["id"], first["customer"]["id"]);
     assert_eq!(again["vehicle"]["id"], first["vehicle"]["id"]);
-    assert_eq!(again["message"], "Appointment booked successfully.");
+    assert_eq!(again["message"], "Appointment booked successfully. Confirmation notification sent.");
     let events: Vec<String> = pitlane_core::outbox::list(&s.api.lock_conn(), 0, 1000)
         .unwrap()
         .into_iter()

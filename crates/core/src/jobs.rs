@@ -1,0 +1,399 @@
+//! The durable job queue (SPEC 5). What happens after a commit: each event
+//! becomes one job per listener that cares about it, written in the same
+//! transaction as the event ([`enqueue_tx`], called by the outbox). A
+//! worker (`crates/worker`) claims due jobs, runs the listener and records
+//! the outcome; a failure is retried with exponential backoff and jitter
+//! until the attempts run out, then the job waits in the failed list for
+//! staff to retry or discard.
+//!
+//! Each (event, listener) pair is one row (unique), and a job is marked
+//! succeeded only by the attempt that claimed it, so a listener's success
+//! is recorded at most once even across crashes. A worker that dies
+//! mid-job lets go of it when its lease runs out.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::api::Ctx;
+use crate::audit;
+use crate::clock::rfc3339;
+use crate::error::{Error, Result};
+use crate::outbox::EventEnvelope;
+use crate::validate::{Validate, Violations};
+
+/// Which listeners each event type goes to: the one place listeners are
+/// registered. The worker holds a listener for every name here (a test
+/// checks it).
+pub const ROUTES: &[(&str, &[&str])] = &[
+    ("AppointmentBooked", &["appointment_confirmation"]),
+    ("AppointmentConfirmed", &["appointment_confirmation"]),
+    ("JobCardCompleted", &["vehicle_ready"]),
+    ("InvoiceEmailRequested", &["invoice_email"]),
+    ("LowStockReached", &["low_stock_alert"]),
+    ("PaymentCompensated", &["payment_compensation_alert"]),
+];
+
+/// Every listener name, once.
+pub fn listener_names() -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = ROUTES.iter().flat_map(|(_, l)| l.iter().copied()).collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+}
+
+/// How hard the queue tries (configurable; SPEC 5's defaults).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RetryPolicy {
+    pub max_attempts: u32,
+    /// The first pause; doubled each time, with jitter.
+    pub backoff: Duration,
+    /// How long a claimed job is the worker's before another may take it.
+    pub lease: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy { max_attempts: 3, backoff: Duration::from_secs(60), lease: Duration::from_secs(300) }
+    }
+}
+
+/// The pause before retry number `attempt` (1 = after the first failure):
+/// `backoff × 2^(attempt-1)`, times a jitter between 0.75 and 1.25 that is
+/// fixed per job and attempt (so a retry storm spreads out, and tests can
+/// know it).
+pub fn backoff(base: Duration, attempt: u32, job_id: &str) -> Duration {
+    let exp = base.saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in job_id.bytes().chain(attempt.to_le_bytes()) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    let jitter = 0.75 + (h % 501) as f64 / 1000.0;
+    exp.mul_f64(jitter)
+}
+
+/// Queues the jobs for one event, inside the event's transaction.
+pub fn enqueue_tx(tx: &Transaction, event: &EventEnvelope, max_attempts: u32) -> Result<()> {
+    let Some((_, listeners)) = ROUTES.iter().find(|(t, _)| *t == event.event_type) else {
+        return Ok(());
+    };
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO jobs (id, event_id, event_type, listener, state, max_attempts, run_at, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?6, ?6, ?6)
+         ON CONFLICT (event_id, listener) DO NOTHING",
+    )?;
+    for listener in *listeners {
+        // The job id is the event id and the listener: stable, so it can be
+        // the idempotency key of what the listener sends.
+        let id = format!("{}:{listener}", event.id);
+        stmt.execute(params![id, event.id, event.event_type, listener, max_attempts, event.occurred_at])?;
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Job {
+    pub id: String,
+    pub event_id: String,
+    pub event_type: String,
+    pub listener: String,
+    pub state: String,
+    pub attempts: u32,
+    pub max_attempts: u32,
+    pub run_at: String,
+    pub last_error: Option<String>,
+    pub outcome: Option<String>,
+    pub created_at: String,
+    pub first_started_at: Option<String>,
+    pub finished_at: Option<String>,
+}
+
+const COLUMNS: &str = "id, event_id, event_type, listener, state, attempts, max_attempts, run_at, last_error,
+    outcome, created_at, first_started_at, finished_at";
+
+fn from_row(r: &rusqlite::Row) -> rusqlite::Result<Job> {
+    Ok(Job {
+        id: r.get(0)?,
+        event_id: r.get(1)?,
+        event_type: r.get(2)?,
+        listener: r.get(3)?,
+        state: r.get(4)?,
+        attempts: r.get(5)?,
+        max_attempts: r.get(6)?,
+        run_at: r.get(7)?,
+        last_error: r.get(8)?,
+        outcome: r.get(9)?,
+        created_at: r.get(10)?,
+        first_started_at: r.get(11)?,
+        finished_at: r.get(12)?,
+    })
+}
+
+pub fn get(conn: &Connection, id: &str) -> Result<Job> {
+    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM jobs WHERE id = ?1"))?
+        .query_row([id], from_row)
+        .optional()?
+        .ok_or_else(|| Error::not_found("job", id))
+}
+
+/// A job a worker holds: the job, its event and the attempt number that
+/// alone may finish it.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub job: Job,
+    pub event: EventEnvelope,
+    pub attempt: u32,
+}
+
+/// Takes the next due job (queued and due, or running with its lease run
+/// out: its worker died) and marks it running under a lease.
+pub fn claim(conn: &mut Connection, now: DateTime<Utc>, policy: &RetryPolicy) -> Result<Option<Claimed>> {
+    let tx = crate::db::immediate(conn)?;
+    let at = rfc3339(now);
+    let job = tx
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM jobs
+             WHERE (state = 'queued' AND run_at <= ?1) OR (state = 'running' AND lease_until <= ?1)
+             ORDER BY run_at, id LIMIT 1"
+        ))?
+        .query_row([&at], from_row)
+        .optional()?;
+    let Some(job) = job else {
+        return Ok(None);
+    };
+    let attempt = job.attempts + 1;
+    let until = rfc3339(now + chrono::Duration::from_std(policy.lease).unwrap_or(chrono::Duration::minutes(5)));
+    tx.prepare_cached(
+        "UPDATE jobs SET state = 'running', attempts = ?2, lease_until = ?3, max_attempts = ?5,
+                first_started_at = coalesce(first_started_at, ?4), updated_at = ?4
+         WHERE id = ?1",
+    )?
+    .execute(params![job.id, attempt, until, at, policy.max_attempts.max(1)])?;
+    let event = crate::outbox::by_id(&tx, &job.event_id)?;
+    let job = get(&tx, &job.id)?;
+    tx.commit()?;
+    Ok(Some(Claimed { job, event, attempt }))
+}
+
+/// Records a success. Only the attempt that holds the job may: a worker
+/// whose lease ran out and was overtaken records nothing (`false`).
+pub fn succeed(conn: &Connection, claimed: &Claimed, now: DateTime<Utc>, outcome: &str) -> Result<bool> {
+    let n = conn
+        .prepare_cached(
+            "UPDATE jobs SET state = 'succeeded', outcome = ?3, lease_until = NULL, last_error = NULL,
+                    finished_at = ?4, updated_at = ?4
+             WHERE id = ?1 AND state = 'running' AND attempts = ?2",
+        )?
+        .execute(params![claimed.job.id, claimed.attempt, outcome, rfc3339(now)])?;
+    Ok(n == 1)
+}
+
+/// Records a failure: queued again after the backoff, or failed for good
+/// when the attempts are used up.
+pub fn fail(
+    conn: &Connection,
+    claimed: &Claimed,
+    now: DateTime<Utc>,
+    error: &str,
+    policy: &RetryPolicy,
+) -> Result<Job> {
+    let error: String = error.chars().take(1000).collect();
+    let at = rfc3339(now);
+    if claimed.attempt >= claimed.job.max_attempts {
+        conn.prepare_cached(
+            "UPDATE jobs SET state = 'failed', last_error = ?3, lease_until = NULL, finished_at = ?4, updated_at = ?4
+             WHERE id = ?1 AND state = 'running' AND attempts = ?2",
+        )?
+        .execute(params![claimed.job.id, claimed.attempt, error, at])?;
+    } else {
+        let pause = backoff(policy.backoff, claimed.attempt, &claimed.job.id);
+        let next = rfc3339(now + chrono::Duration::from_std(pause).unwrap_or(chrono::Duration::minutes(1)));
+        conn.prepare_cached(
+            "UPDATE jobs SET state = 'queued', last_error = ?3, lease_until = NULL, run_at = ?4, updated_at = ?5
+             WHERE id = ?1 AND state = 'running' AND attempts = ?2",
+        )?
+        .execute(params![claimed.job.id, claimed.attempt, error, next, at])?;
+    }
+    get(conn, &claimed.job.id)
+}
+
+/// When the next queued job is due, for a worker deciding how long to sleep.
+pub fn next_due(conn: &Connection) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT min(CASE state WHEN 'queued' THEN run_at ELSE lease_until END) FROM jobs
+             WHERE state IN ('queued', 'running')",
+        )?
+        .query_row([], |r| r.get(0))?)
+}
+
+// ---- commands ----------------------------------------------------------------
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FailedInput {
+    #[serde(default = "default_limit")]
+    pub limit: i64,
+}
+
+fn default_limit() -> i64 {
+    100
+}
+
+impl Validate for FailedInput {
+    fn validate(&self, v: &mut Violations) {
+        v.range("limit", self.limit, 1, 500);
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct FailedJobs {
+    pub jobs: Vec<Job>,
+}
+
+/// `jobs.failed`: jobs whose attempts ran out, newest first.
+pub fn failed_cmd(ctx: &mut Ctx, input: FailedInput) -> Result<FailedJobs> {
+    let mut stmt = ctx.conn().prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM jobs WHERE state = 'failed' ORDER BY updated_at DESC, id LIMIT ?1"
+    ))?;
+    let jobs = stmt.query_map([input.limit], from_row)?.collect::<Result<Vec<_>, _>>()?;
+    Ok(FailedJobs { jobs })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobInput {
+    pub job_id: String,
+}
+
+impl Validate for JobInput {
+    fn validate(&self, v: &mut Violations) {
+        v.required("job_id", &self.job_id, 300);
+    }
+}
+
+fn change(ctx: &mut Ctx, input: &JobInput, to: &str, action: &str) -> Result<Job> {
+    ctx.write(|tx, stamp| {
+        let job = get(tx, &input.job_id)?;
+        if job.state != "failed" {
+            return Err(Error::conflict(
+                "job_not_failed",
+                format!("Only failed jobs can be retried or discarded; this one is {}.", job.state),
+                json!({ "job_id": job.id, "state": job.state }),
+            ));
+        }
+        tx.prepare_cached(
+            "UPDATE jobs SET state = ?2, attempts = CASE ?2 WHEN 'queued' THEN 0 ELSE attempts END,
+                    run_at = ?3, finished_at = CASE ?2 WHEN 'queued' THEN NULL ELSE ?3 END, updated_at = ?3
+             WHERE id = ?1",
+        )?
+        .execute(params![job.id, to, stamp.at()])?;
+        audit::record_tx(tx, stamp, action, "job", Some(&job.id), json!({ "listener": job.listener }))?;
+        get(tx, &job.id)
+    })
+}
+
+/// `jobs.retry`: a failed job goes back in the queue, due now, with its
+/// attempts counted afresh.
+pub fn retry_cmd(ctx: &mut Ctx, input: JobInput) -> Result<Job> {
+    change(ctx, &input, "queued", "jobs.retry")
+}
+
+/// `jobs.discard`: a failed job is given up (kept for the record).
+pub fn discard_cmd(ctx: &mut Ctx, input: JobInput) -> Result<Job> {
+    change(ctx, &input, "discarded", "jobs.discard")
+}
+
+#[derive(Debug, Serialize, PartialEq)]
+pub struct Stats {
+    pub queued: i64,
+    pub running: i64,
+    pub succeeded: i64,
+    pub failed: i64,
+    pub discarded: i64,
+    /// Of the jobs finished in the last 24 hours, the share that failed.
+    pub failure_rate_24h: f64,
+    /// From the event to the job's first start, over the last 24 hours.
+    pub dispatch_latency_ms_p50: Option<i64>,
+    pub dispatch_latency_ms_p95: Option<i64>,
+    pub oldest_queued_at: Option<String>,
+}
+
+/// Counts by state, failure rate and dispatch latency: what a diagnostics
+/// view shows.
+pub fn stats(conn: &Connection, now: DateTime<Utc>) -> Result<Stats> {
+    let count = |state: &str| -> Result<i64> {
+        Ok(conn.prepare_cached("SELECT count(*) FROM jobs WHERE state = ?1")?.query_row([state], |r| r.get(0))?)
+    };
+    let since = rfc3339(now - chrono::Duration::hours(24));
+    let (finished, failed_recent): (i64, i64) = conn
+        .prepare_cached(
+            "SELECT count(*), coalesce(sum(state = 'failed'), 0) FROM jobs
+             WHERE finished_at >= ?1 AND state IN ('succeeded', 'failed')",
+        )?
+        .query_row([&since], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let mut latencies: Vec<i64> = conn
+        .prepare_cached(
+            "SELECT CAST(round((julianday(first_started_at) - julianday(created_at)) * 86400000) AS INTEGER)
+             FROM jobs WHERE first_started_at >= ?1",
+        )?
+        .query_map([&since], |r| r.get(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    latencies.sort_unstable();
+    let pick = |q: f64| -> Option<i64> {
+        if latencies.is_empty() {
+            return None;
+        }
+        let i = ((latencies.len() as f64 - 1.0) * q).round() as usize;
+        latencies.get(i).copied()
+    };
+    Ok(Stats {
+        queued: count("queued")?,
+        running: count("running")?,
+        succeeded: count("succeeded")?,
+        failed: count("failed")?,
+        discarded: count("discarded")?,
+        failure_rate_24h: if finished == 0 { 0.0 } else { failed_recent as f64 / finished as f64 },
+        dispatch_latency_ms_p50: pick(0.5),
+        dispatch_latency_ms_p95: pick(0.95),
+        oldest_queued_at: conn
+            .prepare_cached("SELECT min(created_at) FROM jobs WHERE state = 'queued'")?
+            .query_row([], |r| r.get(0))?,
+    })
+}
+
+/// `jobs.stats`.
+pub fn stats_cmd(ctx: &mut Ctx, _input: crate::api::NoInput) -> Result<Stats> {
+    stats(ctx.conn(), ctx.clock.now())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_the_base_with_bounded_jitter() {
+        let base = Duration::from_secs(60);
+        for (attempt, low, high) in [(1, 45.0, 75.0), (2, 90.0, 150.0), (3, 180.0, 300.0), (5, 720.0, 1200.0)] {
+            for id in ["a", "b", "job-17", "0191:vehicle_ready"] {
+                let secs = backoff(base, attempt, id).as_secs_f64();
+                assert!((low..=high).contains(&secs), "attempt {attempt} for {id}: {secs}");
+            }
+        }
+        assert_eq!(backoff(base, 2, "x"), backoff(base, 2, "x"), "fixed per job and attempt");
+        assert_ne!(backoff(base, 1, "x"), backoff(base, 1, "y"), "spread across jobs");
+    }
+
+    #[test]
+    fn every_route_names_known_listeners_once() {
+        let names = listener_names();
+        assert_eq!(names.len(), 5);
+        for (event, listeners) in ROUTES {
+            assert!(!listeners.is_empty(), "{event}");
+        }
+    }
+}
