@@ -192,6 +192,24 @@ pub fn succeed(conn: &Connection, claimed: &Claimed, now: DateTime<Utc>, outcome
     Ok(n == 1)
 }
 
+/// Records a success together with the listener's own database work (an
+/// in-app alert), in one transaction: both happen once or not at all.
+pub fn succeed_with(
+    conn: &mut Connection,
+    claimed: &Claimed,
+    now: DateTime<Utc>,
+    outcome: &str,
+    work: impl FnOnce(&Transaction) -> Result<()>,
+) -> Result<bool> {
+    let tx = crate::db::immediate(conn)?;
+    if !succeed(&tx, claimed, now, outcome)? {
+        return Ok(false);
+    }
+    work(&tx)?;
+    tx.commit()?;
+    Ok(true)
+}
+
 /// Records a failure: queued again after the backoff, or failed for good
 /// when the attempts are used up.
 pub fn fail(

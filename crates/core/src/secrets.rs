@@ -55,11 +55,16 @@ fn refused(e: SecretError) -> Error {
 
 /// Reads a secret for the core's own use (never returned by a command).
 pub fn read(ctx: &Ctx, name: &str) -> Result<Option<String>> {
-    let Some(store) = ctx.secrets.clone() else {
+    read_from(ctx.conn(), ctx.secrets.as_deref(), name)
+}
+
+/// Reads a secret from `store`, scoped to the device of `conn`.
+pub fn read_from(conn: &rusqlite::Connection, store: Option<&dyn SecretStore>, name: &str) -> Result<Option<String>> {
+    let Some(store) = store else {
         return Err(refused(SecretError::NoKeyring("this build has no keyring".into())));
     };
-    let key = scoped(ctx, name)?;
-    store.get(&key).map_err(refused)
+    let device = crate::settings::device(conn)?.ok_or_else(|| Error::Internal("device row missing".into()))?;
+    store.get(&format!("{}/{name}", device.id)).map_err(refused)
 }
 
 #[derive(Debug, Deserialize)]

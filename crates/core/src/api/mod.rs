@@ -121,6 +121,13 @@ impl Api {
         self.printer.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    /// A secret from the keyring, for the transports' own work (the
+    /// worker's SMTP password, the SMS key). `None` when not set.
+    pub fn read_secret(&self, name: &str) -> Result<Option<String>> {
+        let conn = self.lock_conn();
+        crate::secrets::read_from(&conn, self.secret_store().as_deref(), name)
+    }
+
     fn secret_store(&self) -> Option<Arc<dyn SecretStore>> {
         self.secrets.read().unwrap_or_else(|e| e.into_inner()).clone()
     }

@@ -1,0 +1,173 @@
+//! The background worker (SPEC 5): takes due jobs from the queue in the
+//! database (`pitlane_core::jobs`) and runs their listeners — customer
+//! emails through lettre (SMTP), texts through the HTTP SMS gateway, alerts
+//! for managers — then records the outcome: success once, or a retry after
+//! the backoff, or the failed list.
+//!
+//! Listeners are looked up by the names in `pitlane_core::jobs::ROUTES`,
+//! the one place events are routed; [`listener`] holds every one of them.
+//! Whatever a listener sends carries the job id (Message-ID, SMS
+//! `Idempotency-Key`), so a receiver can drop a repeat.
+
+mod listeners;
+mod notify;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use pitlane_core::jobs::{self, Claimed, RetryPolicy};
+use pitlane_core::printing::InvoicePrinter;
+use pitlane_core::Api;
+
+pub use listeners::listener;
+pub use notify::{Mailer, Sms};
+
+/// What a listener did, in a few words for the job's record
+/// ("emailed a@b.example", "skipped: no email address").
+pub type Outcome = String;
+
+/// A listener's failure: retried with backoff, then listed as failed.
+pub type Failure = String;
+
+/// What a listener is given.
+pub struct Job<'a> {
+    pub claimed: &'a Claimed,
+    pub api: &'a Api,
+    pub printer: &'a dyn InvoicePrinter,
+}
+
+/// What one pass of the worker did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Ran {
+    Succeeded {
+        job_id: String,
+        outcome: String,
+    },
+    Retrying {
+        job_id: String,
+        error: String,
+    },
+    Failed {
+        job_id: String,
+        error: String,
+    },
+    /// Another worker took the job over (this one's lease ran out).
+    Overtaken {
+        job_id: String,
+    },
+}
+
+/// The worker: the core, the retry policy and the invoice printer.
+#[derive(Clone)]
+pub struct Worker {
+    api: Arc<Api>,
+    policy: RetryPolicy,
+    printer: Arc<dyn InvoicePrinter>,
+}
+
+impl Worker {
+    pub fn new(api: Arc<Api>, policy: RetryPolicy, printer: Arc<dyn InvoicePrinter>) -> Self {
+        Worker { api, policy, printer }
+    }
+
+    /// Claims one due job and runs it. `None`: nothing is due.
+    pub fn run_one(&self) -> pitlane_core::Result<Option<Ran>> {
+        let now = self.api.clock().now();
+        let claimed = {
+            let mut conn = self.api.lock_conn();
+            jobs::claim(&mut conn, now, &self.policy)?
+        };
+        let Some(claimed) = claimed else {
+            return Ok(None);
+        };
+        let span = tracing::info_span!("job", id = %claimed.job.id, listener = %claimed.job.listener, attempt = claimed.attempt);
+        let _enter = span.enter();
+        let job = Job { claimed: &claimed, api: &self.api, printer: self.printer.as_ref() };
+        let result = match listener(&claimed.job.listener) {
+            Some(run) => run(&job),
+            None => Err(format!("no listener called {}", claimed.job.listener)),
+        };
+        let now = self.api.clock().now();
+        let id = claimed.job.id.clone();
+        Ok(Some(match result {
+            Ok(done) => {
+                let recorded = match done {
+                    Done::Outcome(outcome) => {
+                        let ok = jobs::succeed(&self.api.lock_conn(), &claimed, now, &outcome)?;
+                        ok.then_some(outcome)
+                    }
+                    Done::WithWork(outcome, work) => {
+                        let mut conn = self.api.lock_conn();
+                        let stamp = pitlane_core::Stamp { now, ids: self.api.ids(), actor_id: None };
+                        let ok = jobs::succeed_with(&mut conn, &claimed, now, &outcome, |tx| work(tx, &stamp))?;
+                        ok.then_some(outcome)
+                    }
+                };
+                match recorded {
+                    Some(outcome) => {
+                        tracing::info!(%outcome, "job done");
+                        Ran::Succeeded { job_id: id, outcome }
+                    }
+                    None => Ran::Overtaken { job_id: id },
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, "job failed");
+                let after = jobs::fail(&self.api.lock_conn(), &claimed, now, &error, &self.policy)?;
+                if after.state == "failed" {
+                    Ran::Failed { job_id: id, error }
+                } else {
+                    Ran::Retrying { job_id: id, error }
+                }
+            }
+        }))
+    }
+
+    /// Runs due jobs until none is due.
+    pub fn run_until_idle(&self) -> pitlane_core::Result<Vec<Ran>> {
+        let mut ran = Vec::new();
+        while let Some(r) = self.run_one()? {
+            ran.push(r);
+        }
+        Ok(ran)
+    }
+
+    /// Runs on tokio until `stop` turns true: works off due jobs (on the
+    /// blocking pool: SQLite and SMTP block), then sleeps until the next
+    /// one is due or `poll` has passed.
+    pub async fn run(self, poll: Duration, mut stop: tokio::sync::watch::Receiver<bool>) {
+        loop {
+            let worker = self.clone();
+            match tokio::task::spawn_blocking(move || worker.run_until_idle()).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::error!(error = %e, "job queue"),
+                Err(e) => tracing::error!(error = %e, "worker task"),
+            }
+            let pause = self.until_next_due().unwrap_or(poll).min(poll);
+            tokio::select! {
+                _ = tokio::time::sleep(pause) => {}
+                _ = stop.changed() => {}
+            }
+            if *stop.borrow() {
+                return;
+            }
+        }
+    }
+
+    fn until_next_due(&self) -> Option<Duration> {
+        let next = jobs::next_due(&self.api.lock_conn()).ok()??;
+        let at = chrono::DateTime::parse_from_rfc3339(&next).ok()?;
+        let wait = at.with_timezone(&chrono::Utc) - self.api.clock().now();
+        Some(wait.to_std().unwrap_or(Duration::ZERO))
+    }
+}
+
+/// Database work a listener does together with recording its success.
+pub type Work = Box<dyn FnOnce(&rusqlite::Transaction, &pitlane_core::Stamp) -> pitlane_core::Result<()>>;
+
+/// A listener's success.
+pub enum Done {
+    Outcome(Outcome),
+    /// Recorded in one transaction with the listener's database work.
+    WithWork(Outcome, Work),
+}
