@@ -59,6 +59,13 @@ enum Verb {
     Restore { file: PathBuf },
     /// Bring the database's schema up to date and print its version.
     Migrate,
+    /// The background job queue: counts and failed jobs; `work` runs the
+    /// worker (emails, texts, alerts) until nothing is due, or for good
+    /// with --watch; `retry` and `discard` act on a failed job (managers).
+    Jobs {
+        #[command(subcommand)]
+        action: Option<JobsAction>,
+    },
     /// Store a secret in the OS keyring (owner), read from standard input so
     /// it never shows in the process list or shell history. Names:
     /// payment_gateway_key.
@@ -68,6 +75,19 @@ enum Verb {
         #[arg(long)]
         remove: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum JobsAction {
+    /// Run due jobs until none is due (with --watch: keep running).
+    Work {
+        #[arg(long)]
+        watch: bool,
+    },
+    /// Put a failed job back in the queue.
+    Retry { job_id: String },
+    /// Give up a failed job.
+    Discard { job_id: String },
 }
 
 fn usage(message: &str) -> ExitCode {
@@ -180,6 +200,53 @@ fn run(cli: Cli) -> Result<ExitCode, ExitCode> {
             let api = open(&cli.db)?;
             let token = session(&api, cli.user.as_deref())?;
             Ok(print(&api.call_value(token.as_deref(), "backup.restore", &json!({ "path": file }))))
+        }
+        Verb::Jobs { action } => {
+            let api = open(&cli.db)?;
+            let token = session(&api, cli.user.as_deref())?;
+            match action {
+                None => {
+                    let stats = api.call_value(token.as_deref(), "jobs.stats", &json!({}));
+                    if !stats.is_success() {
+                        return Ok(print(&stats));
+                    }
+                    let failed = api.call_value(token.as_deref(), "jobs.failed", &json!({}));
+                    let data = json!({ "stats": stats.data(), "failed": failed.data().map(|d| d["jobs"].clone()) });
+                    Ok(print(&Envelope::ok(data)))
+                }
+                Some(JobsAction::Retry { job_id }) => {
+                    Ok(print(&api.call_value(token.as_deref(), "jobs.retry", &json!({ "job_id": job_id }))))
+                }
+                Some(JobsAction::Discard { job_id }) => {
+                    Ok(print(&api.call_value(token.as_deref(), "jobs.discard", &json!({ "job_id": job_id }))))
+                }
+                Some(JobsAction::Work { watch }) => {
+                    // Running the worker changes data: managers and owners only.
+                    let allowed = api.call_value(token.as_deref(), "jobs.stats", &json!({}));
+                    if !allowed.is_success() {
+                        return Ok(print(&allowed));
+                    }
+                    let api = std::sync::Arc::new(api);
+                    let worker = pitlane_worker::Worker::new(
+                        api.clone(),
+                        pitlane_core::jobs::RetryPolicy::default(),
+                        std::sync::Arc::new(pitlane_pdf::PdfPrinter),
+                    );
+                    if watch {
+                        let runtime = tokio::runtime::Runtime::new().map_err(|_| ExitCode::from(1))?;
+                        let (_stop, stopped) = tokio::sync::watch::channel(false);
+                        runtime.block_on(worker.run(std::time::Duration::from_secs(5), stopped));
+                        return Ok(ExitCode::SUCCESS);
+                    }
+                    match worker.run_until_idle() {
+                        Ok(ran) => {
+                            let ran: Vec<_> = ran.iter().map(pitlane_worker::Ran::to_json).collect();
+                            Ok(print(&Envelope::ok(json!({ "ran": ran }))))
+                        }
+                        Err(e) => Ok(print(&pitlane_core::api::envelope::failure(&e, || "jobs".into()))),
+                    }
+                }
+            }
         }
         Verb::Secret { name, remove } => {
             let api = open(&cli.db)?;

@@ -207,3 +207,24 @@ fn a_secret_is_read_from_stdin_and_refused_without_a_keyring() {
     assert!(!all.windows(21).any(|w| w == b"sk_live_never_on_disk"), "the secret is not kept in the database");
     assert!(!String::from_utf8_lossy(&out.stderr).contains("sk_live"), "nor logged");
 }
+
+#[test]
+fn jobs_are_listed_and_worked_off_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("shop.db");
+    assert_eq!(pitlane(&db, &["demo"], None).status.code(), Some(0));
+    let before = envelope(&pitlane(&db, &["--user", "manager", "jobs"], Some("1234")));
+    let queued = before["data"]["stats"]["queued"].as_i64().unwrap();
+    assert!(queued > 0, "the demo's bookings and completions queued notifications: {before}");
+    let desk = pitlane(&db, &["--user", "desk", "jobs"], Some("1234"));
+    assert_eq!(desk.status.code(), Some(1), "the front desk does not manage jobs");
+    // No mail server or SMS gateway is set up: each job finishes as skipped, none fails.
+    let work = pitlane(&db, &["--user", "manager", "jobs", "work"], Some("1234"));
+    assert_eq!(work.status.code(), Some(0), "{}", String::from_utf8_lossy(&work.stdout));
+    let ran = envelope(&work)["data"]["ran"].as_array().unwrap().clone();
+    assert!(!ran.is_empty());
+    assert!(ran.iter().all(|r| r["result"] == "succeeded"), "{ran:?}");
+    let after = envelope(&pitlane(&db, &["--user", "manager", "jobs"], Some("1234")));
+    assert_eq!(after["data"]["stats"]["queued"], 0);
+    assert_eq!(after["data"]["failed"], serde_json::json!([]));
+}

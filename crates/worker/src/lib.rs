@@ -57,6 +57,21 @@ pub enum Ran {
     },
 }
 
+impl Ran {
+    /// For printing (the CLI) and logs.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::json;
+        match self {
+            Ran::Succeeded { job_id, outcome } => {
+                json!({ "job_id": job_id, "result": "succeeded", "outcome": outcome })
+            }
+            Ran::Retrying { job_id, error } => json!({ "job_id": job_id, "result": "retrying", "error": error }),
+            Ran::Failed { job_id, error } => json!({ "job_id": job_id, "result": "failed", "error": error }),
+            Ran::Overtaken { job_id } => json!({ "job_id": job_id, "result": "overtaken" }),
+        }
+    }
+}
+
 /// The worker: the core, the retry policy and the invoice printer.
 #[derive(Clone)]
 pub struct Worker {
