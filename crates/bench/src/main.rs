@@ -24,7 +24,7 @@ struct Args {
     which: Which,
 }
 
-#[derive(Subcommand, Clone, Copy)]
+#[derive(Subcommand, Clone)]
 enum Which {
     /// Customer and vehicle search on a database of many customers.
     Search {
@@ -48,9 +48,17 @@ enum Which {
         #[arg(long, default_value_t = 200)]
         samples: usize,
     },
+    /// Invoice PDFs of 1 and 30 pages, each made by a whole process, beside
+    /// headless Chromium printing the same invoice from HTML.
+    Pdf {
+        #[arg(long, default_value_t = 7)]
+        runs: usize,
+    },
     /// Everything, with the defaults.
     All,
 }
+
+mod pdf;
 
 const PIN: &str = "bench-pin-1";
 
@@ -379,16 +387,18 @@ fn stock(data: &Path, ops: usize) {
 
 fn main() {
     let args = Args::parse();
-    match args.which {
+    match args.which.clone() {
         Which::Search { customers, samples } => search(&args.data, customers, samples),
         Which::Stock { ops } => stock(&args.data, ops),
         Which::Complete { cards } => complete(&args.data, cards),
         Which::Book { samples } => book(&args.data, samples),
+        Which::Pdf { runs } => pdf::compare(&args.data, runs),
         Which::All => {
             stock(&args.data, 2000);
             complete(&args.data, 300);
             book(&args.data, 200);
             search(&args.data, 1_000_000, 4000);
+            pdf::compare(&args.data, 7);
         }
     }
 }

@@ -14,11 +14,14 @@ use allsorts::binary::read::ReadScope;
 use allsorts::font_data::FontData;
 use allsorts::subset::{CmapTarget, SubsetProfile};
 use allsorts::tag;
+use flate2::write::ZlibEncoder;
+use flate2::Compression;
+use std::io::Write;
 
-use pitlane_core::printing::{InvoicePrinter, Paper, PrintableInvoice, Printed};
+use pitlane_core::printing::{InvoicePrinter, Paper, Party, PrintLine, PrintableInvoice, Printed};
 use printpdf::{
     Color, FontId, Greyscale, Line, LinePoint, Mm, Op, ParsedFont, PdfDocument, PdfFontHandle, PdfPage, PdfSaveOptions,
-    Point, Pt, TextItem,
+    Point, Pt, TextItem, TextMatrix,
 };
 
 const REGULAR_TTF: &[u8] = include_bytes!("../fonts/DejaVuSans.ttf");
@@ -106,16 +109,39 @@ fn pt(mm: f32) -> Pt {
     Pt(mm * 72.0 / 25.4)
 }
 
+const CACHED: usize = 2048;
+
+thread_local! {
+    /// Advances (in em) of the first 2048 code points — Latin, Greek and
+    /// Cyrillic — per face, filled as characters are first measured (NaN:
+    /// not yet); others are looked up each time.
+    static ADVANCES: std::cell::RefCell<[[f32; CACHED]; 2]> = const { std::cell::RefCell::new([[f32::NAN; CACHED]; 2]) };
+}
+
+/// One character's advance in em.
+fn advance(font: &ttf_parser::Face, c: char) -> f32 {
+    let units = f32::from(font.units_per_em().max(1));
+    font.glyph_index(c).and_then(|g| font.glyph_hor_advance(g)).map(f32::from).unwrap_or(units / 2.0) / units
+}
+
 /// Width of `text` in mm at `size` points.
 fn width(face: Face, size: f32, text: &str) -> f32 {
     let (regular, bold) = faces();
-    let font = if face == Face::Bold { bold } else { regular };
-    let units = f32::from(font.units_per_em().max(1));
-    let advance: f32 = text
-        .chars()
-        .map(|c| font.glyph_index(c).and_then(|g| font.glyph_hor_advance(g)).map(f32::from).unwrap_or(units / 2.0))
-        .sum();
-    advance / units * size * 25.4 / 72.0
+    let (font, row) = if face == Face::Bold { (bold, 1) } else { (regular, 0) };
+    let em: f32 = ADVANCES.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        text.chars()
+            .map(|c| match cache[row].get_mut(c as usize) {
+                Some(slot) if !slot.is_nan() => *slot,
+                Some(slot) => {
+                    *slot = advance(font, c);
+                    *slot
+                }
+                None => advance(font, c),
+            })
+            .sum()
+    });
+    em * size * 25.4 / 72.0
 }
 
 /// Breaks `text` into lines no wider than `max` mm (words longer than a
@@ -152,10 +178,32 @@ fn wrap(face: Face, size: f32, text: &str, max: f32) -> Vec<String> {
     lines
 }
 
-/// One page being filled, top to bottom; `y` is mm from the top.
+/// One page being filled, top to bottom; `y` is mm from the top. Lines go
+/// in `graphics`; all text goes in one text object (`text`), placed with
+/// absolute text matrices and the font set only when it changes: far fewer
+/// operators than a text object per string.
+#[derive(Default)]
 struct Sheet {
-    ops: Vec<Op>,
+    graphics: Vec<Op>,
+    text: Vec<Op>,
+    font: Option<(bool, u32)>,
     y: f32,
+}
+
+impl Sheet {
+    fn at(y: f32) -> Sheet {
+        Sheet { y, ..Sheet::default() }
+    }
+
+    fn into_ops(self) -> Vec<Op> {
+        let mut ops = self.graphics;
+        if !self.text.is_empty() {
+            ops.push(Op::StartTextSection);
+            ops.extend(self.text);
+            ops.push(Op::EndTextSection);
+        }
+        ops
+    }
 }
 
 struct Layout {
@@ -163,7 +211,7 @@ struct Layout {
     height: f32,
     regular: FontId,
     bold: FontId,
-    pages: Vec<Vec<Op>>,
+    pages: Vec<Sheet>,
     sheet: Sheet,
 }
 
@@ -177,19 +225,21 @@ impl Layout {
             Align::Right => x - width(face, size, text),
         };
         let baseline = self.height - y_top - size * 25.4 / 72.0 * 0.8;
-        let font = if face == Face::Bold { self.bold.clone() } else { self.regular.clone() };
-        self.sheet.ops.extend([
-            Op::StartTextSection,
-            Op::SetFont { font: PdfFontHandle::External(font), size: Pt(size) },
-            Op::SetTextCursor { pos: Point { x: pt(x), y: pt(baseline) } },
+        let key = (face == Face::Bold, (size * 100.0) as u32);
+        if self.sheet.font != Some(key) {
+            let font = if face == Face::Bold { self.bold.clone() } else { self.regular.clone() };
+            self.sheet.text.push(Op::SetFont { font: PdfFontHandle::External(font), size: Pt(size) });
+            self.sheet.font = Some(key);
+        }
+        self.sheet.text.extend([
+            Op::SetTextMatrix { matrix: TextMatrix::Translate(pt(x), pt(baseline)) },
             Op::ShowText { items: vec![TextItem::Text(text.to_string())] },
-            Op::EndTextSection,
         ]);
     }
 
     fn rule(&mut self, y_top: f32, thickness: f32) {
         let y = pt(self.height - y_top);
-        self.sheet.ops.extend([
+        self.sheet.graphics.extend([
             Op::SetOutlineColor { col: Color::Greyscale(Greyscale { percent: 0.35, icc_profile: None }) },
             Op::SetOutlineThickness { pt: Pt(thickness) },
             Op::DrawLine {
@@ -209,8 +259,8 @@ impl Layout {
     }
 
     fn new_page(&mut self) {
-        let done = std::mem::replace(&mut self.sheet, Sheet { ops: Vec::new(), y: MARGIN });
-        self.pages.push(done.ops);
+        let done = std::mem::replace(&mut self.sheet, Sheet::at(MARGIN));
+        self.pages.push(done);
     }
 }
 
@@ -258,14 +308,8 @@ pub fn render(inv: &PrintableInvoice) -> Result<Printed, String> {
     let mut doc = PdfDocument::new(&format!("Invoice {}", inv.number));
     let regular_id = doc.add_font(&subset(REGULAR_TTF, regular, &chars)?);
     let bold_id = doc.add_font(&subset(BOLD_TTF, bold, &chars)?);
-    let mut l = Layout {
-        width,
-        height,
-        regular: regular_id,
-        bold: bold_id,
-        pages: Vec::new(),
-        sheet: Sheet { ops: Vec::new(), y: MARGIN },
-    };
+    let mut l =
+        Layout { width, height, regular: regular_id, bold: bold_id, pages: Vec::new(), sheet: Sheet::at(MARGIN) };
     let right = width - MARGIN;
 
     // Header: the branch on the left, the title and facts on the right.
@@ -372,25 +416,87 @@ pub fn render(inv: &PrintableInvoice) -> Result<Printed, String> {
     let pages: Vec<PdfPage> = std::mem::take(&mut l.pages)
         .into_iter()
         .enumerate()
-        .map(|(i, ops)| {
-            l.sheet = Sheet { ops, y: 0.0 };
+        .map(|(i, sheet)| {
+            l.sheet = sheet;
             let base = height - MARGIN + 2.0;
             for (n, line) in footer.iter().enumerate().take(2) {
                 l.text(Face::Regular, SMALL, MARGIN, base - 4.0 + n as f32 * 3.6, Align::Left, line);
             }
             l.text(Face::Regular, SMALL, right, base, Align::Right, &format!("Page {} of {count}", i + 1));
-            PdfPage::new(Mm(width), Mm(height), std::mem::take(&mut l.sheet.ops))
+            PdfPage::new(Mm(width), Mm(height), std::mem::take(&mut l.sheet).into_ops())
         })
         .collect();
     // Subset above: printpdf 0.9 embeds fonts whole and writes streams
-    // uncompressed, so the streams are deflated here.
-    let plain =
-        doc.with_pages(pages).save(&PdfSaveOptions { subset_fonts: false, ..Default::default() }, &mut Vec::new());
-    let mut pdf = lopdf::Document::load_mem(&plain).map_err(|e| format!("pdf: {e}"))?;
-    pdf.compress();
-    let mut bytes = Vec::with_capacity(plain.len() / 2);
+    // uncompressed, so the streams are deflated here, at zlib's fastest
+    // level: the higher ones cost several times the time for a few per cent.
+    let mut pdf = doc
+        .with_pages(pages)
+        .to_lopdf_document(&PdfSaveOptions { subset_fonts: false, ..Default::default() }, &mut Vec::new());
+    for object in pdf.objects.values_mut() {
+        if let lopdf::Object::Stream(stream) = object {
+            if stream.dict.get(b"Filter").is_err() {
+                let mut zip = ZlibEncoder::new(Vec::with_capacity(stream.content.len() / 2), Compression::fast());
+                zip.write_all(&stream.content).map_err(|e| format!("deflate: {e}"))?;
+                let packed = zip.finish().map_err(|e| format!("deflate: {e}"))?;
+                if packed.len() < stream.content.len() {
+                    stream.dict.set("Filter", "FlateDecode");
+                    stream.set_content(packed);
+                }
+            }
+        }
+    }
+    let mut bytes = Vec::new();
     pdf.save_to(&mut bytes).map_err(|e| format!("pdf: {e}"))?;
     Ok(Printed { bytes, pages: count as u32 })
+}
+
+/// A sample invoice for benchmarks and demos: a Greek customer at a German
+/// garage, `lines` lines.
+pub fn sample(lines: usize) -> PrintableInvoice {
+    PrintableInvoice {
+        paper: Paper::A4,
+        title: "Invoice".into(),
+        number: "INV-2026-A000042".into(),
+        facts: vec![
+            ("Invoice".into(), "INV-2026-A000042".into()),
+            ("Date".into(), "24 Nov 2026".into()),
+            ("Due".into(), "8 Dec 2026".into()),
+            ("Job card".into(), "JC-2026-A000042".into()),
+            ("Status".into(), "Partly paid".into()),
+        ],
+        branch: Party {
+            name: "Werkstatt Müller & Söhne".into(),
+            lines: vec![
+                "Hauptstraße 5, 10115 Berlin".into(),
+                "+49 30 1234567".into(),
+                "Tax number: DE123456789".into(),
+            ],
+        },
+        customer: Party {
+            name: "Γιώργος Παπαδόπουλος".into(),
+            lines: vec!["+30 21 0123 4567".into(), "giorgos@example.gr".into()],
+        },
+        vehicle: Party { name: "B-MW 1234".into(), lines: vec!["BMW 320d (2019)".into(), "Odometer 88,000".into()] },
+        currency: "EUR".into(),
+        lines: (1..=lines)
+            .map(|i| PrintLine {
+                description: format!("Part {i}: brake pad set, front axle (Bremsbeläge vorne)"),
+                quantity: "1".into(),
+                unit_price: format!("{}.00", 20 + i % 50),
+                tax_rate: "19%".into(),
+                total: format!("{}.00", 20 + i % 50),
+            })
+            .collect(),
+        totals: vec![
+            ("Subtotal".into(), "1,234.56".into()),
+            ("Tax 19% on 1,234.56".into(), "234.57".into()),
+            ("Total EUR".into(), "1,469.13".into()),
+        ],
+        payments: vec![("24 Nov 2026 Card".into(), "-500.00".into())],
+        balance_due: ("Balance due".into(), "EUR 969.13".into()),
+        notes: "Customer declined the wiper blade replacement.".into(),
+        footer: "Thank you for your custom. Payment within 14 days to IBAN DE00 1234 5678 9012.".into(),
+    }
 }
 
 #[cfg(test)]
