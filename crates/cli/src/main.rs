@@ -68,7 +68,7 @@ enum Verb {
     },
     /// Store a secret in the OS keyring (owner), read from standard input so
     /// it never shows in the process list or shell history. Names:
-    /// payment_gateway_key.
+    /// payment_gateway_key, smtp_password, sms_api_key.
     Secret {
         name: String,
         /// Remove it instead.
@@ -234,8 +234,9 @@ fn run(cli: Cli) -> Result<ExitCode, ExitCode> {
                     );
                     if watch {
                         let runtime = tokio::runtime::Runtime::new().map_err(|_| ExitCode::from(1))?;
-                        let (_stop, stopped) = tokio::sync::watch::channel(false);
+                        let (stop, stopped) = tokio::sync::watch::channel(false);
                         runtime.block_on(worker.run(std::time::Duration::from_secs(5), stopped));
+                        drop(stop);
                         return Ok(ExitCode::SUCCESS);
                     }
                     match worker.run_until_idle() {

@@ -28,13 +28,16 @@ use crate::validate::{Validate, Violations};
 /// Which listeners each event type goes to: the one place listeners are
 /// registered. The worker holds a listener for every name here (a test
 /// checks it).
+/// One listener per way out, so a failing channel (an SMS gateway that is
+/// down) retries alone and never repeats what another already sent.
 pub const ROUTES: &[(&str, &[&str])] = &[
-    ("AppointmentBooked", &["appointment_confirmation"]),
-    ("AppointmentConfirmed", &["appointment_confirmation"]),
-    ("JobCardCompleted", &["vehicle_ready"]),
+    ("AppointmentBooked", &["appointment_confirmation_email", "appointment_confirmation_sms"]),
+    ("AppointmentConfirmed", &["appointment_confirmation_email", "appointment_confirmation_sms"]),
+    ("JobCardCompleted", &["vehicle_ready_email", "vehicle_ready_sms"]),
+    ("InvoiceGenerated", &["invoice_email"]),
     ("InvoiceEmailRequested", &["invoice_email"]),
-    ("LowStockReached", &["low_stock_alert"]),
-    ("PaymentCompensated", &["payment_compensation_alert"]),
+    ("LowStockReached", &["low_stock_alert", "low_stock_email"]),
+    ("PaymentCompensated", &["payment_compensation_email"]),
 ];
 
 /// Every listener name, once.
@@ -165,6 +168,18 @@ pub fn claim(conn: &mut Connection, now: DateTime<Utc>, policy: &RetryPolicy) ->
     let Some(job) = job else {
         return Ok(None);
     };
+    if job.state == "running" && job.attempts >= policy.max_attempts.max(1) {
+        // Its worker died during every attempt (a job that kills the
+        // worker): it goes to the failed list instead of round again.
+        tx.prepare_cached(
+            "UPDATE jobs SET state = 'failed', lease_until = NULL, finished_at = ?2, updated_at = ?2,
+                    last_error = 'the worker stopped during every attempt (crash or kill); check before retrying'
+             WHERE id = ?1",
+        )?
+        .execute(params![job.id, at])?;
+        tx.commit()?;
+        return claim(conn, now, policy);
+    }
     let attempt = job.attempts + 1;
     let until = rfc3339(now + chrono::Duration::from_std(policy.lease).unwrap_or(chrono::Duration::minutes(5)));
     tx.prepare_cached(
@@ -409,7 +424,7 @@ mod tests {
     #[test]
     fn every_route_names_known_listeners_once() {
         let names = listener_names();
-        assert_eq!(names.len(), 5);
+        assert_eq!(names.len(), 8);
         for (event, listeners) in ROUTES {
             assert!(!listeners.is_empty(), "{event}");
         }

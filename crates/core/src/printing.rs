@@ -316,6 +316,13 @@ pub struct EmailQueued {
 pub fn email_cmd(ctx: &mut Ctx, input: EmailInput) -> Result<EmailQueued> {
     ctx.write(|tx, stamp| {
         let invoice = invoices::get(tx, &input.invoice_id)?;
+        if invoice.status == "void" {
+            return Err(Error::conflict(
+                "invoice_void",
+                format!("Invoice {} is void.", invoice.number),
+                json!({ "invoice_id": invoice.id }),
+            ));
+        }
         let customer = customers::get(tx, &invoice.customer_id)?;
         let to = match input.to.as_deref().map(str::trim).or(customer.email.as_deref()) {
             Some(to) => to.to_string(),
@@ -340,7 +347,15 @@ pub fn email_cmd(ctx: &mut Ctx, input: EmailInput) -> Result<EmailQueued> {
                 payload: json!({ "invoice_id": invoice.id, "number": invoice.number, "to": to }),
             },
         )?;
-        crate::audit::record_tx(tx, stamp, "invoices.email", "invoice", Some(&invoice.id), json!({ "to": to }))?;
+        let to_customer = customer.email.as_deref() == Some(to.as_str());
+        crate::audit::record_tx(
+            tx,
+            stamp,
+            "invoices.email",
+            "invoice",
+            Some(&invoice.id),
+            json!({ "number": invoice.number, "to_customer_address": to_customer }),
+        )?;
         Ok(EmailQueued { job_id: format!("{}:invoice_email", event.id), to, invoice_number: invoice.number })
     })
 }

@@ -1,5 +1,5 @@
-//! Secrets (the payment gateway's key; later SMTP and SMS passwords, the
-//! cloud token) live in the OS keyring, never in the database or the logs.
+//! Secrets (the payment gateway's key, the SMTP password, the SMS
+//! gateway's key; later the cloud token) live in the OS keyring, never in the database or the logs.
 //! The core knows only this trait; `crates/secrets` implements it over the
 //! keyring crate. With no keyring on the computer a secret is refused with
 //! a clear message: there is no plaintext fallback.

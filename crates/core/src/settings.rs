@@ -785,6 +785,18 @@ pub fn update_tx(tx: &Transaction, stamp: &Stamp, input: &UpdateSettings) -> Res
                 )?;
             }
         }
+        // Checked on the result, so no order of changes can send the SMTP
+        // password unencrypted to another machine.
+        let security = integration(tx, "smtp_security")?;
+        let host = integration(tx, "smtp_host")?;
+        if let (Some("none"), Some(host)) = (security.as_deref(), host.as_deref()) {
+            if !matches!(host, "127.0.0.1" | "localhost" | "::1") {
+                return Err(Error::field(
+                    "integrations.smtp_security",
+                    "none (no encryption) is only allowed to this machine; use starttls or tls",
+                ));
+            }
+        }
         changed.push("integrations");
     }
     audit::record_tx(tx, stamp, "settings.update", "branch", Some(&branch.id), json!({ "changed": changed }))?;

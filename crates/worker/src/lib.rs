@@ -161,7 +161,12 @@ impl Worker {
             let pause = self.until_next_due().unwrap_or(poll).min(poll);
             tokio::select! {
                 _ = tokio::time::sleep(pause) => {}
-                _ = stop.changed() => {}
+                changed = stop.changed() => {
+                    // A dropped sender can never say "go on": stop too.
+                    if changed.is_err() {
+                        return;
+                    }
+                }
             }
             if *stop.borrow() {
                 return;

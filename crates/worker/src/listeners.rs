@@ -12,11 +12,14 @@ type Listener = fn(&Job) -> Result<Done, Failure>;
 /// The listener called `name`.
 pub fn listener(name: &str) -> Option<Listener> {
     Some(match name {
-        "appointment_confirmation" => appointment_confirmation,
-        "vehicle_ready" => vehicle_ready,
+        "appointment_confirmation_email" => |j| appointment_confirmation(j, Channel::Email),
+        "appointment_confirmation_sms" => |j| appointment_confirmation(j, Channel::Sms),
+        "vehicle_ready_email" => |j| vehicle_ready(j, Channel::Email),
+        "vehicle_ready_sms" => |j| vehicle_ready(j, Channel::Sms),
         "invoice_email" => invoice_email,
         "low_stock_alert" => low_stock_alert,
-        "payment_compensation_alert" => payment_compensation_alert,
+        "low_stock_email" => low_stock_email,
+        "payment_compensation_email" => payment_compensation_email,
         _ => return None,
     })
 }
@@ -29,43 +32,57 @@ fn db<T>(r: pitlane_core::Result<T>) -> Result<T, Failure> {
     r.map_err(|e| format!("database: {e}"))
 }
 
-/// Which ways a customer can be told something, given what they left and
-/// what the branch has set up.
-#[derive(Debug, PartialEq, Eq)]
-pub struct Reach {
-    pub email: bool,
-    pub sms: bool,
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    Email,
+    Sms,
 }
 
-pub fn reach(has_email: bool, smtp: bool, has_phone: bool, sms_gateway: bool) -> Reach {
-    Reach { email: has_email && smtp, sms: has_phone && sms_gateway }
+/// Why a customer cannot be told by `channel`, if they cannot: they left
+/// no address for it, or the branch has not set it up.
+pub fn unreachable(channel: Channel, has_address: bool, set_up: bool) -> Option<&'static str> {
+    match (channel, has_address, set_up) {
+        (_, true, true) => None,
+        (Channel::Email, false, _) => Some("the customer has no email address"),
+        (Channel::Sms, false, _) => Some("the customer has no phone number"),
+        (Channel::Email, true, false) => Some("email is not set up"),
+        (Channel::Sms, true, false) => Some("SMS is not set up"),
+    }
 }
 
-/// Tells a customer by every way that works; a customer who cannot be
-/// reached is a success that says so (nothing to retry).
-fn tell_customer(job: &Job, customer_id: &str, subject: &str, body: &str, text: &str) -> Result<Done, Failure> {
+/// Tells a customer by one channel; a customer who cannot be reached that
+/// way is a success that says so (nothing to retry).
+fn tell_customer(
+    job: &Job,
+    channel: Channel,
+    customer_id: &str,
+    subject: &str,
+    body: &str,
+    text: &str,
+) -> Result<Done, Failure> {
     let customer = db(customers::get(&job.api.lock_conn(), customer_id))?;
-    let mailer = Mailer::from_settings(job.api)?;
-    let sms = Sms::from_settings(job.api)?;
-    let how = reach(customer.email.is_some(), mailer.is_some(), customer.phone.is_some(), sms.is_some());
-    let mut did = Vec::new();
-    if let (true, Some(m), Some(to)) = (how.email, &mailer, &customer.email) {
-        m.send(to, subject, body, None, &job.claimed.job.id)?;
-        did.push(format!("emailed {to}"));
+    let id = &job.claimed.job.id;
+    let skipped = |why: &str| Ok(Done::Outcome(format!("skipped: {why}")));
+    match channel {
+        Channel::Email => {
+            let mailer = Mailer::from_settings(job.api)?;
+            if let Some(why) = unreachable(channel, customer.email.is_some(), mailer.is_some()) {
+                return skipped(why);
+            }
+            let (Some(m), Some(to)) = (mailer, customer.email) else { return skipped("no email") };
+            m.send(&to, subject, body, None, id)?;
+            Ok(Done::Outcome(format!("emailed {to}")))
+        }
+        Channel::Sms => {
+            let sms = Sms::from_settings(job.api)?;
+            if let Some(why) = unreachable(channel, customer.phone.is_some(), sms.is_some()) {
+                return skipped(why);
+            }
+            let (Some(s), Some(to)) = (sms, customer.phone) else { return skipped("no SMS") };
+            s.send(&to, text, id)?;
+            Ok(Done::Outcome(format!("texted {to}")))
+        }
     }
-    if let (true, Some(s), Some(to)) = (how.sms, &sms, &customer.phone) {
-        s.send(to, text, &job.claimed.job.id)?;
-        did.push(format!("texted {to}"));
-    }
-    if did.is_empty() {
-        let why = match (customer.email.is_some() || customer.phone.is_some(), mailer.is_some() || sms.is_some()) {
-            (false, _) => "the customer has no email address or phone number",
-            (true, false) => "neither email nor SMS is set up",
-            (true, true) => "no way set up reaches this customer",
-        };
-        return Ok(Done::Outcome(format!("skipped: {why}")));
-    }
-    Ok(Done::Outcome(did.join("; ")))
 }
 
 fn when(date: &str, time: &str) -> String {
@@ -74,7 +91,7 @@ fn when(date: &str, time: &str) -> String {
         .unwrap_or_else(|_| format!("{date} {time}"))
 }
 
-fn appointment_confirmation(job: &Job) -> Result<Done, Failure> {
+fn appointment_confirmation(job: &Job, channel: Channel) -> Result<Done, Failure> {
     let id = field(job, "appointment_id")?;
     let (appointment, branch, vehicle, service) = {
         let conn = job.api.lock_conn();
@@ -110,10 +127,10 @@ fn appointment_confirmation(job: &Job) -> Result<Done, Failure> {
         vehicle.license_plate,
         if confirmed { "confirmed" } else { "booked" }
     );
-    tell_customer(job, &appointment.customer_id, &subject, &body, &text)
+    tell_customer(job, channel, &appointment.customer_id, &subject, &body, &text)
 }
 
-fn vehicle_ready(job: &Job) -> Result<Done, Failure> {
+fn vehicle_ready(job: &Job, channel: Channel) -> Result<Done, Failure> {
     let id = field(job, "job_card_id")?;
     let (card, vehicle, branch) = {
         let conn = job.api.lock_conn();
@@ -130,18 +147,30 @@ fn vehicle_ready(job: &Job) -> Result<Done, Failure> {
         "{}: your {} {} ({}) is ready for pickup.",
         branch.name, vehicle.make, vehicle.model, vehicle.license_plate
     );
-    tell_customer(job, &card.customer_id, &subject, &body, &text)
+    tell_customer(job, channel, &card.customer_id, &subject, &body, &text)
 }
 
+/// The invoice as a PDF attachment: to the address staff gave
+/// (`invoices.email`), or, when the invoice is made (`InvoiceGenerated`),
+/// to the customer's address if they have one and email is set up.
 fn invoice_email(job: &Job) -> Result<Done, Failure> {
     let id = field(job, "invoice_id")?;
-    let to = field(job, "to")?;
-    let (doc, branch, invoice) = {
+    let requested = job.claimed.event.event_type == "InvoiceEmailRequested";
+    let (doc, branch, invoice, customer) = {
         let conn = job.api.lock_conn();
-        (db(printing::printable(&conn, id))?, db(settings::branch(&conn))?, db(invoices::get(&conn, id))?)
+        let invoice = db(invoices::get(&conn, id))?;
+        let customer = db(customers::get(&conn, &invoice.customer_id))?;
+        (db(printing::printable(&conn, id))?, db(settings::branch(&conn))?, invoice, customer)
     };
-    let mailer =
-        Mailer::from_settings(job.api)?.ok_or("email is not set up (settings.update integrations.smtp_host)")?;
+    let mailer = Mailer::from_settings(job.api)?;
+    let to = if requested { Some(field(job, "to")?.to_string()) } else { customer.email.clone() };
+    if !requested {
+        if let Some(why) = unreachable(Channel::Email, to.is_some(), mailer.is_some()) {
+            return Ok(Done::Outcome(format!("skipped: {why}")));
+        }
+    }
+    let to = to.ok_or("no address to send the invoice to")?;
+    let mailer = mailer.ok_or("email is not set up (settings.update integrations.smtp_host)")?;
     let printed = job.printer.print(&doc).map_err(|e| format!("pdf: {e}"))?;
     let subject = format!("Invoice {} from {}", invoice.number, branch.name);
     let body = format!(
@@ -154,7 +183,7 @@ fn invoice_email(job: &Job) -> Result<Done, Failure> {
         branch.invoice_footer
     );
     let file = File { name: format!("{}.pdf", invoice.number), content_type: "application/pdf", bytes: printed.bytes };
-    mailer.send(to, &subject, &body, Some(file), &job.claimed.job.id)?;
+    mailer.send(&to, &subject, &body, Some(file), &job.claimed.job.id)?;
     Ok(Done::Outcome(format!("emailed {to} ({} pages)", printed.pages)))
 }
 
@@ -168,25 +197,27 @@ fn email_managers(job: &Job, subject: &str, body: &str) -> Result<Option<String>
     Ok(Some(to))
 }
 
-fn low_stock_alert(job: &Job) -> Result<Done, Failure> {
+/// The low-stock item's id, the alert's title and its sentence.
+fn low_stock_words(job: &Job) -> Result<(String, String, String), Failure> {
     let payload = &job.claimed.event.payload;
     let item_id = field(job, "item_id")?.to_string();
     let name = field(job, "name")?.to_string();
     let on_hand = payload.get("on_hand").and_then(Value::as_i64).unwrap_or_default();
     let reorder = payload.get("reorder_level").and_then(Value::as_i64).unwrap_or_default();
-    let title = format!("Low stock: {name}");
     let body = format!(
         "{name} is down to {} (reorder level {}). Order more before the next jobs need it.",
         pitlane_core::money::format_quantity(on_hand),
         pitlane_core::money::format_quantity(reorder)
     );
-    let emailed = email_managers(job, &title, &body)?;
-    let outcome = match &emailed {
-        Some(to) => format!("alert shown; emailed {to}"),
-        None => "alert shown".to_string(),
-    };
+    Ok((item_id, format!("Low stock: {name}"), body))
+}
+
+/// The in-app alert, raised in the transaction that records the job's
+/// success: once.
+fn low_stock_alert(job: &Job) -> Result<Done, Failure> {
+    let (item_id, title, body) = low_stock_words(job)?;
     Ok(Done::WithWork(
-        outcome,
+        "alert shown".into(),
         Box::new(move |tx, stamp| {
             alerts::raise_tx(
                 tx,
@@ -198,7 +229,15 @@ fn low_stock_alert(job: &Job) -> Result<Done, Failure> {
     ))
 }
 
-fn payment_compensation_alert(job: &Job) -> Result<Done, Failure> {
+fn low_stock_email(job: &Job) -> Result<Done, Failure> {
+    let (_, title, body) = low_stock_words(job)?;
+    Ok(Done::Outcome(match email_managers(job, &title, &body)? {
+        Some(to) => format!("emailed {to}"),
+        None => "skipped: no alerts email address, or email is not set up".into(),
+    }))
+}
+
+fn payment_compensation_email(job: &Job) -> Result<Done, Failure> {
     let payload = &job.claimed.event.payload;
     let amount = payload.get("amount").and_then(Value::as_i64).unwrap_or_default();
     let currency = field(job, "currency").unwrap_or("");
@@ -212,7 +251,9 @@ fn payment_compensation_alert(job: &Job) -> Result<Done, Failure> {
     );
     Ok(Done::Outcome(match email_managers(job, &subject, &body)? {
         Some(to) => format!("emailed {to}"),
-        None => "skipped: no alerts email set (the in-app alert was raised with the refund)".into(),
+        None => {
+            "skipped: no alerts email address, or email is not set up (the in-app alert came with the refund)".into()
+        }
     }))
 }
 
@@ -231,14 +272,15 @@ mod tests {
     #[test]
     fn a_customer_is_reached_by_what_they_left_and_what_is_set_up() {
         let cases = [
-            ("email and SMS", (true, true, true, true), (true, true)),
-            ("email only set up", (true, true, true, false), (true, false)),
-            ("no email address", (false, true, true, true), (false, true)),
-            ("nothing set up", (true, false, true, false), (false, false)),
-            ("no contact details", (false, true, false, true), (false, false)),
+            ("email, set up", Channel::Email, true, true, None),
+            ("email, no address", Channel::Email, false, true, Some("the customer has no email address")),
+            ("email, not set up", Channel::Email, true, false, Some("email is not set up")),
+            ("sms, set up", Channel::Sms, true, true, None),
+            ("sms, no phone", Channel::Sms, false, false, Some("the customer has no phone number")),
+            ("sms, not set up", Channel::Sms, true, false, Some("SMS is not set up")),
         ];
-        for (name, (e, smtp, p, gw), (want_email, want_sms)) in cases {
-            assert_eq!(reach(e, smtp, p, gw), Reach { email: want_email, sms: want_sms }, "{name}");
+        for (name, channel, has, set_up, want) in cases {
+            assert_eq!(unreachable(channel, has, set_up), want, "{name}");
         }
     }
 }

@@ -190,23 +190,40 @@ fn the_invoice_email_arrives_with_the_pdf_attached() {
 
     let (worker, _api) = worker_for(&s, s.clock.clone());
     let ran = worker.run_until_idle().unwrap();
-    assert_eq!(ran.len(), 2, "the vehicle-ready note and the invoice: {ran:?}");
-    assert!(ran.iter().all(|r| matches!(r, Ran::Succeeded { .. })), "{ran:?}");
+    let outcomes: Vec<String> = ran
+        .iter()
+        .map(|r| match r {
+            Ran::Succeeded { job_id, outcome } => format!("{}: {outcome}", job_id.split(':').nth(1).unwrap()),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            "vehicle_ready_email: emailed anna@example.com",
+            "vehicle_ready_sms: skipped: the customer has no phone number",
+            "invoice_email: emailed anna@example.com (1 pages)", // sent when the invoice was made
+            "invoice_email: emailed anna@example.com (1 pages)", // and again when asked for
+        ]
+    );
     let mail = inbox.parsed();
-    let invoice_mail = mail.iter().find(|m| m.subject().unwrap_or("").contains(&number)).expect("the invoice email");
+    let job_id = queued["job_id"].as_str().unwrap().replace(':', ".");
+    let invoice_mail = mail
+        .iter()
+        .find(|m| m.message_id().is_some_and(|id| id.starts_with(&job_id)))
+        .expect("the invoice email asked for, its Message-ID from the job id");
+    assert!(invoice_mail.subject().unwrap().contains(&number));
     assert_eq!(invoice_mail.to().unwrap().first().unwrap().address().unwrap(), "anna@example.com");
     let pdf = invoice_mail.attachments().next().expect("a PDF attached");
     assert_eq!(pdf.attachment_name(), Some(format!("{number}.pdf").as_str()));
     assert!(pdf.contents().starts_with(b"%PDF-"));
     let text: String = pdf_text(pdf.contents()).split_whitespace().collect();
     assert!(text.contains("АннаИванова") && text.contains(&number), "the PDF is the customer's invoice");
-    let job_id = queued["job_id"].as_str().unwrap().replace(':', ".");
-    assert!(invoice_mail.message_id().unwrap().starts_with(&job_id), "Message-ID carries the job id");
     assert!(mail.iter().any(|m| m.subject().unwrap_or("").contains("is ready")), "and the car-ready note");
 
     // Nothing runs twice: a second pass finds nothing to do.
     assert!(worker.run_until_idle().unwrap().is_empty());
-    assert_eq!(inbox.count(), 2);
+    assert_eq!(inbox.count(), 3);
 
     // A customer without an email address is a 422 that says so; an unknown invoice a 404.
     let (no_email, _) = completed(&s, "Nobody Mailable", None, None);
@@ -251,7 +268,9 @@ fn with_the_mail_server_down_the_job_is_retried_then_failed_and_retry_delivers_o
     assert!(inbox.parsed()[0].subject().unwrap().contains(&number));
     assert_eq!(support::ok(&api, Some(&manager), "jobs.failed", json!({}))["jobs"], json!([]));
     let stats = support::ok(&api, Some(&manager), "jobs.stats", json!({}));
-    assert_eq!((stats["failed"].as_i64(), stats["succeeded"].as_i64()), (Some(0), Some(2)));
+    // The asked-for email, and the three that found nothing to do (no
+    // address on the customer): car ready by email and SMS, invoice made.
+    assert_eq!((stats["failed"].as_i64(), stats["succeeded"].as_i64()), (Some(0), Some(4)));
     assert!(stats["dispatch_latency_ms_p50"].is_i64());
     assert_eq!(failure(&api.call_value(Some(&manager), "jobs.retry", &json!({ "job_id": job_id }))).0, 409);
 }
@@ -266,12 +285,15 @@ fn the_sms_gateway_receives_the_ready_for_pickup_message() {
     completed(&s, "Phone Only", None, Some("+1 215 555 0142"));
     let (worker, _api) = worker_for(&s, s.clock.clone());
     let ran = worker.run_until_idle().unwrap();
-    assert!(matches!(&ran[..], [Ran::Succeeded { outcome, .. }] if outcome.contains("texted")), "{ran:?}");
+    assert!(
+        ran.iter().any(|r| matches!(r, Ran::Succeeded { job_id, outcome } if job_id.ends_with(":vehicle_ready_sms") && outcome == "texted +12155550142")),
+        "{ran:?}"
+    );
     let got = texts.0.lock().unwrap().clone();
     assert_eq!(got.len(), 1);
     let (auth, key, body) = &got[0];
     assert_eq!(auth.as_deref(), Some("Bearer sms_key_123"));
-    assert!(key.as_deref().unwrap().ends_with(":vehicle_ready"), "the job id is the idempotency key");
+    assert!(key.as_deref().unwrap().ends_with(":vehicle_ready_sms"), "the job id is the idempotency key");
     assert_eq!(body["to"], "+12155550142");
     assert_eq!(body["from"], "GARAGE");
     assert!(body["text"].as_str().unwrap().contains("ready for pickup"), "{body}");
@@ -290,7 +312,8 @@ fn low_stock_raises_one_in_app_alert_and_emails_the_managers() {
         json!({ "item_id": item, "quantity": -2000, "type": "adjustment", "reason": "used" }),
     );
     let (worker, api) = worker_for(&s, s.clock.clone());
-    assert!(matches!(&worker.run_until_idle().unwrap()[..], [Ran::Succeeded { .. }]));
+    let ran = worker.run_until_idle().unwrap();
+    assert!(matches!(&ran[..], [Ran::Succeeded { .. }, Ran::Succeeded { .. }]), "the alert and the email: {ran:?}");
     assert!(worker.run_until_idle().unwrap().is_empty());
     let owner = api.login("owner", support::PIN).unwrap();
     let alerts = support::ok(&api, Some(&owner), "alerts.list", json!({}));
@@ -388,4 +411,44 @@ fn the_worker_runs_on_tokio_until_stopped() {
     stop.send(true).unwrap();
     runtime.block_on(running).unwrap();
     assert_eq!(inbox.count(), 1);
+}
+
+#[test]
+fn a_job_whose_worker_dies_every_time_ends_in_the_failed_list() {
+    let s = support::shop();
+    s.item("OIL", "Engine Oil", 5000, 4000);
+    let item: String = s.api.lock_conn().query_row("SELECT id FROM inventory_items", [], |r| r.get(0)).unwrap();
+    s.ok(
+        &s.owner,
+        "inventory.adjust",
+        json!({ "item_id": item, "quantity": -2000, "type": "adjustment", "reason": "used" }),
+    );
+    // Three workers each take the job and die (their claims are never finished).
+    for _ in 0..3 {
+        let mut conn = s.api.lock_conn();
+        let claimed = pitlane_core::jobs::claim(&mut conn, pitlane_core::Clock::now(s.clock.as_ref()), &POLICY)
+            .unwrap()
+            .expect("a job to take");
+        assert_eq!(claimed.job.listener, "low_stock_alert");
+        drop(conn);
+        s.clock.advance(chrono::Duration::seconds(121));
+    }
+    let (worker, api) = worker_for(&s, s.clock.clone());
+    let ran = worker.run_until_idle().unwrap();
+    assert!(ran.iter().all(|r| !matches!(r, Ran::Succeeded { job_id, .. } if job_id.ends_with(":low_stock_alert"))));
+    let owner = api.login("owner", support::PIN).unwrap();
+    let failed = support::ok(&api, Some(&owner), "jobs.failed", json!({}));
+    assert_eq!(failed["jobs"][0]["listener"], "low_stock_alert");
+    assert!(failed["jobs"][0]["last_error"].as_str().unwrap().contains("worker stopped"));
+}
+
+#[test]
+fn unencrypted_smtp_is_only_allowed_to_this_machine_whatever_the_order() {
+    let s = support::shop();
+    s.ok(&s.owner, "settings.update", json!({ "integrations": { "smtp_host": "127.0.0.1", "smtp_security": "none" } }));
+    let moved = s.call(&s.owner, "settings.update", json!({ "integrations": { "smtp_host": "smtp.example.com" } }));
+    assert_eq!(failure(&moved), (422, "validation_failed".into()));
+    assert!(moved.to_json().contains("integrations.smtp_security"));
+    let settings = s.ok(&s.owner, "settings.get", json!({}));
+    assert_eq!(settings["integrations"]["smtp_host"], "127.0.0.1", "nothing changed");
 }

@@ -71,7 +71,9 @@ pub struct Completed {
 }
 
 /// What was done, in words: no invoice sentence when none was made.
-pub fn message(invoice: Option<&Invoice>, stock_items: Option<usize>) -> String {
+/// `notified`: the car-ready note (and the invoice email) were queued for a
+/// customer who can be reached.
+pub fn message(invoice: Option<&Invoice>, stock_items: Option<usize>, notified: bool) -> String {
     let mut m = String::from("Job card completed successfully.");
     if let Some(i) = invoice {
         m.push_str(&format!(" Invoice {} generated.", i.number));
@@ -80,6 +82,9 @@ pub fn message(invoice: Option<&Invoice>, stock_items: Option<usize>) -> String 
         Some(0) | None => {}
         Some(1) => m.push_str(" Stock updated for 1 part."),
         Some(n) => m.push_str(&format!(" Stock updated for {n} parts.")),
+    }
+    if notified {
+        m.push_str(" Customer notified.");
     }
     m
 }
@@ -286,9 +291,12 @@ fn complete_tx(
     })?;
 
     let count = ledger.as_ref().map_or(0, Vec::len);
+    // The notes themselves were queued with the events (jobs::ROUTES).
+    let customer = crate::customers::get(tx, &card.customer_id)?;
+    let notified = customer.email.is_some() || customer.phone.is_some();
     Ok(Completed {
         job_card: get(tx, &card.id)?,
-        message: message(invoice.as_ref(), ledger.as_ref().map(Vec::len)),
+        message: message(invoice.as_ref(), ledger.as_ref().map(Vec::len), notified),
         invoice,
         inventory_transactions_count: count,
         service_record: record,

@@ -60,17 +60,22 @@ fn worked_example_1_a_new_customer_books_then_books_again() {
         first["message"],
         "Appointment booked successfully. Welcome! Your customer profile has been created. Vehicle registered successfully. Confirmation notification sent."
     );
-    let queued: (String, String) = s
+    let queued: Vec<(String, String)> = s
         .api
         .lock_conn()
-        .query_row("SELECT listener, state FROM jobs WHERE event_type = 'AppointmentBooked'", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+        .prepare("SELECT listener, state FROM jobs WHERE event_type = 'AppointmentBooked' ORDER BY listener")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
         .unwrap();
     assert_eq!(
         queued,
-        ("appointment_confirmation".into(), "queued".into()),
-        "the confirmation is queued with the booking"
+        [
+            ("appointment_confirmation_email".to_string(), "queued".to_string()),
+            ("appointment_confirmation_sms".to_string(), "queued".to_string())
+        ],
+        "the confirmation is queued with the booking, by email and by SMS"
     );
     assert_eq!(first["appointment"]["starts_at"], "2026-11-25T14:00:00.000Z", "09:00 in New York is 14:00 UTC");
 

@@ -107,7 +107,7 @@ fn completing_does_everything_once() {
     assert_eq!(steps, STEPS.to_vec(), "every step recorded in order");
     assert_eq!(
         done["message"],
-        "Job card completed successfully. Invoice INV-2026-A000001 generated. Stock updated for 1 part."
+        "Job card completed successfully. Invoice INV-2026-A000001 generated. Stock updated for 1 part. Customer notified."
     );
 
     let item = s.ok(&s.owner, "inventory.ledger", json!({ "item_id": job.filter }));
@@ -154,7 +154,10 @@ fn skipping_the_invoice_and_the_stock() {
     );
     assert_eq!(done["invoice"], Value::Null);
     assert_eq!(done["inventory_transactions_count"], 0);
-    assert_eq!(done["message"], "Job card completed successfully.", "no invoice sentence when skipped");
+    assert_eq!(
+        done["message"], "Job card completed successfully. Customer notified.",
+        "no invoice sentence when skipped"
+    );
     let item = s.ok(&s.owner, "inventory.ledger", json!({ "item_id": job.filter }));
     assert_eq!(item["item"]["on_hand"], 5000, "stock untouched");
 }
