@@ -18,6 +18,13 @@ echo
 echo "== The manager checks stock at or below its reorder level:"
 PITLANE_PIN=1234 "$bin" --db "$db" --user manager call inventory.low_stock
 echo
+echo "== The front desk prints the latest invoice as a PDF:"
+invoice=$(PITLANE_PIN=1234 "$bin" --db "$db" --user desk call invoices.list '{"limit":1}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["invoices"][0]["id"])')
+PITLANE_PIN=1234 "$bin" --db "$db" --user desk call invoices.pdf "{\"invoice_id\":\"$invoice\"}"
+echo
+echo "== The manager looks at the background jobs (notifications queued by the demo's work):"
+PITLANE_PIN=1234 "$bin" --db "$db" --user manager jobs | cut -c1-400
+echo
 echo "== The owner verifies the audit chain:"
 PITLANE_PIN=1234 "$bin" --db "$db" --user owner call audit.verify
 echo

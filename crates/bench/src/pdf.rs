@@ -1,5 +1,5 @@
-//! Invoice PDFs: Pitlane's renderer as a whole process (this binary's
-//! `render-pdf`) beside headless Chromium printing the same invoice from
+//! Invoice PDFs: Pitlane's renderer as a whole process (the small
+//! `render-invoice` program) beside headless Chromium printing the same invoice from
 //! HTML (`--print-to-pdf`), each timed from process start to exit.
 
 use std::path::Path;
@@ -117,6 +117,10 @@ pub fn compare(data: &Path, runs: usize) {
     };
     // The renderer as its own small program, beside this one.
     let exe = std::env::current_exe().expect("own path").with_file_name("render-invoice");
+    if !exe.exists() {
+        println!("invoice PDF: build the renderer first: cargo build --release -p pitlane-bench; skipped");
+        return;
+    }
     println!("invoice PDF, each a whole process, median of {runs} runs ({browser} --headless --print-to-pdf)");
     println!("                         pitlane     chromium      ratio   pitlane size  chromium size  pages (p/c)");
     for (label, want, goal) in [("1 page", 1, 80.0), ("30 pages", 30, 40.0)] {
@@ -128,7 +132,7 @@ pub fn compare(data: &Path, runs: usize) {
         let profile = tempfile_dir(data, want);
         let ours_time = time(runs, || {
             let ok = Command::new(&exe).args([&lines.to_string()]).arg(&ours).status().is_ok_and(|s| s.success());
-            assert!(ok, "render-pdf ran");
+            assert!(ok, "render-invoice ran");
         });
         let theirs_time = time(runs, || {
             let ok = Command::new(&browser)

@@ -40,6 +40,14 @@ pub const ROUTES: &[(&str, &[&str])] = &[
     ("PaymentCompensated", &["payment_compensation_email"]),
 ];
 
+/// Whether a customer with these details can be told anything: an email
+/// address with email set up, or a phone number with SMS set up. What the
+/// booking and completion messages promise.
+pub fn customer_reachable(conn: &Connection, email: bool, phone: bool) -> Result<bool> {
+    let set = |name: &str| -> Result<bool> { Ok(crate::settings::integration(conn, name)?.is_some()) };
+    Ok((email && set("smtp_host")?) || (phone && set("sms_gateway_url")?))
+}
+
 /// Every listener name, once.
 pub fn listener_names() -> Vec<&'static str> {
     let mut names: Vec<&'static str> = ROUTES.iter().flat_map(|(_, l)| l.iter().copied()).collect();

@@ -65,6 +65,10 @@ fn tell_customer(
     let skipped = |why: &str| Ok(Done::Outcome(format!("skipped: {why}")));
     match channel {
         Channel::Email => {
+            // No address: nothing to send, whatever the settings say.
+            if customer.email.is_none() {
+                return skipped("the customer has no email address");
+            }
             let mailer = Mailer::from_settings(job.api)?;
             if let Some(why) = unreachable(channel, customer.email.is_some(), mailer.is_some()) {
                 return skipped(why);
@@ -74,6 +78,9 @@ fn tell_customer(
             Ok(Done::Outcome(format!("emailed {to}")))
         }
         Channel::Sms => {
+            if customer.phone.is_none() {
+                return skipped("the customer has no phone number");
+            }
             let sms = Sms::from_settings(job.api)?;
             if let Some(why) = unreachable(channel, customer.phone.is_some(), sms.is_some()) {
                 return skipped(why);
@@ -162,8 +169,16 @@ fn invoice_email(job: &Job) -> Result<Done, Failure> {
         let customer = db(customers::get(&conn, &invoice.customer_id))?;
         (db(printing::printable(&conn, id))?, db(settings::branch(&conn))?, invoice, customer)
     };
-    let mailer = Mailer::from_settings(job.api)?;
     let to = if requested { Some(field(job, "to")?.to_string()) } else { customer.email.clone() };
+    if !requested {
+        if invoice.status == "void" {
+            return Ok(Done::Outcome("skipped: the invoice was voided".into()));
+        }
+        if to.is_none() {
+            return Ok(Done::Outcome("skipped: the customer has no email address".into()));
+        }
+    }
+    let mailer = Mailer::from_settings(job.api)?;
     if !requested {
         if let Some(why) = unreachable(Channel::Email, to.is_some(), mailer.is_some()) {
             return Ok(Done::Outcome(format!("skipped: {why}")));
@@ -189,8 +204,10 @@ fn invoice_email(job: &Job) -> Result<Done, Failure> {
 
 /// Emails the managers' alert address, if one is set.
 fn email_managers(job: &Job, subject: &str, body: &str) -> Result<Option<String>, Failure> {
-    let to = db(settings::integration(&job.api.lock_conn(), "alerts_email"))?;
-    let (Some(to), Some(mailer)) = (to, Mailer::from_settings(job.api)?) else {
+    let Some(to) = db(settings::integration(&job.api.lock_conn(), "alerts_email"))? else {
+        return Ok(None);
+    };
+    let Some(mailer) = Mailer::from_settings(job.api)? else {
         return Ok(None);
     };
     mailer.send(&to, subject, body, None, &job.claimed.job.id)?;

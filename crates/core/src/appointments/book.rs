@@ -120,7 +120,8 @@ pub struct Booked {
 }
 
 /// What was done, in words. `notified`: the confirmation was queued for a
-/// customer who can be reached (an email address or a phone number).
+/// customer who can be reached (an email address with email set up, or a
+/// phone number with SMS set up).
 pub fn message(new_customer: bool, new_vehicle: bool, notified: bool) -> String {
     let mut m = String::from("Appointment booked successfully.");
     if new_customer {
@@ -344,7 +345,11 @@ fn book_tx(tx: &Transaction, stamp: &Stamp, input: &BookInput, run: &mut Run) ->
     Ok(Booked {
         // The confirmation job was queued with the AppointmentBooked event,
         // in the booking's own transaction (jobs::ROUTES).
-        message: message(is_new_customer, is_new_vehicle, customer.email.is_some() || customer.phone.is_some()),
+        message: message(
+            is_new_customer,
+            is_new_vehicle,
+            crate::jobs::customer_reachable(tx, customer.email.is_some(), customer.phone.is_some())?,
+        ),
         appointment,
         customer,
         vehicle,

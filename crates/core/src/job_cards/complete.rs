@@ -293,7 +293,7 @@ fn complete_tx(
     let count = ledger.as_ref().map_or(0, Vec::len);
     // The notes themselves were queued with the events (jobs::ROUTES).
     let customer = crate::customers::get(tx, &card.customer_id)?;
-    let notified = customer.email.is_some() || customer.phone.is_some();
+    let notified = crate::jobs::customer_reachable(tx, customer.email.is_some(), customer.phone.is_some())?;
     Ok(Completed {
         job_card: get(tx, &card.id)?,
         message: message(invoice.as_ref(), ledger.as_ref().map(Vec::len), notified),

@@ -16,6 +16,8 @@ fn garage() -> (Shop, Value) {
     s.ok(&s.owner, "settings.update", json!({
         "branch": { "labour_rate": 11000 },
         "closures": [{ "date": "2026-12-25", "reason": "Christmas Day" }],
+        // Email is set up, so a booking's confirmation goes out.
+        "integrations": { "smtp_host": "smtp.garage.example", "smtp_from": "service@garage.example" },
         "bays": [
             { "name": "Bay 1", "capabilities": ["lift"] },
             { "name": "Bay 2", "capabilities": ["lift"] },

@@ -17,6 +17,11 @@ struct Job {
 /// A car in the workshop: a job card in progress with labour and `filters`
 /// oil filters, of which `stock` are on the shelf.
 fn job_in_progress(s: &Shop, filters: i64, stock: i64) -> Job {
+    s.ok(
+        &s.owner,
+        "settings.update",
+        json!({ "integrations": { "smtp_host": "smtp.garage.example", "smtp_from": "service@garage.example" } }),
+    );
     let tech = s.staff("tech", "technician");
     let tech_id = s.ok(&tech, "auth.whoami", json!({}))["staff_id"].as_str().unwrap().to_string();
     let filter = s.item("OF-100", "Oil Filter", stock * 1000, 2000);
