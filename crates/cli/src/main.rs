@@ -83,6 +83,12 @@ enum JobsAction {
     Work {
         #[arg(long)]
         watch: bool,
+        /// Tries per job before it goes to the failed list.
+        #[arg(long, default_value_t = 3)]
+        max_attempts: u32,
+        /// The first pause before a retry, in seconds; doubled each time, with jitter.
+        #[arg(long, default_value_t = 60)]
+        backoff_secs: u64,
     },
     /// Put a failed job back in the queue.
     Retry { job_id: String },
@@ -220,7 +226,10 @@ fn run(cli: Cli) -> Result<ExitCode, ExitCode> {
                 Some(JobsAction::Discard { job_id }) => {
                     Ok(print(&api.call_value(token.as_deref(), "jobs.discard", &json!({ "job_id": job_id }))))
                 }
-                Some(JobsAction::Work { watch }) => {
+                Some(JobsAction::Work { watch, max_attempts, backoff_secs }) => {
+                    if max_attempts == 0 {
+                        return Err(usage("--max-attempts must be at least 1"));
+                    }
                     // Running the worker changes data: managers and owners only.
                     let allowed = api.call_value(token.as_deref(), "jobs.stats", &json!({}));
                     if !allowed.is_success() {
@@ -229,7 +238,11 @@ fn run(cli: Cli) -> Result<ExitCode, ExitCode> {
                     let api = std::sync::Arc::new(api);
                     let worker = pitlane_worker::Worker::new(
                         api.clone(),
-                        pitlane_core::jobs::RetryPolicy::default(),
+                        pitlane_core::jobs::RetryPolicy {
+                            max_attempts,
+                            backoff: std::time::Duration::from_secs(backoff_secs),
+                            ..pitlane_core::jobs::RetryPolicy::default()
+                        },
                         std::sync::Arc::new(pitlane_pdf::PdfPrinter),
                     );
                     if watch {
