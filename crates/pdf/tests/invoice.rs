@@ -4,51 +4,18 @@
 use std::path::Path;
 use std::process::Command;
 
-use pitlane_core::printing::{Paper, Party, PrintLine, PrintableInvoice};
+use pitlane_core::printing::{Paper, PrintableInvoice};
 use pitlane_pdf::render;
 
+/// The crate's sample invoice with the names and the paper under test, and
+/// a first line long enough to wrap.
 fn invoice(lines: usize, customer: &str, paper: Paper) -> PrintableInvoice {
-    PrintableInvoice {
-        paper,
-        title: "Invoice".into(),
-        number: "INV-2026-A000042".into(),
-        facts: vec![
-            ("Invoice".into(), "INV-2026-A000042".into()),
-            ("Date".into(), "24 Nov 2026".into()),
-            ("Due".into(), "8 Dec 2026".into()),
-            ("Job card".into(), "JC-2026-A000042".into()),
-            ("Status".into(), "Partly paid".into()),
-        ],
-        branch: Party {
-            name: "Ærø Bilværksted & Straße Łódź".into(),
-            lines: vec!["Hauptstraße 5, 10115 Berlin".into(), "+49 30 1234567".into(), "Tax number: DE123456789".into()],
-        },
-        customer: Party { name: customer.into(), lines: vec!["+30 21 0123 4567".into(), "client@example.gr".into()] },
-        vehicle: Party { name: "ABC-123".into(), lines: vec!["Toyota Camry (2020)".into(), "Odometer 42,000".into()] },
-        currency: "EUR".into(),
-        lines: (1..=lines)
-            .map(|i| PrintLine {
-                description: if i == 1 {
-                    "Replace front brake pads and discs, bleed the brake system with fresh DOT 4 fluid and road test the car afterwards".into()
-                } else {
-                    format!("Line item number {i} – Ölfilter")
-                },
-                quantity: "1.5".into(),
-                unit_price: format!("{i}.00"),
-                tax_rate: "19%".into(),
-                total: format!("{}.50", i * 3),
-            })
-            .collect(),
-        totals: vec![
-            ("Subtotal".into(), "1,234.56".into()),
-            ("Tax 19% on 1,234.56".into(), "234.57".into()),
-            ("Total EUR".into(), "1,469.13".into()),
-        ],
-        payments: vec![("24 Nov 2026 Card".into(), "-500.00".into())],
-        balance_due: ("Balance due".into(), "EUR 969.13".into()),
-        notes: "Customer declined the wiper blade replacement; recommend it at the next visit.".into(),
-        footer: "Thank you for your custom. Payment within 14 days to IBAN DE00 1234 5678 9012.".into(),
-    }
+    let mut doc = pitlane_pdf::sample(lines);
+    doc.paper = paper;
+    doc.customer.name = customer.into();
+    doc.branch.name = "Ærø Bilværksted & Straße Łódź".into();
+    doc.lines[0].description = "Replace front brake pads and discs, bleed the brake system with fresh DOT 4 fluid and road test the car afterwards".into();
+    doc
 }
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> std::path::PathBuf {
@@ -107,7 +74,7 @@ fn every_line_total_and_name_is_real_text() {
         for (label, amount) in doc.totals.iter().chain(&doc.payments).chain([&doc.balance_due]) {
             expected.extend([label.clone(), amount.clone()]);
         }
-        expected.extend(["Ölfilter".into(), "Page 1 of 1".into(), doc.notes.clone(), "ABC-123".into()]);
+        expected.extend(["Bremsbeläge".into(), "Page 1 of 1".into(), doc.notes.clone(), doc.vehicle.name.clone()]);
         for want in expected {
             assert!(text.contains(&squeeze(&want)), "{file}: the text holds {want:?}");
         }
@@ -129,18 +96,18 @@ fn a_long_invoice_breaks_across_pages_with_headers_and_page_numbers() {
         for (i, page) in pages.iter().enumerate() {
             let flat = squeeze(page);
             assert!(flat.contains(&squeeze(&format!("Page {} of {n}", i + 1))), "page {} is numbered", i + 1);
-            if flat.contains("Lineitemnumber") {
+            if flat.contains("brakepadset") {
                 assert!(flat.contains("DescriptionQtyUnitpriceTaxTotal"), "page {} repeats the table header", i + 1);
             }
         }
         let all = squeeze(&pages.concat());
         for i in 1..=200 {
             let want =
-                if i == 1 { squeeze(&doc.lines[0].description) } else { squeeze(&format!("Line item number {i} –")) };
+                if i == 1 { squeeze(&doc.lines[0].description) } else { squeeze(&format!("Part {i}: brake pad set")) };
             assert!(all.contains(&want), "line {i} is printed");
         }
         assert!(all.contains("EUR969.13"));
-        let with_lines = pages.iter().filter(|p| squeeze(p).contains("Lineitemnumber")).count();
+        let with_lines = pages.iter().filter(|p| squeeze(p).contains("brakepadset")).count();
         assert!(with_lines >= 4, "the lines run over {with_lines} pages");
         let info = Command::new("pdfinfo").arg(&path).output().expect("pdfinfo (poppler-utils)");
         let size =

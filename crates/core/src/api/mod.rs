@@ -155,22 +155,7 @@ impl Api {
     /// is set; attempts younger than the policy's in-flight grace are left
     /// alone unless `include_recent`.
     pub fn resolve_card_attempts(&self, include_recent: bool) -> Result<crate::payments::card::Resolution> {
-        let mut ctx = Ctx {
-            conn: Some(self.lock_conn()),
-            db: &self.conn,
-            clock: self.clock.as_ref(),
-            ids: self.ids.as_ref(),
-            actor: None,
-            api_sessions: &self.sessions,
-            token: None,
-            command: "payments.resolve",
-            fixed_gateway: self.gateway(),
-            connector: self.connector(),
-            secrets: self.secret_store(),
-            printer: self.printer(),
-            db_path: self.path.clone(),
-            card_policy: self.card_policy(),
-        };
+        let mut ctx = self.ctx(self.lock_conn(), None, None, "payments.resolve");
         crate::payments::card::resolve_unfinished(&mut ctx, include_recent)
     }
 
@@ -239,7 +224,19 @@ impl Api {
         if !value.is_object() {
             return Err(Error::BadRequest("The input must be a JSON object.".into()));
         }
-        let mut ctx = Ctx {
+        let mut ctx = self.ctx(conn, actor, token, cmd.name);
+        (cmd.run)(&mut ctx, value)
+    }
+
+    /// What a command (or the core's own start-up work) runs with.
+    fn ctx<'a>(
+        &'a self,
+        conn: MutexGuard<'a, Connection>,
+        actor: Option<Actor>,
+        token: Option<&'a str>,
+        command: &'static str,
+    ) -> Ctx<'a> {
+        Ctx {
             conn: Some(conn),
             db: &self.conn,
             clock: self.clock.as_ref(),
@@ -247,15 +244,14 @@ impl Api {
             actor,
             api_sessions: &self.sessions,
             token,
-            command: cmd.name,
+            command,
             fixed_gateway: self.gateway(),
             connector: self.connector(),
             secrets: self.secret_store(),
             printer: self.printer(),
             db_path: self.path.clone(),
             card_policy: self.card_policy(),
-        };
-        (cmd.run)(&mut ctx, value)
+        }
     }
 
     /// The actor behind a session token, re-read from the database so a
