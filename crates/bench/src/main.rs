@@ -51,7 +51,7 @@ enum Which {
     /// Invoice PDFs of 1 and 30 pages, each made by a whole process, beside
     /// headless Chromium printing the same invoice from HTML.
     Pdf {
-        #[arg(long, default_value_t = 7)]
+        #[arg(long, default_value_t = 15)]
         runs: usize,
     },
     /// Everything, with the defaults.
@@ -398,7 +398,7 @@ fn main() {
             complete(&args.data, 300);
             book(&args.data, 200);
             search(&args.data, 1_000_000, 4000);
-            pdf::compare(&args.data, 7);
+            pdf::compare(&args.data, 15);
         }
     }
 }
