@@ -129,10 +129,11 @@ impl Worker {
             Err(error) => {
                 tracing::warn!(%error, "job failed");
                 let after = jobs::fail(&self.api.lock_conn(), &claimed, now, &error, &self.policy)?;
-                if after.state == "failed" {
-                    Ran::Failed { job_id: id, error }
-                } else {
-                    Ran::Retrying { job_id: id, error }
+                match after.state.as_str() {
+                    _ if after.attempts != claimed.attempt => Ran::Overtaken { job_id: id },
+                    "failed" => Ran::Failed { job_id: id, error },
+                    "queued" => Ran::Retrying { job_id: id, error },
+                    _ => Ran::Overtaken { job_id: id },
                 }
             }
         }))
