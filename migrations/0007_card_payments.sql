@@ -20,6 +20,7 @@ CREATE TABLE payment_attempts (
     refund_key         TEXT NOT NULL UNIQUE,       -- the compensation's own idempotency key, fixed up front
     refund_id          TEXT,                       -- the gateway's refund id once compensated
     outcome_code       TEXT,                       -- why it ended as it did (card_declined, invoice_void, ...)
+    rechecked_at       TEXT,                       -- a "not charged" answer confirmed later, at start-up
     outcome_message    TEXT,
     actor_id           TEXT,
     created_at         TEXT NOT NULL,

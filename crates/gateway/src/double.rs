@@ -295,6 +295,24 @@ impl GatewayDouble {
         self.shared.ledger().requests
     }
 
+    /// Makes a charge as if a request with `key` had been stuck in the
+    /// gateway's queue and went through late (after a lookup said "none").
+    pub fn charge_late(&self, key: &str, amount: i64, currency: &str) -> Charge {
+        let mut ledger = self.shared.ledger();
+        ledger.next += 1;
+        let charge = Charge {
+            id: format!("ch_{:06}", ledger.next),
+            idempotency_key: key.to_string(),
+            amount,
+            currency: currency.to_string(),
+            status: ChargeStatus::Succeeded,
+            decline_code: None,
+            refunded_amount: 0,
+        };
+        ledger.charges.push(charge.clone());
+        charge
+    }
+
     /// Requests seen for one charge key.
     pub fn charge_requests(&self, key: &str) -> u32 {
         self.shared.ledger().charge_requests.get(key).copied().unwrap_or(0)

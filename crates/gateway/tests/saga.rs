@@ -702,3 +702,47 @@ fn a_refund_that_keeps_failing_raises_one_alert() {
     let open = t.s.ok(&t.manager, "alerts.list", json!({}))["open_count"].as_i64().unwrap();
     assert_eq!(open, 1, "one open alert for the refund, however often it is retried");
 }
+
+#[test]
+fn a_charge_made_after_the_gateway_said_none_is_found_and_refunded() {
+    let (t, inv) = till(1);
+    let (invoice, total) = &inv[0];
+    t.double.set_mode(Mode::Unavailable);
+    assert_eq!(failure(&pay(&t.s.api, &t.desk, invoice, *total, "late-1")), (400, "payment_outcome_unknown".into()));
+    t.double.set_mode(Mode::Approve);
+    t.s.clock.advance(chrono::Duration::minutes(3));
+    let desk = t.s.api.login("desk", support::PIN).unwrap();
+    assert_eq!(failure(&pay(&t.s.api, &desk, invoice, *total, "late-1")), (400, "card_not_charged".into()));
+    // The stuck request goes through at the gateway after all.
+    let (attempt, _, _) = attempts(&t.s.api).remove(0);
+    let late = t.double.charge_late(&attempt, *total, "USD");
+    let done = t.s.api.resolve_card_attempts(false).unwrap();
+    assert_eq!((done.examined, done.compensated), (1, 1), "{done:?}");
+    let refunds = t.double.refunds();
+    assert_eq!(refunds.len(), 1);
+    assert_eq!((refunds[0].charge_id.as_str(), refunds[0].amount), (late.id.as_str(), *total));
+    assert_eq!(attempts(&t.s.api)[0].1, "compensated");
+    assert_eq!(count(&t.s.api, "SELECT count(*) FROM payments"), 0, "not recorded: the desk was told it failed");
+    let alerts = t.s.ok(&t.manager, "alerts.list", json!({}));
+    assert_eq!(alerts["alerts"][0]["kind"], "payment_compensated");
+    settled(&t);
+    // Checked once: a later start-up asks nothing more.
+    let requests = t.double.requests();
+    assert_eq!(t.s.api.resolve_card_attempts(false).unwrap().examined, 0);
+    assert_eq!(t.double.requests(), requests);
+}
+
+#[test]
+fn a_confirmed_no_charge_is_asked_about_once() {
+    let (t, inv) = till(1);
+    t.double.set_mode(Mode::Unavailable);
+    pay(&t.s.api, &t.desk, &inv[0].0, inv[0].1, "none-1");
+    t.double.set_mode(Mode::Approve);
+    t.s.clock.advance(chrono::Duration::minutes(3));
+    let first = t.s.api.resolve_card_attempts(false).unwrap();
+    assert_eq!((first.examined, first.not_charged), (1, 1), "settled as not charged: {first:?}");
+    let second = t.s.api.resolve_card_attempts(false).unwrap();
+    assert_eq!((second.examined, second.not_charged), (1, 1), "then asked once more: {second:?}");
+    assert_eq!(t.s.api.resolve_card_attempts(false).unwrap().examined, 0, "and never again");
+    assert!(t.double.charges().is_empty());
+}

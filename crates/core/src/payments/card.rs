@@ -694,11 +694,23 @@ pub fn resolve_unfinished(ctx: &mut Ctx, include_recent: bool) -> Result<Resolut
             "SELECT {COLUMNS} FROM payment_attempts
              WHERE status IN ('pending', 'compensating') AND created_at <= ?1 ORDER BY created_at, id"
         ))?;
-        let rows = stmt.query_map([cutoff], from_row)?.collect::<Result<Vec<_>, _>>()?;
+        let rows = stmt.query_map([&cutoff], from_row)?.collect::<Result<Vec<_>, _>>()?;
+        rows
+    };
+    // A gateway can make a charge after saying it had none (a request that
+    // was stuck in its queue). Attempts ended as "not charged" are asked
+    // about once more, after the grace: money found is refunded.
+    let recheck: Vec<Attempt> = {
+        let mut stmt = ctx.conn().prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM payment_attempts
+             WHERE status = 'failed' AND outcome_code IN ('gateway_unavailable', 'card_not_charged')
+               AND rechecked_at IS NULL AND created_at <= ?1 ORDER BY created_at, id"
+        ))?;
+        let rows = stmt.query_map([&cutoff], from_row)?.collect::<Result<Vec<_>, _>>()?;
         rows
     };
     let mut out = Resolution::default();
-    if open.is_empty() {
+    if open.is_empty() && recheck.is_empty() {
         return Ok(out);
     }
     let gateway: Option<Arc<dyn PaymentGateway>> = match ctx.gateway() {
@@ -710,7 +722,7 @@ pub fn resolve_unfinished(ctx: &mut Ctx, include_recent: bool) -> Result<Resolut
     };
     let Some(gateway) = gateway else {
         tracing::warn!(count = open.len(), "unfinished card payments, but no payment gateway is set up");
-        out.examined = open.len() as u32;
+        out.examined = (open.len() + recheck.len()) as u32;
         out.still_open = out.examined;
         return Ok(out);
     };
@@ -724,6 +736,38 @@ pub fn resolve_unfinished(ctx: &mut Ctx, include_recent: bool) -> Result<Resolut
             "compensated" => out.compensated += 1,
             "failed" | "declined" => out.not_charged += 1,
             _ => out.still_open += 1,
+        }
+    }
+    let policy = ctx.card_policy;
+    for a in recheck {
+        out.examined += 1;
+        match ctx.released(|| with_retries(policy.gateway_tries, policy.retry_delay, || gateway.find_charge(&a.id))) {
+            Ok(Some(charge)) if charge.status == ChargeStatus::Succeeded && charge.idempotency_key == a.id => {
+                tracing::error!(attempt = %a.id, charge = %charge.id, "a charge appeared after the gateway said there was none");
+                let late = Error::rule(
+                    "late_charge",
+                    "the gateway made the charge after saying there was none, and the payment had been reported as not taken",
+                    json!({}),
+                );
+                let settled = compensate(ctx, gateway.as_ref(), a, &charge, Some(&late))?;
+                if settled.status == "compensated" {
+                    out.compensated += 1;
+                } else {
+                    out.still_open += 1;
+                }
+            }
+            Ok(_) => {
+                ctx.write(|tx, stamp| {
+                    tx.prepare_cached("UPDATE payment_attempts SET rechecked_at = ?2 WHERE id = ?1")?
+                        .execute(params![a.id, stamp.at()])?;
+                    Ok(())
+                })?;
+                out.not_charged += 1;
+            }
+            Err(e) => {
+                tracing::warn!(attempt = %a.id, error = %e, "cannot recheck a card attempt: gateway not answering");
+                out.still_open += 1;
+            }
         }
     }
     Ok(out)
