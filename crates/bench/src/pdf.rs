@@ -83,7 +83,7 @@ fn time(runs: usize, mut once: impl FnMut()) -> Duration {
         })
         .collect();
     all.sort();
-    all[all.len() / 2]
+    super::percentile(&all, 0.5)
 }
 
 fn pages(path: &Path) -> String {

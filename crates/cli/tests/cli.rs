@@ -224,6 +224,7 @@ fn jobs_are_listed_and_worked_off_from_the_command_line() {
     let ran = envelope(&work)["data"]["ran"].as_array().unwrap().clone();
     assert!(!ran.is_empty());
     assert!(ran.iter().all(|r| r["result"] == "succeeded"), "{ran:?}");
+    assert!(ran.iter().any(|r| r["outcome"] == "skipped: email is not set up"), "and say why: {ran:?}");
     let after = envelope(&pitlane(&db, &["--user", "manager", "jobs"], Some("1234")));
     assert_eq!(after["data"]["stats"]["queued"], 0);
     assert_eq!(after["data"]["failed"], serde_json::json!([]));

@@ -33,8 +33,8 @@ pub trait SecretStore: Send + Sync {
 
 /// The keyring entry name of `name` on this device: two databases on one
 /// computer (the demo and the real one) never share a key.
-fn scoped(ctx: &Ctx, name: &str) -> Result<String> {
-    let device = crate::settings::device(ctx.conn())?.ok_or_else(|| Error::Internal("device row missing".into()))?;
+fn scoped(conn: &rusqlite::Connection, name: &str) -> Result<String> {
+    let device = crate::settings::device(conn)?.ok_or_else(|| Error::Internal("device row missing".into()))?;
     Ok(format!("{}/{name}", device.id))
 }
 
@@ -63,8 +63,7 @@ pub fn read_from(conn: &rusqlite::Connection, store: Option<&dyn SecretStore>, n
     let Some(store) = store else {
         return Err(refused(SecretError::NoKeyring("this build has no keyring".into())));
     };
-    let device = crate::settings::device(conn)?.ok_or_else(|| Error::Internal("device row missing".into()))?;
-    store.get(&format!("{}/{name}", device.id)).map_err(refused)
+    store.get(&scoped(conn, name)?).map_err(refused)
 }
 
 #[derive(Debug, Deserialize)]
@@ -105,7 +104,7 @@ pub fn set_cmd(ctx: &mut Ctx, input: SetSecretInput) -> Result<SecretState> {
     let Some(store) = ctx.secrets.clone() else {
         return Err(refused(SecretError::NoKeyring("this build has no keyring".into())));
     };
-    let key = scoped(ctx, &input.name)?;
+    let key = scoped(ctx.conn(), &input.name)?;
     match &input.value {
         Some(value) => store.set(&key, value.trim()).map_err(refused)?,
         None => store.delete(&key).map_err(refused)?,
@@ -129,7 +128,7 @@ pub fn states(ctx: &Ctx) -> Result<Vec<SecretState>> {
     NAMES
         .iter()
         .map(|name| {
-            let state = match (&ctx.secrets, scoped(ctx, name)) {
+            let state = match (&ctx.secrets, scoped(ctx.conn(), name)) {
                 (Some(store), Ok(key)) => match store.get(&key) {
                     Ok(Some(_)) => "set",
                     Ok(None) => "not_set",

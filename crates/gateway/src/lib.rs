@@ -133,6 +133,19 @@ fn read<T: for<'de> Deserialize<'de>>(response: Response) -> Result<T, GatewayEr
     response.json::<T>().map_err(|_| GatewayError::Unreachable("unreadable answer".into()))
 }
 
+impl HttpGateway {
+    /// POSTs `body` to `path` with the key and the idempotency key.
+    fn post(&self, path: &str, idempotency_key: &str, body: &impl Serialize) -> Result<Response, GatewayError> {
+        self.client
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.key)
+            .header("Idempotency-Key", idempotency_key)
+            .json(body)
+            .send()
+            .map_err(unreachable)
+    }
+}
+
 impl PaymentGateway for HttpGateway {
     fn charge(&self, request: &ChargeRequest) -> Result<Charge, GatewayError> {
         let body = ChargeBody {
@@ -141,14 +154,7 @@ impl PaymentGateway for HttpGateway {
             description: request.description.clone(),
             invoice_id: request.invoice_id.clone(),
         };
-        let response = self
-            .client
-            .post(format!("{}/v1/charges", self.base))
-            .bearer_auth(&self.key)
-            .header("Idempotency-Key", &request.idempotency_key)
-            .json(&body)
-            .send()
-            .map_err(unreachable)?;
+        let response = self.post("/v1/charges", &request.idempotency_key, &body)?;
         // 402: the charge exists and was declined.
         if response.status().is_success() || response.status() == StatusCode::PAYMENT_REQUIRED {
             return read::<ChargeAnswer>(response).map(|a| a.charge);
@@ -159,14 +165,7 @@ impl PaymentGateway for HttpGateway {
     fn refund(&self, request: &RefundRequest) -> Result<Refund, GatewayError> {
         let body =
             RefundBody { charge_id: request.charge_id.clone(), amount: request.amount, reason: request.reason.clone() };
-        let response = self
-            .client
-            .post(format!("{}/v1/refunds", self.base))
-            .bearer_auth(&self.key)
-            .header("Idempotency-Key", &request.idempotency_key)
-            .json(&body)
-            .send()
-            .map_err(unreachable)?;
+        let response = self.post("/v1/refunds", &request.idempotency_key, &body)?;
         if response.status().is_success() {
             return read::<RefundAnswer>(response).map(|a| a.refund);
         }

@@ -20,7 +20,7 @@ use pitlane_gateway::double::{GatewayDouble, Mode};
 use pitlane_gateway::HttpGateway;
 use serde_json::json;
 
-use support::{failure, shop, Shop};
+use support::{failure, shop, Dice, Shop};
 
 const KEY: &str = "sk_test_loopback";
 
@@ -444,14 +444,6 @@ fn a_wrong_gateway_key_is_refused_and_nothing_is_taken() {
 // ---- crashes -------------------------------------------------------------
 
 const CHILD: &str = "PITLANE_CARD_CHILD";
-
-struct Dice(u64);
-impl Dice {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        self.0 >> 33
-    }
-}
 
 /// Takes card payments until killed; with `PITLANE_CARD_ABORT` set, the
 /// first payment's process dies right after the charge.

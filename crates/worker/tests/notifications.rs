@@ -452,3 +452,24 @@ fn unencrypted_smtp_is_only_allowed_to_this_machine_whatever_the_order() {
     let settings = s.ok(&s.owner, "settings.get", json!({}));
     assert_eq!(settings["integrations"]["smtp_host"], "127.0.0.1", "nothing changed");
 }
+
+#[test]
+fn half_finished_email_settings_fail_only_the_jobs_with_something_to_send() {
+    let s = support::shop();
+    // A server but no sender address: email cannot work.
+    s.ok(&s.owner, "settings.update", json!({ "integrations": { "smtp_host": "127.0.0.1", "smtp_security": "none" } }));
+    completed(&s, "No Address", None, None);
+    let (worker, _api) = worker_for(&s, s.clock.clone());
+    let ran = worker.run_until_idle().unwrap();
+    assert!(
+        ran.iter().all(
+            |r| matches!(r, Ran::Succeeded { outcome, .. } if outcome.starts_with("skipped: the customer has no"))
+        ),
+        "{ran:?}"
+    );
+    completed(&s, "Has Address", Some("has@example.com"), None);
+    let ran = worker.run_until_idle().unwrap();
+    let retrying: Vec<_> =
+        ran.iter().filter(|r| matches!(r, Ran::Retrying { error, .. } if error.contains("smtp_from"))).collect();
+    assert_eq!(retrying.len(), 2, "the car-ready email and the invoice email wait for the settings: {ran:?}");
+}

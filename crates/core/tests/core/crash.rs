@@ -13,18 +13,9 @@ use std::time::Duration;
 use rusqlite::Connection;
 use serde_json::{json, Value};
 
-use crate::support::{db_path, open_with_real_ids, shop, PIN};
+use crate::support::{db_path, open_with_real_ids, shop, Dice, PIN};
 
 const CHILD: &str = "PITLANE_CRASH_CHILD";
-
-/// A small deterministic generator (the child's seed differs per cycle).
-struct Dice(u64);
-impl Dice {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        self.0 >> 33
-    }
-}
 
 fn data(env: &pitlane_core::Envelope) -> Option<Value> {
     env.data().cloned()

@@ -149,3 +149,14 @@ pub fn failure(env: &Envelope) -> (u16, String) {
         Envelope::Success { .. } => panic!("expected a failure, got {}", env.to_json()),
     }
 }
+
+/// A small deterministic generator for the crash and racing tests (each
+/// child gets its own seed).
+pub struct Dice(pub u64);
+
+impl Dice {
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+}
