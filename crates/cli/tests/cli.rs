@@ -229,3 +229,111 @@ fn jobs_are_listed_and_worked_off_from_the_command_line() {
     assert_eq!(after["data"]["stats"]["queued"], 0);
     assert_eq!(after["data"]["failed"], serde_json::json!([]));
 }
+
+/// Fails loudly when a tool the keyring tests need is missing
+/// (scripts/setup.sh installs them).
+fn require_tool(name: &str) {
+    let found = std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).any(|dir| dir.join(name).is_file()))
+        .unwrap_or(false);
+    assert!(found, "{name} is missing: run scripts/setup.sh (it installs gnome-keyring and dbus)");
+}
+
+/// Runs `pitlane --db DB ARGS` inside a D-Bus session of its own with a real
+/// GNOME Keyring whose files live in `home`: started unlocked (as a desktop
+/// login does) or locked (as after an automatic login, or over SSH).
+fn in_keyring_session(home: &Path, unlocked: bool, db: &Path, args: &[&str], stdin: &str) -> Output {
+    use std::io::Write;
+    require_tool("dbus-run-session");
+    require_tool("gnome-keyring-daemon");
+    let run = home.join("run");
+    std::fs::create_dir_all(&run).unwrap();
+    let start = if unlocked {
+        "printf pw | gnome-keyring-daemon --daemonize --unlock --components=secrets"
+    } else {
+        "gnome-keyring-daemon --daemonize --components=secrets"
+    };
+    // Exit 97 when the daemon does not start, so that cannot pass for a refusal.
+    let script = format!("{start} >/dev/null || exit 97; sleep 0.5; exec \"$@\"");
+    let mut child = Command::new("dbus-run-session")
+        .args(["--", "sh", "-c", &script, "sh", env!("CARGO_BIN_EXE_pitlane"), "--db"])
+        .arg(db)
+        .args(args)
+        .env("XDG_DATA_HOME", home)
+        .env("XDG_RUNTIME_DIR", &run)
+        .env("PITLANE_PIN", "4321")
+        .env_remove("PITLANE_DB")
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start dbus-run-session");
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_ne!(out.status.code(), Some(97), "gnome-keyring-daemon started: {}", String::from_utf8_lossy(&out.stderr));
+    out
+}
+
+fn secret_states(out: &Output) -> Vec<(String, String)> {
+    envelope(out)["data"]["secrets"]
+        .as_array()
+        .unwrap_or_else(|| panic!("settings.get answered: {}", String::from_utf8_lossy(&out.stdout)))
+        .iter()
+        .map(|s| (s["name"].as_str().unwrap().to_string(), s["state"].as_str().unwrap().to_string()))
+        .collect()
+}
+
+fn state_of(states: &[(String, String)], name: &str) -> String {
+    states.iter().find(|(n, _)| n == name).map(|(_, s)| s.clone()).unwrap_or_default()
+}
+
+#[test]
+fn a_secret_goes_into_a_real_unlocked_keyring() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, home) = (dir.path().join("shop.db"), dir.path().join("home"));
+    let init = pitlane(&db, &["init", "--branch-name", "B", "--owner-name", "O", "--owner-code", "o"], Some("4321"));
+    assert_eq!(init.status.code(), Some(0));
+
+    let set = in_keyring_session(&home, true, &db, &["--user", "o", "secret", "smtp_password"], "sk_real_keyring_1\n");
+    assert_eq!(set.status.code(), Some(0), "{}", String::from_utf8_lossy(&set.stdout));
+    assert_eq!(envelope(&set)["data"]["state"], "set");
+
+    // A new session unlocks the same keyring: the secret is still there.
+    let get = in_keyring_session(&home, true, &db, &["--user", "o", "call", "settings.get"], "");
+    let states = secret_states(&get);
+    assert_eq!(state_of(&states, "smtp_password"), "set", "settings.get sees the stored secret: {states:?}");
+    assert_eq!(state_of(&states, "sms_api_key"), "not_set", "{states:?}");
+    let all = [std::fs::read(&db).unwrap(), std::fs::read(db.with_extension("db-wal")).unwrap_or_default()].concat();
+    assert!(!all.windows(17).any(|w| w == b"sk_real_keyring_1"), "the secret is only in the keyring");
+}
+
+#[test]
+fn a_locked_keyring_is_its_own_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, home) = (dir.path().join("shop.db"), dir.path().join("home"));
+    let init = pitlane(&db, &["init", "--branch-name", "B", "--owner-name", "O", "--owner-code", "o"], Some("4321"));
+    assert_eq!(init.status.code(), Some(0));
+    // The login keyring is made (unlocked) once, then the daemon restarts without the password.
+    let first = in_keyring_session(&home, true, &db, &["--user", "o", "secret", "smtp_password"], "first\n");
+    assert_eq!(envelope(&first)["data"]["state"], "set", "{}", String::from_utf8_lossy(&first.stdout));
+
+    // (scenario, the secret changed while the keyring is locked)
+    for (scenario, name) in [("replacing a stored secret", "smtp_password"), ("adding a new one", "sms_api_key")] {
+        let out = in_keyring_session(&home, false, &db, &["--user", "o", "secret", name], "second\n");
+        assert_eq!(out.status.code(), Some(1), "{scenario}: a business failure");
+        let env = envelope(&out);
+        assert_eq!(env["code"], "keyring_locked", "{scenario}: {env}");
+        assert_eq!(env["status_code"], 400, "{scenario}");
+        assert!(env["message"].as_str().unwrap().contains("Unlock it"), "{scenario}: says what to do: {env}");
+    }
+    let get = in_keyring_session(&home, false, &db, &["--user", "o", "call", "settings.get"], "");
+    assert_eq!(get.status.code(), Some(0), "a locked keyring does not fail settings.get");
+    let states = secret_states(&get);
+    assert_eq!(state_of(&states, "smtp_password"), "locked", "{states:?}");
+
+    let unlocked = in_keyring_session(&home, true, &db, &["--user", "o", "call", "settings.get"], "");
+    assert_eq!(state_of(&secret_states(&unlocked), "smtp_password"), "set", "unlocked again, the first value is kept");
+    assert_eq!(state_of(&secret_states(&unlocked), "sms_api_key"), "not_set", "nothing was added while locked");
+}

@@ -35,6 +35,7 @@ pub mod staff;
 pub mod totals;
 pub mod validate;
 pub mod vehicles;
+pub mod wording;
 
 pub use api::{Api, Envelope};
 pub use clock::{Clock, FixedClock, IdSource, SequentialIds, Stamp, SystemClock, UuidV7Ids};

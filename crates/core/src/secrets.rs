@@ -17,9 +17,13 @@ pub const NAMES: &[&str] = &["payment_gateway_key", "smtp_password", "sms_api_ke
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum SecretError {
-    /// No keyring service on this computer (or it is locked and cannot be opened).
+    /// No keyring service on this computer.
     #[error("no keyring is available on this computer ({0})")]
     NoKeyring(String),
+    /// The keyring is there but locked, and was not unlocked when asked
+    /// (no desktop session to ask in, or the prompt was dismissed).
+    #[error("the keyring is locked ({0})")]
+    Locked(String),
     #[error("the keyring failed ({0})")]
     Failed(String),
 }
@@ -45,6 +49,11 @@ fn refused(e: SecretError) -> Error {
             format!(
                 "No keyring is available on this computer ({why}). Pitlane keeps keys and passwords only in the system keyring (GNOME Keyring or KWallet, macOS Keychain, Windows Credential Manager), never in a file: set one up and try again."
             ),
+            json!({}),
+        ),
+        SecretError::Locked(_) => Error::rule(
+            "keyring_locked",
+            "The system keyring is locked. Unlock it (log in to the desktop session, or open the keyring and unlock it) and try again.",
             json!({}),
         ),
         SecretError::Failed(why) => {
@@ -94,7 +103,8 @@ impl Validate for SetSecretInput {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct SecretState {
     pub name: String,
-    /// `set`, `not_set`, or `unavailable` (no keyring).
+    /// `set`, `not_set`, `locked` (the keyring is locked), or
+    /// `unavailable` (no keyring, or it failed).
     pub state: &'static str,
 }
 
@@ -132,6 +142,7 @@ pub fn states(ctx: &Ctx) -> Result<Vec<SecretState>> {
                 (Some(store), Ok(key)) => match store.get(&key) {
                     Ok(Some(_)) => "set",
                     Ok(None) => "not_set",
+                    Err(SecretError::Locked(_)) => "locked",
                     Err(_) => "unavailable",
                 },
                 _ => "unavailable",

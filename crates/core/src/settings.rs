@@ -109,7 +109,8 @@ pub struct Settings {
 pub struct Integrations {
     pub payment_gateway_url: Option<String>,
     pub smtp_host: Option<String>,
-    pub smtp_port: Option<String>,
+    /// A number on the wire (1..=65535).
+    pub smtp_port: Option<u16>,
     pub smtp_username: Option<String>,
     /// The sender: `Garage Name <service@garage.example>`.
     pub smtp_from: Option<String>,
@@ -139,7 +140,7 @@ pub fn integrations(conn: &Connection) -> Result<Integrations> {
     Ok(Integrations {
         payment_gateway_url: get("payment_gateway_url")?,
         smtp_host: get("smtp_host")?,
-        smtp_port: get("smtp_port")?,
+        smtp_port: get("smtp_port")?.and_then(|p| p.parse().ok()),
         smtp_username: get("smtp_username")?,
         smtp_from: get("smtp_from")?,
         smtp_security: get("smtp_security")?,
@@ -364,8 +365,9 @@ pub struct IntegrationsPatch {
     pub payment_gateway_url: Option<String>,
     #[serde(default)]
     pub smtp_host: Option<String>,
+    /// A number; a numeric string is taken too (older callers sent one).
     #[serde(default)]
-    pub smtp_port: Option<String>,
+    pub smtp_port: Option<PortInput>,
     #[serde(default)]
     pub smtp_username: Option<String>,
     #[serde(default)]
@@ -380,26 +382,59 @@ pub struct IntegrationsPatch {
     pub alerts_email: Option<String>,
 }
 
+/// A port as sent: a JSON number, or the same as a string; `""` removes it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum PortInput {
+    Number(serde_json::Number),
+    Text(String),
+}
+
+impl PortInput {
+    /// The port (`Ok(None)`: remove it), or `Err` when it is no port.
+    pub fn port(&self) -> std::result::Result<Option<u16>, ()> {
+        let port = match self {
+            PortInput::Number(n) => n.as_u64().and_then(|p| u16::try_from(p).ok()),
+            PortInput::Text(t) if t.trim().is_empty() => return Ok(None),
+            PortInput::Text(t) => t.trim().parse::<u16>().ok(),
+        };
+        port.filter(|p| *p > 0).map(Some).ok_or(())
+    }
+
+    /// How it is stored: the port's digits, `""` to remove it.
+    fn stored(&self) -> String {
+        match (self.port(), self) {
+            (Ok(Some(p)), _) => p.to_string(),
+            (Ok(None), _) => String::new(),
+            (Err(()), PortInput::Number(n)) => n.to_string(),
+            (Err(()), PortInput::Text(t)) => t.clone(),
+        }
+    }
+}
+
 impl IntegrationsPatch {
-    fn pairs(&self) -> [(&'static str, &Option<String>); 9] {
+    fn pairs(&self) -> [(&'static str, Option<String>); 9] {
         [
-            ("payment_gateway_url", &self.payment_gateway_url),
-            ("smtp_host", &self.smtp_host),
-            ("smtp_port", &self.smtp_port),
-            ("smtp_username", &self.smtp_username),
-            ("smtp_from", &self.smtp_from),
-            ("smtp_security", &self.smtp_security),
-            ("sms_gateway_url", &self.sms_gateway_url),
-            ("sms_sender", &self.sms_sender),
-            ("alerts_email", &self.alerts_email),
+            ("payment_gateway_url", self.payment_gateway_url.clone()),
+            ("smtp_host", self.smtp_host.clone()),
+            ("smtp_port", self.smtp_port.as_ref().map(PortInput::stored)),
+            ("smtp_username", self.smtp_username.clone()),
+            ("smtp_from", self.smtp_from.clone()),
+            ("smtp_security", self.smtp_security.clone()),
+            ("sms_gateway_url", self.sms_gateway_url.clone()),
+            ("sms_sender", self.sms_sender.clone()),
+            ("alerts_email", self.alerts_email.clone()),
         ]
     }
 
     fn validate(&self, v: &mut Violations) {
         let field = |n: &str| format!("integrations.{n}");
+        if self.smtp_port.as_ref().is_some_and(|p| p.port().is_err()) {
+            v.add(field("smtp_port"), "must be a port number from 1 to 65535");
+        }
         for (name, value) in self.pairs() {
             let Some(value) = value.as_deref().map(str::trim) else { continue };
-            if value.is_empty() {
+            if value.is_empty() || name == "smtp_port" {
                 continue;
             }
             v.max_len(&field(name), value, 500);
@@ -407,9 +442,6 @@ impl IntegrationsPatch {
                 "payment_gateway_url" | "sms_gateway_url" => check_service_url(v, &field(name), value),
                 "smtp_host" if value.contains(|c: char| c.is_whitespace() || c == '/' || c == ':') => {
                     v.add(field(name), "must be a host name such as smtp.example.com")
-                }
-                "smtp_port" if !value.parse::<u16>().is_ok_and(|p| p > 0) => {
-                    v.add(field(name), "must be a port number from 1 to 65535")
                 }
                 "smtp_security" if !matches!(value, "starttls" | "tls" | "none") => {
                     v.add(field(name), "must be starttls, tls or none")
@@ -507,7 +539,11 @@ pub fn check_opening_hours(v: &mut Violations, hours: &[OpeningInterval]) {
     parsed.sort();
     for w in parsed.windows(2) {
         if w[0].0 == w[1].0 && w[1].1 < w[0].2 {
-            v.add("opening_hours", format!("intervals overlap on weekday {}", w[0].0));
+            let day = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+                .get((w[0].0 - 1) as usize)
+                .copied()
+                .unwrap_or("one day");
+            v.add("opening_hours", format!("intervals overlap on {day}"));
         }
     }
 }

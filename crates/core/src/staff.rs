@@ -251,13 +251,36 @@ pub struct ListInput {
 }
 impl Validate for ListInput {}
 
+/// A colleague as the front desk and technicians see them: who, and in
+/// which role. No staff code (half a login), pay or lock.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Colleague {
+    pub id: String,
+    pub name: String,
+    pub role: Role,
+    pub active: bool,
+}
+
+/// `staff.list`: managers and owners get every [`StaffMember`] field, the
+/// front desk and technicians [`Colleague`]s.
 #[derive(Serialize)]
-pub struct StaffList {
-    pub staff: Vec<StaffMember>,
+#[serde(untagged)]
+pub enum StaffList {
+    Full { staff: Vec<StaffMember> },
+    Colleagues { staff: Vec<Colleague> },
 }
 
 pub fn list_cmd(ctx: &mut Ctx, input: ListInput) -> Result<StaffList> {
-    Ok(StaffList { staff: list(ctx.conn(), input.include_inactive)? })
+    let staff = list(ctx.conn(), input.include_inactive)?;
+    Ok(match ctx.actor()?.role {
+        Role::Manager | Role::Owner => StaffList::Full { staff },
+        Role::FrontDesk | Role::Technician => StaffList::Colleagues {
+            staff: staff
+                .into_iter()
+                .map(|s| Colleague { id: s.id, name: s.name, role: s.role, active: s.active })
+                .collect(),
+        },
+    })
 }
 
 pub fn create_cmd(ctx: &mut Ctx, input: NewStaff) -> Result<StaffMember> {

@@ -1,8 +1,9 @@
 //! Pitlane's secrets in the OS keyring, through the keyring crate: the
 //! macOS Keychain, the Windows Credential Manager, or the Secret Service
 //! (GNOME Keyring, KWallet) on Linux. When none answers, every call fails
-//! with [`SecretError::NoKeyring`] and the core tells the user so; nothing
-//! is ever written anywhere else.
+//! with [`SecretError::NoKeyring`], and when it is locked with
+//! [`SecretError::Locked`]; the core tells the user so. Nothing is ever
+//! written anywhere else.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -49,10 +50,34 @@ impl KeyringStore {
 /// The keyring's errors, without any secret in them.
 fn map(e: keyring::Error) -> SecretError {
     match e {
+        keyring::Error::NoStorageAccess(inner) | keyring::Error::PlatformFailure(inner)
+            if is_locked(inner.as_ref()) =>
+        {
+            SecretError::Locked(short(&inner.to_string()))
+        }
         keyring::Error::NoStorageAccess(inner) => SecretError::NoKeyring(short(&inner.to_string())),
         keyring::Error::PlatformFailure(inner) => SecretError::NoKeyring(short(&inner.to_string())),
         other => SecretError::Failed(short(&other.to_string())),
     }
+}
+
+/// Whether the Secret Service said its collection is locked: it answers a
+/// locked item with `Locked`, an unlock prompt nobody could answer (no
+/// desktop session) or dismissed with `Prompt`, and a new item in a locked
+/// collection with the D-Bus error `IsLocked`.
+#[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "openbsd"))]
+fn is_locked(e: &(dyn std::error::Error + Send + Sync + 'static)) -> bool {
+    use dbus_secret_service::Error as Ss;
+    match e.downcast_ref::<Ss>() {
+        Some(Ss::Locked | Ss::Prompt) => true,
+        Some(Ss::Dbus(e)) => e.name() == Some("org.freedesktop.Secret.Error.IsLocked"),
+        _ => false,
+    }
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "freebsd", target_os = "openbsd")))]
+fn is_locked(_e: &(dyn std::error::Error + Send + Sync + 'static)) -> bool {
+    false
 }
 
 fn short(s: &str) -> String {

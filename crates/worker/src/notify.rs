@@ -46,7 +46,7 @@ impl Mailer {
             _ => SmtpTransport::starttls_relay(&host).map_err(|e| format!("smtp: {e}"))?,
         };
         let mut builder = builder.timeout(Some(Duration::from_secs(30)));
-        if let Some(port) = settings.smtp_port.and_then(|p| p.parse::<u16>().ok()) {
+        if let Some(port) = settings.smtp_port {
             builder = builder.port(port);
         }
         if let Some(user) = settings.smtp_username {

@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::error::Error;
+use crate::wording;
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(untagged)]
@@ -85,8 +86,15 @@ pub fn failure(e: &Error, correlation_id: impl FnOnce() -> String) -> Envelope {
     let (status, message, details): (u16, String, Value) = match e {
         Error::BadRequest(m) => (400, m.clone(), json!({})),
         Error::Validation(fields) => {
-            let names: Vec<&str> = fields.iter().map(|f| f.field.as_str()).collect();
-            (422, format!("Please check: {}.", names.join(", ")), json!({ "fields": fields }))
+            let mut labels: Vec<String> = Vec::new();
+            for f in fields {
+                let label = wording::field_label(&f.field);
+                if !labels.contains(&label) {
+                    labels.push(label);
+                }
+            }
+            let count = wording::plural(labels.len() as i64, "field", "fields");
+            (422, format!("Please check {count}: {}.", wording::and_list(&labels)), json!({ "fields": fields }))
         }
         Error::NotLoggedIn => (401, "Please log in.".into(), json!({})),
         Error::WrongCredentials { attempts_left } => {
@@ -99,16 +107,21 @@ pub fn failure(e: &Error, correlation_id: impl FnOnce() -> String) -> Envelope {
         ),
         Error::Forbidden { command } => (403, "Your role does not allow this.".into(), json!({ "command": command })),
         Error::NotFound { entity, id } => {
-            (404, format!("No {entity} with that id."), json!({ "entity": entity, "id": id }))
+            (404, format!("That {entity} could not be found."), json!({ "entity": entity, "id": id }))
         }
         Error::Conflict { message, details, .. } => (409, message.clone(), details.clone()),
         Error::Rule { message, details, .. } => (400, message.clone(), details.clone()),
         Error::Overflow { field } => (
             422,
-            format!("The amount in {field} is too large."),
+            format!("The amount for {} is too large.", wording::field_label(field)),
             json!({ "fields": [{ "field": field, "message": "is too large" }] }),
         ),
-        Error::DatabaseTooNew { found, known } => (400, e.to_string(), json!({ "found": found, "known": known })),
+        Error::DatabaseTooNew { found, known } => (
+            400,
+            "This database was made by a newer version of Pitlane: update Pitlane to open it. The file was not changed."
+                .into(),
+            json!({ "found": found, "known": known }),
+        ),
         Error::NotPitlaneDatabase(_) => (400, "That file is not a Pitlane database.".into(), json!({})),
         Error::Db(_) | Error::Internal(_) => {
             let id = correlation_id();

@@ -44,7 +44,9 @@ pub enum Permission {
     InventoryRead,
     /// Change stock and the item list.
     InventoryManage,
-    /// See the staff list.
+    /// See the staff list: everyone (the front desk assigns technicians,
+    /// technicians see who is who); only managers and owners see staff
+    /// codes, pay and locks (`staff::list_cmd`).
     StaffRead,
     /// Read and verify the audit log.
     AuditRead,
@@ -72,10 +74,10 @@ pub fn allows(role: Role, permission: Permission) -> bool {
     use Permission::*;
     use Role::*;
     match permission {
-        Public | AnyStaff | CustomersRead | InventoryRead => true,
+        Public | AnyStaff | CustomersRead | InventoryRead | StaffRead => true,
         CustomersWrite | JobCardDesk | InvoicesRead | PaymentsTake => matches!(role, FrontDesk | Manager | Owner),
         JobCardWork => matches!(role, Technician | Manager | Owner),
-        InventoryManage | StaffRead | AuditRead | Reports | PaymentsRefund | Jobs => matches!(role, Manager | Owner),
+        InventoryManage | AuditRead | Reports | PaymentsRefund | Jobs => matches!(role, Manager | Owner),
         OwnerOnly => role == Owner,
     }
 }

@@ -188,15 +188,40 @@ pub fn next_free(
     Ok(rules::free_starts(cal.tz, &cal.hours, &cal.closures, &busy_bays, date, days, duration, now, want))
 }
 
+/// Why an appointment cannot move, as the desk would say it.
+fn wrong_status_message(from: Status, to: Status) -> String {
+    let now = match from {
+        Status::Scheduled => "is booked",
+        Status::Confirmed => "is confirmed",
+        Status::CheckedIn => "is already checked in",
+        Status::Cancelled => "was cancelled",
+        Status::NoShow => "was marked as a no-show",
+    };
+    if from == to {
+        let now = match from {
+            Status::Cancelled => "was already cancelled",
+            Status::NoShow => "was already marked as a no-show",
+            Status::Scheduled => "is already booked",
+            Status::Confirmed => "is already confirmed",
+            Status::CheckedIn => now,
+        };
+        return format!("This appointment {now}.");
+    }
+    let action = match to {
+        Status::Scheduled => "booked again",
+        Status::Confirmed => "confirmed",
+        Status::CheckedIn => "checked in",
+        Status::Cancelled => "cancelled",
+        Status::NoShow => "marked as a no-show",
+    };
+    format!("This appointment {now}, so it cannot be {action}.")
+}
+
 pub fn set_status_tx(tx: &Transaction, stamp: &Stamp, a: &Appointment, to: Status) -> Result<()> {
     if !can_move(a.status, to) {
         return Err(Error::conflict(
             "wrong_status",
-            format!(
-                "The appointment is {}; it cannot become {}.",
-                a.status.as_str().replace('_', " "),
-                to.as_str().replace('_', " ")
-            ),
+            wrong_status_message(a.status, to),
             json!({ "appointment_id": a.id, "status": a.status.as_str() }),
         ));
     }

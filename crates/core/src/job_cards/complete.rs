@@ -105,7 +105,7 @@ fn complete_tx(
         let card = get(tx, &input.job_card_id)?;
         ensure_may_work_on(actor, &card)?;
         if card.status != Status::InProgress {
-            return Err(wrong_status(&card, "in progress"));
+            return Err(wrong_status(&card, "completed"));
         }
         if card.technician_id.is_none() {
             return Err(Error::rule(

@@ -154,11 +154,19 @@ pub fn ensure_may_work_on(actor: &Actor, card: &JobCard) -> Result<()> {
     Ok(())
 }
 
-fn wrong_status(card: &JobCard, wanted: &str) -> Error {
+/// The card's status does not allow `action` ("started", "changed",
+/// "cancelled", "completed"): said as the desk would say it.
+fn wrong_status(card: &JobCard, action: &str) -> Error {
     let code = if card.status == Status::Completed { "already_completed" } else { "wrong_status" };
+    let now = match card.status {
+        Status::Open => "has not been started yet",
+        Status::InProgress => "is already in progress",
+        Status::Completed => "is already completed",
+        Status::Cancelled => "was cancelled",
+    };
     Error::conflict(
         code,
-        format!("Job card {} is {}; this needs it {wanted}.", card.number, card.status.as_str().replace('_', " ")),
+        format!("Job card {} {now}, so it cannot be {action}.", card.number),
         json!({ "job_card_id": card.id, "status": card.status.as_str() }),
     )
 }
@@ -367,7 +375,7 @@ fn open_card_for_lines(tx: &Transaction, actor: &Actor, id: &str) -> Result<JobC
     let card = get(tx, id)?;
     ensure_may_work_on(actor, &card)?;
     if !matches!(card.status, Status::Open | Status::InProgress) {
-        return Err(wrong_status(&card, "open or in progress"));
+        return Err(wrong_status(&card, "changed"));
     }
     Ok(card)
 }
@@ -433,7 +441,10 @@ pub fn remove_line_cmd(ctx: &mut Ctx, input: RemoveLine) -> Result<JobCard> {
 #[serde(deny_unknown_fields)]
 pub struct StartInput {
     pub job_card_id: String,
-    pub technician_id: String,
+    /// Leave out: a technician starts the card for themselves; a manager
+    /// or owner starts it for the technician it is assigned to.
+    #[serde(default)]
+    pub technician_id: Option<String>,
     #[serde(default)]
     pub odometer: Option<i64>,
     #[serde(default)]
@@ -443,7 +454,9 @@ pub struct StartInput {
 impl Validate for StartInput {
     fn validate(&self, v: &mut Violations) {
         v.required("job_card_id", &self.job_card_id, 100);
-        v.required("technician_id", &self.technician_id, 100);
+        if let Some(t) = &self.technician_id {
+            v.required("technician_id", t, 100);
+        }
         if let Some(o) = self.odometer {
             v.range("odometer", o, 0, 10_000_000);
         }
@@ -453,22 +466,30 @@ impl Validate for StartInput {
 
 pub fn start_cmd(ctx: &mut Ctx, input: StartInput) -> Result<JobCard> {
     let actor = ctx.actor()?.clone();
-    if actor.role == Role::Technician && input.technician_id != actor.staff_id {
+    if actor.role == Role::Technician && input.technician_id.as_deref().is_some_and(|t| t != actor.staff_id) {
         return Err(Error::Forbidden { command: "starting a job card for another technician".into() });
     }
     ctx.write(|tx, stamp| {
         let card = get(tx, &input.job_card_id)?;
         ensure_may_work_on(&actor, &card)?;
         if !can_move(card.status, Status::InProgress) {
-            return Err(wrong_status(&card, "open"));
+            return Err(wrong_status(&card, "started"));
         }
-        ensure_technician(tx, &input.technician_id)?;
+        let technician_id = match (&input.technician_id, &card.technician_id) {
+            (Some(named), _) => named.clone(),
+            (None, _) if actor.role == Role::Technician => actor.staff_id.clone(),
+            (None, Some(assigned)) => assigned.clone(),
+            (None, None) => {
+                return Err(Error::field("technician_id", "is required: this job card has no technician yet"));
+            }
+        };
+        ensure_technician(tx, &technician_id)?;
         tx.execute(
             "UPDATE job_cards SET status = 'in_progress', technician_id = ?2, started_at = ?3,
                  odometer_in = coalesce(?4, odometer_in),
                  findings = CASE WHEN ?5 IS NULL THEN findings ELSE ?5 END, updated_at = ?3
              WHERE id = ?1",
-            params![card.id, input.technician_id, stamp.at(), input.odometer, input.notes.as_deref().map(str::trim)],
+            params![card.id, technician_id, stamp.at(), input.odometer, input.notes.as_deref().map(str::trim)],
         )?;
         audit::record_tx(
             tx,
@@ -476,7 +497,7 @@ pub fn start_cmd(ctx: &mut Ctx, input: StartInput) -> Result<JobCard> {
             "job_cards.start",
             "job_card",
             Some(&card.id),
-            json!({ "technician_id": input.technician_id }),
+            json!({ "technician_id": technician_id }),
         )?;
         outbox::append_tx(
             tx,
@@ -486,7 +507,7 @@ pub fn start_cmd(ctx: &mut Ctx, input: StartInput) -> Result<JobCard> {
                 schema_version: 1,
                 aggregate_type: "job_card",
                 aggregate_id: &card.id,
-                payload: json!({ "job_card_id": card.id, "number": card.number, "technician_id": input.technician_id,
+                payload: json!({ "job_card_id": card.id, "number": card.number, "technician_id": technician_id,
                                  "odometer": input.odometer }),
             },
         )?;
@@ -513,7 +534,7 @@ pub fn cancel_cmd(ctx: &mut Ctx, input: CancelInput) -> Result<JobCard> {
     ctx.write(|tx, stamp| {
         let card = get(tx, &input.job_card_id)?;
         if !can_move(card.status, Status::Cancelled) {
-            return Err(wrong_status(&card, "open or in progress"));
+            return Err(wrong_status(&card, "cancelled"));
         }
         tx.execute(
             "UPDATE job_cards SET status = 'cancelled', cancelled_at = ?2, updated_at = ?2 WHERE id = ?1",

@@ -423,3 +423,78 @@ fn partial_payments_refunds_and_voiding() {
     assert_eq!(events.iter().filter(|e| *e == "PaymentRefunded").count(), 2);
     assert!(events.contains(&"InvoiceVoided".to_string()));
 }
+
+#[test]
+fn starting_a_card_without_naming_the_technician() {
+    let s = shop();
+    let me = s.staff("tech", "technician");
+    let other = s.staff("tech2", "technician");
+    let manager = s.staff("mgr", "manager");
+    let id_of = |token: &str| s.ok(token, "auth.whoami", json!({}))["staff_id"].as_str().unwrap().to_string();
+    let (me_id, other_id) = (id_of(&me), id_of(&other));
+    let c = s.ok(&s.owner, "customers.create", json!({ "name": "Walk In" }));
+    let v = s.ok(
+        &s.owner,
+        "vehicles.register",
+        json!({ "customer_id": c["id"], "license_plate": "W-1", "make": "VW", "model": "Golf" }),
+    );
+    // (scenario, who starts, the card's technician before, technician_id sent, the outcome:
+    //  Ok(technician after) or Err((status, code, the field a 422 names)))
+    type Outcome<'a> = Result<&'a str, (u16, &'a str, &'a str)>;
+    let cases: Vec<(&str, &str, Option<&str>, Option<&str>, Outcome)> = vec![
+        ("a technician starts an unassigned card: it becomes theirs", &me, None, None, Ok(&me_id)),
+        ("a technician starts the card assigned to them", &me, Some(&me_id), None, Ok(&me_id)),
+        ("a technician still may name themselves", &me, None, Some(&me_id), Ok(&me_id)),
+        (
+            "a technician cannot start another technician's card",
+            &me,
+            Some(&other_id),
+            None,
+            Err((403, "forbidden", "")),
+        ),
+        ("a technician cannot name another technician", &me, None, Some(&other_id), Err((403, "forbidden", ""))),
+        (
+            "a manager starts a card assigned at check-in: its technician",
+            &manager,
+            Some(&other_id),
+            None,
+            Ok(&other_id),
+        ),
+        (
+            "a manager starts an unassigned card without naming anyone",
+            &manager,
+            None,
+            None,
+            Err((422, "validation_failed", "technician_id")),
+        ),
+        ("the owner names the technician", &s.owner, None, Some(&other_id), Ok(&other_id)),
+    ];
+    for (scenario, who, assigned, named, outcome) in cases {
+        let card = s.ok(
+            &s.owner,
+            "job_cards.create",
+            json!({ "customer_id": c["id"], "vehicle_id": v["id"], "technician_id": assigned }),
+        );
+        let mut input = json!({ "job_card_id": card["id"] });
+        if let Some(t) = named {
+            input["technician_id"] = json!(t);
+        }
+        let before = s.dump();
+        let env = s.call(who, "job_cards.start", input);
+        match outcome {
+            Ok(tech) => {
+                assert!(env.is_success(), "{scenario}: started, got {}", env.to_json());
+                let started = env.data().unwrap();
+                assert_eq!(started["status"], "in_progress", "{scenario}");
+                assert_eq!(started["technician_id"], tech, "{scenario}: the card's technician");
+            }
+            Err((status, code, field)) => {
+                assert_eq!(failure(&env), (status, code.to_string()), "{scenario}: {}", env.to_json());
+                if status == 422 {
+                    assert_eq!(env.to_value()["details"]["fields"][0]["field"], field, "{scenario}: names the field");
+                }
+                assert_eq!(s.dump(), before, "{scenario}: nothing changed");
+            }
+        }
+    }
+}

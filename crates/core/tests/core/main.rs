@@ -10,5 +10,7 @@ mod matching;
 mod migrations;
 mod roles;
 mod series;
+mod settings;
 mod stock;
 mod support;
+mod wording;

@@ -62,7 +62,7 @@ const MATRIX: &[(&str, [bool; 4])] = &[
     ("jobs.retry", [F, F, T, T]),
     ("jobs.discard", [F, F, T, T]),
     ("jobs.stats", [F, F, T, T]),
-    ("staff.list", [F, F, T, T]),
+    ("staff.list", [T, T, T, T]),
     ("staff.create", [F, F, F, T]),
     ("staff.update", [F, F, F, T]),
     ("settings.get", [T, T, T, T]),
@@ -152,4 +152,35 @@ fn setup_runs_once() {
         }),
     );
     assert_eq!(failure(&env), (409, "already_set_up".into()), "a set-up database cannot be taken over");
+}
+
+#[test]
+fn the_staff_list_shows_the_desk_and_technicians_names_and_roles_only() {
+    let s = shop();
+    let tokens = [s.staff("desk", "front_desk"), s.staff("tech", "technician"), s.staff("mgr", "manager")];
+    s.ok(
+        &s.owner,
+        "staff.update",
+        json!({ "id": s.ok(&tokens[1], "auth.whoami", json!({}))["staff_id"], "hourly_rate": 4500 }),
+    );
+    // (scenario, who asks, the keys of each entry)
+    let names_only = ["active", "id", "name", "role"];
+    let everything = ["active", "code", "hourly_rate", "id", "locked_until", "name", "role"];
+    let cases: [(&str, &str, &[&str]); 4] = [
+        ("the front desk picks a technician for a new job card", &tokens[0], &names_only),
+        ("a technician sees who is who, not their pay or login codes", &tokens[1], &names_only),
+        ("a manager sees rates and codes", &tokens[2], &everything),
+        ("the owner sees rates and codes", &s.owner, &everything),
+    ];
+    for (scenario, who, keys) in cases {
+        let staff = s.ok(who, "staff.list", json!({ "include_inactive": true }))["staff"].as_array().unwrap().clone();
+        assert_eq!(staff.len(), 4, "{scenario}: everyone is listed");
+        for member in &staff {
+            let mut got: Vec<&str> = member.as_object().unwrap().keys().map(String::as_str).collect();
+            got.sort_unstable();
+            assert_eq!(got, keys.to_vec(), "{scenario}: {member}");
+            assert!(!member.to_string().contains("argon2"), "{scenario}: never PIN data");
+        }
+        assert!(staff.iter().any(|m| m["role"] == "technician"), "{scenario}: roles are shown");
+    }
 }
