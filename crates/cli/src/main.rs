@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use pitlane_core::wording::plural;
 use pitlane_core::{Api, Envelope};
 use serde_json::json;
 
@@ -173,18 +174,24 @@ fn run(cli: Cli) -> Result<ExitCode, ExitCode> {
             let api = open(&cli.db)?;
             match pitlane_core::demo::seed(&api) {
                 Ok(s) => {
-                    println!("Demo branch created in {}", cli.db.display());
+                    println!("Demo branch created in {}.", cli.db.display());
                     println!("Staff (PIN {} for everyone):", s.pin);
                     for (code, name) in &s.staff {
                         println!("  {code:<8} {name}");
                     }
+                    let n = |count: usize, one: &str, many: &str| plural(count as i64, one, many);
                     println!(
-                        "{} bays, {} service types, {} parts, {} customers, {} vehicles",
-                        s.bays, s.service_types, s.parts, s.customers, s.vehicles
+                        "{}, {}, {}, {}, {}.",
+                        n(s.bays, "bay", "bays"),
+                        n(s.service_types, "service type", "service types"),
+                        n(s.parts, "part", "parts"),
+                        n(s.customers, "customer", "customers"),
+                        n(s.vehicles, "vehicle", "vehicles")
                     );
                     println!(
-                        "{} appointments from today on; job cards: {} open, {} in progress, {} completed and invoiced (some paid in full, some in part)",
-                        s.appointments, s.open_job_cards, s.in_progress_job_cards, s.completed_job_cards
+                        "{} from today on. Job cards: {} open, {} in progress, {} completed and invoiced (some paid in full, some in part).",
+                        n(s.appointments, "appointment", "appointments"),
+                        s.open_job_cards, s.in_progress_job_cards, s.completed_job_cards
                     );
                     println!("Try: PITLANE_PIN=1234 pitlane --db {} --user desk call customers.search '{{\"query\":\"jo\"}}'", cli.db.display());
                     Ok(ExitCode::SUCCESS)

@@ -542,7 +542,7 @@ pub fn update_item_cmd(ctx: &mut Ctx, input: ItemPatch) -> Result<Item> {
 
 fn check_manual_movement(v: &mut Violations, field: &str, m: Movement) {
     if m == Movement::JobCard {
-        v.add(field, "job_card movements come from completing a job card");
+        v.add(field, "cannot be set by hand: stock used on a job card is taken off when the job card is completed");
     }
 }
 

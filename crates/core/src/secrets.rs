@@ -46,18 +46,16 @@ fn refused(e: SecretError) -> Error {
     match e {
         SecretError::NoKeyring(why) => Error::rule(
             "keyring_unavailable",
-            format!(
-                "No keyring is available on this computer ({why}). Pitlane keeps keys and passwords only in the system keyring (GNOME Keyring or KWallet, macOS Keychain, Windows Credential Manager), never in a file: set one up and try again."
-            ),
-            json!({}),
+            "No keyring is available on this computer. Pitlane keeps keys and passwords only in the system keyring (GNOME Keyring or KWallet, macOS Keychain, Windows Credential Manager), never in a file: set one up and try again.",
+            json!({ "reason": why }),
         ),
-        SecretError::Locked(_) => Error::rule(
+        SecretError::Locked(why) => Error::rule(
             "keyring_locked",
             "The system keyring is locked. Unlock it (log in to the desktop session, or open the keyring and unlock it) and try again.",
-            json!({}),
+            json!({ "reason": why }),
         ),
         SecretError::Failed(why) => {
-            Error::rule("keyring_failed", format!("The system keyring refused the request ({why})."), json!({}))
+            Error::rule("keyring_failed", "The system keyring refused the request.", json!({ "reason": why }))
         }
     }
 }

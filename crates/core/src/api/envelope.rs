@@ -105,7 +105,15 @@ pub fn failure(e: &Error, correlation_id: impl FnOnce() -> String) -> Envelope {
             "Too many wrong PINs: this account is locked for a few minutes.".into(),
             json!({ "locked_until": until }),
         ),
-        Error::Forbidden { command } => (403, "Your role does not allow this.".into(), json!({ "command": command })),
+        Error::Forbidden { command } => {
+            // A command name, or what a command refused ("work on another technician's job card").
+            let message = if super::table::find(command).is_some() {
+                "Your role does not allow this.".to_string()
+            } else {
+                format!("You cannot {command}.")
+            };
+            (403, message, json!({ "command": command }))
+        }
         Error::NotFound { entity, id } => {
             (404, format!("That {entity} could not be found."), json!({ "entity": entity, "id": id }))
         }

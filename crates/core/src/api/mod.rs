@@ -215,7 +215,7 @@ impl Api {
             }
         }
         if input.len() > MAX_INPUT_BYTES {
-            return Err(Error::BadRequest(format!("The input is larger than {MAX_INPUT_BYTES} bytes.")));
+            return Err(Error::BadRequest(format!("The input is larger than {} MB.", MAX_INPUT_BYTES / 1024 / 1024)));
         }
         let input = if input.trim().is_empty() { "{}" } else { input };
         let value: Value = serde_json::from_str(input)
@@ -347,7 +347,7 @@ impl Ctx<'_> {
         let Some(key) = crate::secrets::read(self, "payment_gateway_key")? else {
             return Err(Error::rule(
                 "card_gateway_key_missing",
-                "The payment gateway's key is not in the keyring: the owner sets it (settings.set_secret payment_gateway_key).",
+                "The card payment gateway's key is not set up yet: the owner adds it in the settings.",
                 serde_json::json!({}),
             ));
         };

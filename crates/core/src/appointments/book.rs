@@ -76,14 +76,14 @@ impl Validate for BookInput {
             && !has(&self.customer_email)
             && !has(&self.customer_phone)
         {
-            v.add("customer_name", "give customer_id, or the customer's name, email or phone");
+            v.add("customer_name", "choose a customer, or give the customer's name, email or phone");
         }
         v.optional("vehicle_id", self.vehicle_id.as_deref(), 100);
         if let Some(p) = self.license_plate.as_ref().filter(|_| !has(&self.vehicle_id)) {
             vehicles::check_plate(v, "license_plate", p);
         }
         if !has(&self.vehicle_id) && !has(&self.license_plate) {
-            v.add("license_plate", "give vehicle_id or the licence plate");
+            v.add("license_plate", "choose a vehicle, or give its licence plate");
         }
         v.optional("vehicle_make", self.vehicle_make.as_deref(), MAX_NAME);
         v.optional("vehicle_model", self.vehicle_model.as_deref(), MAX_NAME);

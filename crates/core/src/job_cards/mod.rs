@@ -149,7 +149,7 @@ pub fn lines(conn: &Connection, job_card_id: &str) -> Result<Vec<Line>> {
 /// A technician may work only on their own or unassigned cards.
 pub fn ensure_may_work_on(actor: &Actor, card: &JobCard) -> Result<()> {
     if actor.role == Role::Technician && card.technician_id.as_deref().is_some_and(|t| t != actor.staff_id) {
-        return Err(Error::Forbidden { command: "another technician's job card".into() });
+        return Err(Error::Forbidden { command: "work on another technician's job card".into() });
     }
     Ok(())
 }
@@ -467,7 +467,7 @@ impl Validate for StartInput {
 pub fn start_cmd(ctx: &mut Ctx, input: StartInput) -> Result<JobCard> {
     let actor = ctx.actor()?.clone();
     if actor.role == Role::Technician && input.technician_id.as_deref().is_some_and(|t| t != actor.staff_id) {
-        return Err(Error::Forbidden { command: "starting a job card for another technician".into() });
+        return Err(Error::Forbidden { command: "start a job card for another technician".into() });
     }
     ctx.write(|tx, stamp| {
         let card = get(tx, &input.job_card_id)?;

@@ -119,7 +119,7 @@ pub fn process_tx(tx: &Transaction, stamp: &Stamp, p: &PaymentInput) -> Result<P
         if first.invoice_id != p.invoice_id || first.amount != p.amount || first.method != p.method {
             return Err(Error::conflict(
                 "idempotency_key_reused",
-                "This idempotency key was used for a different payment.",
+                "This payment request was already used for a different payment: start a new payment.",
                 json!({ "payment_id": first.id }),
             ));
         }
@@ -179,7 +179,7 @@ pub fn process_cmd(ctx: &mut Ctx, input: PaymentInput) -> Result<Paid> {
         if card::attempt_by_key(tx, &input.idempotency_key)?.is_some() {
             return Err(Error::conflict(
                 "idempotency_key_reused",
-                "This idempotency key was used for a card payment.",
+                "This payment request was already used for a card payment: start a new payment.",
                 json!({}),
             ));
         }
@@ -259,7 +259,7 @@ pub fn refund_cmd(ctx: &mut Ctx, input: RefundInput) -> Result<Refunded> {
             if payment_id != input.payment_id {
                 return Err(Error::conflict(
                     "idempotency_key_reused",
-                    "This idempotency key was used for another refund.",
+                    "This refund request was already used for another refund: start a new refund.",
                     json!({ "refund_id": id }),
                 ));
             }

@@ -82,4 +82,24 @@ fn messages_read_as_sentences() {
         let env = s.call(&s.owner, command, input);
         assert_eq!(env.message(), Some(message), "{scenario}: {}", env.to_json());
     }
+
+    let tech = s.staff("tech", "technician");
+    let other = s.staff("tech2", "technician");
+    let tech_id = s.ok(&tech, "auth.whoami", json!({}))["staff_id"].clone();
+    s.ok(&s.owner, "job_cards.start", json!({ "job_card_id": card["id"], "technician_id": tech_id }));
+    // (scenario, who, command, input, the message)
+    let refusals = [
+        (
+            "another technician's card",
+            &other,
+            "job_cards.add_line",
+            json!({ "job_card_id": card["id"], "kind": "fee", "description": "x", "quantity": 1000 }),
+            "You cannot work on another technician's job card.",
+        ),
+        ("a command the role lacks", &tech, "reports.outstanding", json!({}), "Your role does not allow this."),
+    ];
+    for (scenario, who, command, input, message) in refusals {
+        let env = s.call(who, command, input);
+        assert_eq!(env.message(), Some(message), "{scenario}: {}", env.to_json());
+    }
 }
