@@ -391,14 +391,14 @@ pub enum PortInput {
 }
 
 impl PortInput {
-    /// The port (`Ok(None)`: remove it), or `Err` when it is no port.
-    pub fn port(&self) -> std::result::Result<Option<u16>, ()> {
+    /// The port (`Ok(None)`: remove it), or why it is no port.
+    pub fn port(&self) -> std::result::Result<Option<u16>, &'static str> {
         let port = match self {
             PortInput::Number(n) => n.as_u64().and_then(|p| u16::try_from(p).ok()),
             PortInput::Text(t) if t.trim().is_empty() => return Ok(None),
             PortInput::Text(t) => t.trim().parse::<u16>().ok(),
         };
-        port.filter(|p| *p > 0).map(Some).ok_or(())
+        port.filter(|p| *p > 0).map(Some).ok_or("must be a port number from 1 to 65535")
     }
 
     /// How it is stored: the port's digits, `""` to remove it.
@@ -406,8 +406,8 @@ impl PortInput {
         match (self.port(), self) {
             (Ok(Some(p)), _) => p.to_string(),
             (Ok(None), _) => String::new(),
-            (Err(()), PortInput::Number(n)) => n.to_string(),
-            (Err(()), PortInput::Text(t)) => t.clone(),
+            (Err(_), PortInput::Number(n)) => n.to_string(),
+            (Err(_), PortInput::Text(t)) => t.clone(),
         }
     }
 }
@@ -429,8 +429,8 @@ impl IntegrationsPatch {
 
     fn validate(&self, v: &mut Violations) {
         let field = |n: &str| format!("integrations.{n}");
-        if self.smtp_port.as_ref().is_some_and(|p| p.port().is_err()) {
-            v.add(field("smtp_port"), "must be a port number from 1 to 65535");
+        if let Some(Err(why)) = self.smtp_port.as_ref().map(PortInput::port) {
+            v.add(field("smtp_port"), why);
         }
         for (name, value) in self.pairs() {
             let Some(value) = value.as_deref().map(str::trim) else { continue };

@@ -438,38 +438,53 @@ fn starting_a_card_without_naming_the_technician() {
         "vehicles.register",
         json!({ "customer_id": c["id"], "license_plate": "W-1", "make": "VW", "model": "Golf" }),
     );
-    // (scenario, who starts, the card's technician before, technician_id sent, the outcome:
-    //  Ok(technician after) or Err((status, code, the field a 422 names)))
+    /// Ok(the technician after) or Err((status, code, the field a 422 names)).
     type Outcome<'a> = Result<&'a str, (u16, &'a str, &'a str)>;
-    let cases: Vec<(&str, &str, Option<&str>, Option<&str>, Outcome)> = vec![
-        ("a technician starts an unassigned card: it becomes theirs", &me, None, None, Ok(&me_id)),
-        ("a technician starts the card assigned to them", &me, Some(&me_id), None, Ok(&me_id)),
-        ("a technician still may name themselves", &me, None, Some(&me_id), Ok(&me_id)),
-        (
+    struct Case<'a> {
+        scenario: &'a str,
+        who: &'a str,
+        assigned: Option<&'a str>,
+        named: Option<&'a str>,
+        outcome: Outcome<'a>,
+    }
+    fn case<'a>(
+        scenario: &'a str,
+        who: &'a str,
+        assigned: Option<&'a str>,
+        named: Option<&'a str>,
+        outcome: Outcome<'a>,
+    ) -> Case<'a> {
+        Case { scenario, who, assigned, named, outcome }
+    }
+    let cases = [
+        case("a technician starts an unassigned card: it becomes theirs", &me, None, None, Ok(&me_id)),
+        case("a technician starts the card assigned to them", &me, Some(&me_id), None, Ok(&me_id)),
+        case("a technician still may name themselves", &me, None, Some(&me_id), Ok(&me_id)),
+        case(
             "a technician cannot start another technician's card",
             &me,
             Some(&other_id),
             None,
             Err((403, "forbidden", "")),
         ),
-        ("a technician cannot name another technician", &me, None, Some(&other_id), Err((403, "forbidden", ""))),
-        (
+        case("a technician cannot name another technician", &me, None, Some(&other_id), Err((403, "forbidden", ""))),
+        case(
             "a manager starts a card assigned at check-in: its technician",
             &manager,
             Some(&other_id),
             None,
             Ok(&other_id),
         ),
-        (
+        case(
             "a manager starts an unassigned card without naming anyone",
             &manager,
             None,
             None,
             Err((422, "validation_failed", "technician_id")),
         ),
-        ("the owner names the technician", &s.owner, None, Some(&other_id), Ok(&other_id)),
+        case("the owner names the technician", &s.owner, None, Some(&other_id), Ok(&other_id)),
     ];
-    for (scenario, who, assigned, named, outcome) in cases {
+    for Case { scenario, who, assigned, named, outcome } in cases {
         let card = s.ok(
             &s.owner,
             "job_cards.create",
