@@ -119,4 +119,25 @@ mod tests {
         assert_eq!(store.get("dev/payment_gateway_key"), Ok(None));
         store.delete("dev/payment_gateway_key").unwrap();
     }
+
+    #[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "openbsd"))]
+    #[test]
+    fn a_locked_secret_service_is_told_apart_from_a_missing_one() {
+        use dbus_secret_service::Error as Ss;
+        let kind = |e: SecretError| match e {
+            SecretError::Locked(_) => "locked",
+            SecretError::NoKeyring(_) => "no keyring",
+            SecretError::Failed(_) => "failed",
+        };
+        let cases = [
+            ("a locked item", keyring::Error::NoStorageAccess(Box::new(Ss::Locked)), "locked"),
+            ("an unlock prompt nobody answered", keyring::Error::NoStorageAccess(Box::new(Ss::Prompt)), "locked"),
+            ("no default collection", keyring::Error::NoStorageAccess(Box::new(Ss::NoResult)), "no keyring"),
+            ("no Secret Service at all", keyring::Error::PlatformFailure(Box::new(Ss::Unavailable)), "no keyring"),
+            ("another error", keyring::Error::TooLong("name".into(), 10), "failed"),
+        ];
+        for (scenario, error, expected) in cases {
+            assert_eq!(kind(map(error)), expected, "{scenario}");
+        }
+    }
 }
