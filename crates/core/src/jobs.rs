@@ -691,6 +691,15 @@ mod tests {
     }
 
     #[test]
+    fn every_customer_message_is_routed_and_named_after_its_channel() {
+        for (listener, channel) in CUSTOMER_CHANNELS {
+            assert!(listener_names().contains(listener), "{listener} is routed");
+            assert!(listener.ends_with(&format!("_{channel}")), "{listener} goes by {channel}");
+        }
+        assert_eq!(channel_of("low_stock_email"), None, "the managers' alerts are not kept in a customer's line");
+    }
+
+    #[test]
     fn every_route_names_known_listeners_once() {
         let names = listener_names();
         assert_eq!(names.len(), 8);
