@@ -188,7 +188,8 @@ fn jobs_queued_before_the_job_order_migration_keep_their_customer_channel_and_or
         }
     }
     let upgraded = db::open(&path).unwrap();
-    let rows: Vec<(String, Option<i64>, Option<String>, Option<String>)> = upgraded
+    type Row = (String, Option<i64>, Option<String>, Option<String>);
+    let rows: Vec<Row> = upgraded
         .prepare("SELECT listener, event_seq, customer_id, channel FROM jobs ORDER BY event_seq")
         .unwrap()
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
