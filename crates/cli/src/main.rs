@@ -60,10 +60,14 @@ enum Verb {
     Restore { file: PathBuf },
     /// Bring the database's schema up to date and print its version.
     Migrate,
-    /// The background job queue: counts and failed jobs; `work` runs the
-    /// worker (emails, texts, alerts) until nothing is due, or for good
-    /// with --watch; `retry` and `discard` act on a failed job (managers).
+    /// The background job queue: counts, the jobs waiting to run and the
+    /// failed ones, as a table; `work` runs the worker (emails, texts,
+    /// alerts) until nothing is due, or for good with --watch; `retry` and
+    /// `discard` act on a failed job (managers).
     Jobs {
+        /// Print the envelope ({stats, waiting, failed}) instead of the table.
+        #[arg(long)]
+        json: bool,
         #[command(subcommand)]
         action: Option<JobsAction>,
     },
@@ -214,18 +218,28 @@ fn run(cli: Cli) -> Result<ExitCode, ExitCode> {
             let token = session(&api, cli.user.as_deref())?;
             Ok(print(&api.call_value(token.as_deref(), "backup.restore", &json!({ "path": file }))))
         }
-        Verb::Jobs { action } => {
+        Verb::Jobs { json: as_json, action } => {
             let api = open(&cli.db)?;
             let token = session(&api, cli.user.as_deref())?;
             match action {
                 None => {
-                    let stats = api.call_value(token.as_deref(), "jobs.stats", &json!({}));
-                    if !stats.is_success() {
-                        return Ok(print(&stats));
+                    let mut data = json!({});
+                    for (key, command) in [("stats", "jobs.stats"), ("waiting", "jobs.list"), ("failed", "jobs.failed")]
+                    {
+                        let env = api.call_value(token.as_deref(), command, &json!({}));
+                        let Some(answer) = env.data() else { return Ok(print(&env)) };
+                        data[key] = if key == "stats" { answer.clone() } else { answer["jobs"].clone() };
                     }
-                    let failed = api.call_value(token.as_deref(), "jobs.failed", &json!({}));
-                    let data = json!({ "stats": stats.data(), "failed": failed.data().map(|d| d["jobs"].clone()) });
-                    Ok(print(&Envelope::ok(data)))
+                    if as_json {
+                        return Ok(print(&Envelope::ok(data)));
+                    }
+                    let tz = pitlane_core::settings::branch(&api.lock_conn())
+                        .ok()
+                        .and_then(|b| b.time_zone.parse().ok())
+                        .unwrap_or(chrono_tz::UTC);
+                    let now = pitlane_core::clock::rfc3339(api.clock().now());
+                    print!("{}", jobs_table(&data, tz, &now));
+                    Ok(ExitCode::SUCCESS)
                 }
                 Some(JobsAction::Retry { job_id }) => {
                     Ok(print(&api.call_value(token.as_deref(), "jobs.retry", &json!({ "job_id": job_id }))))
@@ -292,6 +306,111 @@ fn run(cli: Cli) -> Result<ExitCode, ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// "1 job", "2 jobs".
+fn count(n: usize, one: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {one}s")
+    }
+}
+
+/// Lines of columns, each column as wide as its widest cell; the last
+/// column is not padded.
+fn columns(rows: &[Vec<String>]) -> String {
+    let widths: Vec<usize> = (0..rows.first().map_or(0, Vec::len))
+        .map(|i| rows.iter().map(|r| r.get(i).map_or(0, |c| c.chars().count())).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for row in rows {
+        let mut line = String::from(" ");
+        for (i, cell) in row.iter().enumerate() {
+            line.push(' ');
+            line.push_str(cell);
+            if i + 1 < row.len() {
+                line.push_str(&" ".repeat(widths[i] - cell.chars().count() + 1));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// `pitlane jobs` for people: the counts, then the jobs waiting to run
+/// and the failed ones, each with its try, when it runs next (branch
+/// time), what it is about and its last error.
+fn jobs_table(data: &serde_json::Value, tz: chrono_tz::Tz, now: &str) -> String {
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
+    let number = |v: &serde_json::Value| v.as_i64().unwrap_or_default();
+    let stats = &data["stats"];
+    let mut out = format!(
+        "Jobs: {} waiting ({} retrying), {} running, {} done, {} failed, {} given up.\n",
+        number(&stats["queued"]),
+        number(&stats["retrying"]),
+        number(&stats["running"]),
+        number(&stats["succeeded"]),
+        number(&stats["failed"]),
+        number(&stats["discarded"])
+    );
+    let empty = Vec::new();
+    let waiting = data["waiting"].as_array().unwrap_or(&empty);
+    if !waiting.is_empty() {
+        let all = (number(&stats["queued"]) + number(&stats["running"])) as usize;
+        let shown = if all > waiting.len() { format!(", the first {} shown", waiting.len()) } else { String::new() };
+        out.push_str(&format!("\nWaiting to run ({}{shown}):\n", count(all.max(waiting.len()), "job")));
+        let mut rows = vec![vec!["STATE".into(), "TRY".into(), "NEXT TRY".into(), "ABOUT".into()]];
+        for job in waiting {
+            let attempts = number(&job["attempts"]);
+            let (state, next) = if job["state"] == "running" {
+                ("running".to_string(), "now".to_string())
+            } else if job["waits_for"].is_string() {
+                ("waiting".to_string(), "after an earlier message".to_string())
+            } else {
+                let run_at = text(&job["run_at"]);
+                let next = if run_at.as_str() <= now {
+                    "now".to_string()
+                } else {
+                    pitlane_core::messages::local_time(&run_at, tz)
+                };
+                (if attempts > 0 { "retrying" } else { "queued" }.to_string(), next)
+            };
+            let next_try = if job["state"] == "running" { attempts } else { attempts + 1 };
+            rows.push(vec![
+                state,
+                format!("{next_try} of {}", number(&job["max_attempts"])),
+                next,
+                text(&job["subject"]),
+            ]);
+            if let Some(error) = job["last_error"].as_str() {
+                rows.push(vec![String::new(), String::new(), String::new(), format!("last error: {error}")]);
+            }
+        }
+        out.push_str(&columns(&rows));
+    }
+    let failed = data["failed"].as_array().unwrap_or(&empty);
+    if !failed.is_empty() {
+        let all = number(&stats["failed"]) as usize;
+        let shown = if all > failed.len() { format!(", the latest {} shown", failed.len()) } else { String::new() };
+        out.push_str(&format!("\nFailed ({}{shown}):\n", count(all.max(failed.len()), "job")));
+        let mut rows = vec![vec!["TRIES".into(), "FAILED AT".into(), "ABOUT".into()]];
+        for job in failed {
+            rows.push(vec![
+                number(&job["attempts"]).to_string(),
+                pitlane_core::messages::local_time(&text(&job["finished_at"]), tz),
+                text(&job["subject"]),
+            ]);
+            rows.push(vec![String::new(), String::new(), format!("last error: {}", text(&job["last_error"]))]);
+            rows.push(vec![String::new(), String::new(), format!("job id: {}", text(&job["id"]))]);
+        }
+        out.push_str(&columns(&rows));
+        out.push_str(
+            "\nTo try a failed job again: pitlane jobs retry JOB_ID. To give it up: pitlane jobs discard JOB_ID.\n",
+        );
+    }
+    out
 }
 
 fn main() -> ExitCode {

@@ -213,7 +213,7 @@ fn jobs_are_listed_and_worked_off_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("shop.db");
     assert_eq!(pitlane(&db, &["demo"], None).status.code(), Some(0));
-    let before = envelope(&pitlane(&db, &["--user", "manager", "jobs"], Some("1234")));
+    let before = envelope(&pitlane(&db, &["--user", "manager", "jobs", "--json"], Some("1234")));
     let queued = before["data"]["stats"]["queued"].as_i64().unwrap();
     assert!(queued > 0, "the demo's bookings and completions queued notifications: {before}");
     let desk = pitlane(&db, &["--user", "desk", "jobs"], Some("1234"));
@@ -225,8 +225,9 @@ fn jobs_are_listed_and_worked_off_from_the_command_line() {
     assert!(!ran.is_empty());
     assert!(ran.iter().all(|r| r["result"] == "succeeded"), "{ran:?}");
     assert!(ran.iter().any(|r| r["outcome"] == "skipped: email is not set up"), "and say why: {ran:?}");
-    let after = envelope(&pitlane(&db, &["--user", "manager", "jobs"], Some("1234")));
+    let after = envelope(&pitlane(&db, &["--user", "manager", "jobs", "--json"], Some("1234")));
     assert_eq!(after["data"]["stats"]["queued"], 0);
+    assert_eq!(after["data"]["waiting"], serde_json::json!([]));
     assert_eq!(after["data"]["failed"], serde_json::json!([]));
 }
 
@@ -336,4 +337,69 @@ fn a_locked_keyring_is_its_own_error() {
     let unlocked = in_keyring_session(&home, true, &db, &["--user", "o", "call", "settings.get"], "");
     assert_eq!(state_of(&secret_states(&unlocked), "smtp_password"), "set", "unlocked again, the first value is kept");
     assert_eq!(state_of(&secret_states(&unlocked), "sms_api_key"), "not_set", "nothing was added while locked");
+#[test]
+fn pitlane_jobs_shows_waiting_retrying_and_failed_jobs_with_what_they_are_about() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("shop.db");
+    assert_eq!(pitlane(&db, &["demo"], None).status.code(), Some(0));
+    let table = |args: &[&str]| {
+        let out = pitlane(&db, &[&["--user", "manager", "jobs"], args].concat(), Some("1234"));
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let before = table(&[]);
+    let queued = envelope(&pitlane(&db, &["--user", "manager", "jobs", "--json"], Some("1234")))["data"]["stats"]
+        ["queued"]
+        .as_i64()
+        .unwrap();
+    assert!(
+        before.starts_with(&format!("Jobs: {queued} waiting (0 retrying), 0 running, 0 done, 0 failed, 0 given up.\n")),
+        "the counts first, in words: {before}"
+    );
+    assert!(before.contains(&format!("Waiting to run ({queued} jobs, the first 100 shown):")), "{before}");
+    assert!(before.contains("STATE") && before.contains("NEXT TRY") && before.contains("ABOUT"), "{before}");
+    assert!(before.contains("invoice INV-2026-A000001, by email to "), "each job names what it is about: {before}");
+    assert!(before.contains("after an earlier message"), "a later message to the same customer waits: {before}");
+    assert!(!before.contains("Failed ("), "no failed section while none failed");
+
+    // Email to a server that is not there: the emails fail and are retried in about an hour.
+    let no_mail_server = |db: &Path| {
+        let set = pitlane(
+            db,
+            &[
+                "--user",
+                "owner",
+                "call",
+                "settings.update",
+                r#"{"integrations":{"smtp_host":"127.0.0.1","smtp_port":"9","smtp_security":"none","smtp_from":"Garage <g@garage.example>"}}"#,
+            ],
+            Some("1234"),
+        );
+        assert_eq!(set.status.code(), Some(0), "{}", String::from_utf8_lossy(&set.stdout));
+    };
+    no_mail_server(&db);
+    let work = |db: &Path, attempts: &str| {
+        let args = ["--user", "manager", "jobs", "work", "--backoff-secs", "3600", "--max-attempts", attempts];
+        assert_eq!(pitlane(db, &args, Some("1234")).status.code(), Some(0));
+    };
+    work(&db, "3");
+    let retrying = table(&[]);
+    let line = retrying.lines().find(|l| l.trim_start().starts_with("retrying")).expect(&retrying);
+    assert!(line.contains(" 2 of 3 "), "the attempt that comes next: {line}");
+    assert!(line.contains(" 2026 ") || line.contains(" 2027 "), "the next try, a date and time: {line}");
+    assert!(retrying.contains("last error: smtp: "), "{retrying}");
+
+    // Another shop gives up at the first failure: its failed jobs say what to do.
+    let db = dir.path().join("other.db");
+    assert_eq!(pitlane(&db, &["demo"], None).status.code(), Some(0));
+    no_mail_server(&db);
+    work(&db, "1");
+    let out = pitlane(&db, &["--user", "manager", "jobs"], Some("1234"));
+    let failed = String::from_utf8(out.stdout).unwrap();
+    assert!(failed.contains("\nFailed ("), "{failed}");
+    assert!(failed.contains("job id: ") && failed.contains("pitlane jobs retry JOB_ID"), "what to act on: {failed}");
+    let json = envelope(&pitlane(&db, &["--user", "manager", "jobs", "--json"], Some("1234")));
+    let first = &json["data"]["failed"][0];
+    assert_eq!(first["attempts"], 1);
+    assert!(first["subject"].as_str().unwrap().contains(", by email to "), "{first}");
 }

@@ -40,12 +40,52 @@ pub const ROUTES: &[(&str, &[&str])] = &[
     ("PaymentCompensated", &["payment_compensation_email"]),
 ];
 
-/// Whether a customer with these details can be told anything: an email
-/// address with email set up, or a phone number with SMS set up. What the
-/// booking and completion messages promise.
-pub fn customer_reachable(conn: &Connection, email: bool, phone: bool) -> Result<bool> {
-    let set = |name: &str| -> Result<bool> { Ok(crate::settings::integration(conn, name)?.is_some()) };
-    Ok((email && set("smtp_host")?) || (phone && set("sms_gateway_url")?))
+/// The customer messages and the channel each goes by. Jobs of these
+/// listeners are kept in event order per customer and channel: one is not
+/// run while an earlier one to the same customer by the same channel still
+/// waits ([`claim`]).
+pub const CUSTOMER_CHANNELS: &[(&str, &str)] = &[
+    ("appointment_confirmation_email", "email"),
+    ("appointment_confirmation_sms", "sms"),
+    ("vehicle_ready_email", "email"),
+    ("vehicle_ready_sms", "sms"),
+    ("invoice_email", "email"),
+];
+
+/// The channel of a customer message; `None` for the managers' alerts.
+pub fn channel_of(listener: &str) -> Option<&'static str> {
+    CUSTOMER_CHANNELS.iter().find(|(l, _)| *l == listener).map(|(_, c)| *c)
+}
+
+/// Which ways out are fully set up, so that a message sent by them can be
+/// delivered: what a command may promise ("Customer notified.").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Channels {
+    /// `smtp_host` and `smtp_from` are set, and when `smtp_username` is set
+    /// the `smtp_password` can be read from the keyring.
+    pub email: bool,
+    /// `sms_gateway_url` is set and `sms_api_key` can be read from the keyring.
+    pub sms: bool,
+}
+
+impl Channels {
+    /// Whether a customer with an email address (`email`) and/or a phone
+    /// number (`phone`) is reached by a channel that is fully set up.
+    pub fn reach(self, email: bool, phone: bool) -> bool {
+        (email && self.email) || (phone && self.sms)
+    }
+}
+
+/// The channels as set up now. A secret the keyring cannot give (none
+/// there, no keyring, a locked one) makes its channel not set up.
+pub fn channels(conn: &Connection, secrets: Option<&dyn crate::secrets::SecretStore>) -> Result<Channels> {
+    let settings = crate::settings::integrations(conn)?;
+    let secret = |name: &str| matches!(crate::secrets::read_from(conn, secrets, name), Ok(Some(_)));
+    let email = settings.smtp_host.is_some()
+        && settings.smtp_from.is_some()
+        && (settings.smtp_username.is_none() || secret("smtp_password"));
+    let sms = settings.sms_gateway_url.is_some() && secret("sms_api_key");
+    Ok(Channels { email, sms })
 }
 
 /// Every listener name, once.
@@ -87,23 +127,54 @@ pub fn backoff(base: Duration, attempt: u32, job_id: &str) -> Duration {
     exp.mul_f64(jitter)
 }
 
-/// Queues the jobs for one event, inside the event's transaction.
+/// Queues the jobs for one event, inside the event's transaction. A
+/// customer message remembers its customer and channel, and every job its
+/// event's place in the outbox, for [`claim`]'s ordering.
 pub fn enqueue_tx(tx: &Transaction, event: &EventEnvelope, max_attempts: u32) -> Result<()> {
     let Some((_, listeners)) = ROUTES.iter().find(|(t, _)| *t == event.event_type) else {
         return Ok(());
     };
+    let customer_id =
+        if listeners.iter().any(|l| channel_of(l).is_some()) { message_customer(tx, &event.payload)? } else { None };
     let mut stmt = tx.prepare_cached(
-        "INSERT INTO jobs (id, event_id, event_type, listener, state, max_attempts, run_at, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?6, ?6, ?6)
+        "INSERT INTO jobs (id, event_id, event_type, listener, state, max_attempts, run_at, created_at, updated_at,
+                           event_seq, customer_id, channel)
+         VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?6, ?6, ?6, (SELECT seq FROM outbox WHERE id = ?2), ?7, ?8)
          ON CONFLICT (event_id, listener) DO NOTHING",
     )?;
     for listener in *listeners {
         // The job id is the event id and the listener: stable, so it can be
         // the idempotency key of what the listener sends.
         let id = format!("{}:{listener}", event.id);
-        stmt.execute(params![id, event.id, event.event_type, listener, max_attempts, event.occurred_at])?;
+        let channel = channel_of(listener);
+        let customer = channel.and(customer_id.as_deref());
+        stmt.execute(params![
+            id,
+            event.id,
+            event.event_type,
+            listener,
+            max_attempts,
+            event.occurred_at,
+            customer,
+            channel
+        ])?;
     }
     Ok(())
+}
+
+/// The customer a message event is about: its `customer_id`, or the
+/// customer of its `invoice_id` (`InvoiceEmailRequested`).
+fn message_customer(conn: &Connection, payload: &serde_json::Value) -> Result<Option<String>> {
+    if let Some(id) = payload.get("customer_id").and_then(serde_json::Value::as_str) {
+        return Ok(Some(id.to_string()));
+    }
+    let Some(invoice) = payload.get("invoice_id").and_then(serde_json::Value::as_str) else {
+        return Ok(None);
+    };
+    Ok(conn
+        .prepare_cached("SELECT customer_id FROM invoices WHERE id = ?1")?
+        .query_row([invoice], |r| r.get(0))
+        .optional()?)
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -121,6 +192,12 @@ pub struct Job {
     pub created_at: String,
     pub first_started_at: Option<String>,
     pub finished_at: Option<String>,
+    /// What the job is about, in words (the invoice, the appointment, to
+    /// whom): filled by the commands, for people ([`describe`]).
+    pub subject: Option<String>,
+    /// The earlier message to the same customer by the same channel that
+    /// this one waits for: filled by the commands.
+    pub waits_for: Option<String>,
 }
 
 const COLUMNS: &str = "id, event_id, event_type, listener, state, attempts, max_attempts, run_at, last_error,
@@ -141,6 +218,8 @@ fn from_row(r: &rusqlite::Row) -> rusqlite::Result<Job> {
         created_at: r.get(10)?,
         first_started_at: r.get(11)?,
         finished_at: r.get(12)?,
+        subject: None,
+        waits_for: None,
     })
 }
 
@@ -160,16 +239,24 @@ pub struct Claimed {
     pub attempt: u32,
 }
 
+/// A job may run only when no earlier message (by event order) to the same
+/// customer by the same channel is still queued or running.
+const IN_ORDER: &str = "NOT EXISTS (SELECT 1 FROM jobs e
+     WHERE e.customer_id = jobs.customer_id AND e.channel = jobs.channel AND e.event_seq < jobs.event_seq
+       AND e.state IN ('queued', 'running'))";
+
 /// Takes the next due job (queued and due, or running with its lease run
-/// out: its worker died) and marks it running under a lease.
+/// out: its worker died) and marks it running under a lease. A customer
+/// message waits while an earlier one to the same customer by the same
+/// channel is queued or running, so messages arrive in event order.
 pub fn claim(conn: &mut Connection, now: DateTime<Utc>, policy: &RetryPolicy) -> Result<Option<Claimed>> {
     let tx = crate::db::immediate(conn)?;
     let at = rfc3339(now);
     let job = tx
         .prepare_cached(&format!(
             "SELECT {COLUMNS} FROM jobs
-             WHERE (state = 'queued' AND run_at <= ?1) OR (state = 'running' AND lease_until <= ?1)
-             ORDER BY run_at, id LIMIT 1"
+             WHERE ((state = 'queued' AND run_at <= ?1) OR (state = 'running' AND lease_until <= ?1)) AND {IN_ORDER}
+             ORDER BY run_at, event_seq, id LIMIT 1"
         ))?
         .query_row([&at], from_row)
         .optional()?;
@@ -263,13 +350,50 @@ pub fn fail(
 }
 
 /// When the next queued job is due, for a worker deciding how long to sleep.
+/// A message waiting for an earlier one is not counted: it is due when that
+/// one has finished.
 pub fn next_due(conn: &Connection) -> Result<Option<String>> {
     Ok(conn
-        .prepare_cached(
+        .prepare_cached(&format!(
             "SELECT min(CASE state WHEN 'queued' THEN run_at ELSE lease_until END) FROM jobs
-             WHERE state IN ('queued', 'running')",
-        )?
+             WHERE state IN ('queued', 'running') AND {IN_ORDER}"
+        ))?
         .query_row([], |r| r.get(0))?)
+}
+
+/// Queued messages, not due yet (waiting to be retried), that hold back a
+/// later message that is due: the worker checks whether they are outdated
+/// and skips them ([`skip_queued`]) rather than let the later one wait.
+pub fn holding_back(conn: &Connection, now: DateTime<Utc>) -> Result<Vec<Claimed>> {
+    let at = rfc3339(now);
+    let jobs = conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM jobs WHERE state = 'queued' AND run_at > ?1 AND EXISTS (
+                 SELECT 1 FROM jobs l WHERE l.customer_id = jobs.customer_id AND l.channel = jobs.channel
+                   AND l.event_seq > jobs.event_seq AND l.state = 'queued' AND l.run_at <= ?1)
+             ORDER BY event_seq"
+        ))?
+        .query_map([&at], from_row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    jobs.into_iter()
+        .map(|job| {
+            let event = crate::outbox::by_id(conn, &job.event_id)?;
+            Ok(Claimed { attempt: job.attempts, job, event })
+        })
+        .collect()
+}
+
+/// Finishes a queued job as skipped (an outdated message), unless a worker
+/// took it meanwhile. `true` when it was skipped.
+pub fn skip_queued(conn: &Connection, job_id: &str, now: DateTime<Utc>, outcome: &str) -> Result<bool> {
+    let n = conn
+        .prepare_cached(
+            "UPDATE jobs SET state = 'succeeded', outcome = ?2, lease_until = NULL, last_error = NULL, finished_at = ?3,
+                    updated_at = ?3
+             WHERE id = ?1 AND state = 'queued'",
+        )?
+        .execute(params![job_id, outcome, rfc3339(now)])?;
+    Ok(n == 1)
 }
 
 // ---- commands ----------------------------------------------------------------
@@ -302,7 +426,132 @@ pub fn failed_cmd(ctx: &mut Ctx, input: FailedInput) -> Result<FailedJobs> {
         "SELECT {COLUMNS} FROM jobs WHERE state = 'failed' ORDER BY updated_at DESC, id LIMIT ?1"
     ))?;
     let jobs = stmt.query_map([input.limit], from_row)?.collect::<Result<Vec<_>, _>>()?;
-    Ok(FailedJobs { jobs })
+    Ok(FailedJobs { jobs: described(ctx.conn(), jobs)? })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListInput {
+    /// `waiting` (queued or running: the default), or one state.
+    #[serde(default = "waiting")]
+    pub state: String,
+    #[serde(default = "default_limit")]
+    pub limit: i64,
+}
+
+fn waiting() -> String {
+    "waiting".into()
+}
+
+const LIST_STATES: &[&str] = &["waiting", "queued", "running", "succeeded", "failed", "discarded"];
+
+impl Validate for ListInput {
+    fn validate(&self, v: &mut Violations) {
+        if !LIST_STATES.contains(&self.state.as_str()) {
+            v.add("state", format!("must be one of: {}", LIST_STATES.join(", ")));
+        }
+        v.range("limit", self.limit, 1, 500);
+    }
+}
+
+/// `jobs.list`: the jobs in a state, each with what it is about. Waiting
+/// jobs come in the order they will run (next try, then event order);
+/// finished ones the most recently changed first.
+pub fn list_cmd(ctx: &mut Ctx, input: ListInput) -> Result<FailedJobs> {
+    let conn = ctx.conn();
+    let jobs = if input.state == "waiting" {
+        conn.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM jobs WHERE state IN ('queued', 'running') ORDER BY run_at, event_seq, id LIMIT ?1"
+        ))?
+        .query_map([input.limit], from_row)?
+        .collect::<Result<Vec<_>, _>>()?
+    } else {
+        let order = if matches!(input.state.as_str(), "queued" | "running") {
+            "run_at, event_seq, id"
+        } else {
+            "updated_at DESC, id"
+        };
+        conn.prepare_cached(&format!("SELECT {COLUMNS} FROM jobs WHERE state = ?2 ORDER BY {order} LIMIT ?1"))?
+            .query_map(params![input.limit, input.state], from_row)?
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    Ok(FailedJobs { jobs: described(ctx.conn(), jobs)? })
+}
+
+/// The jobs with their `subject` and `waits_for` filled in.
+fn described(conn: &Connection, jobs: Vec<Job>) -> Result<Vec<Job>> {
+    let branch = crate::settings::branch(conn)?;
+    let tz: chrono_tz::Tz = branch.time_zone.parse().unwrap_or(chrono_tz::UTC);
+    jobs.into_iter()
+        .map(|mut job| {
+            job.subject = Some(describe(conn, &job, tz));
+            if matches!(job.state.as_str(), "queued" | "running") {
+                job.waits_for = conn
+                    .prepare_cached(
+                        "SELECT e.id FROM jobs j JOIN jobs e ON e.customer_id = j.customer_id
+                             AND e.channel = j.channel AND e.event_seq < j.event_seq
+                         WHERE j.id = ?1 AND e.state IN ('queued', 'running') ORDER BY e.event_seq LIMIT 1",
+                    )?
+                    .query_row([&job.id], |r| r.get(0))
+                    .optional()?;
+            }
+            Ok(job)
+        })
+        .collect()
+}
+
+/// What a job is about, for people: "invoice INV-2026-A000012, by email to
+/// John Doe <john@example.com>". Read from the database as it is now, so
+/// the recipient is the one the job will use; a record that is gone falls
+/// back to the event's type.
+pub fn describe(conn: &Connection, job: &Job, tz: chrono_tz::Tz) -> String {
+    describe_or_err(conn, job, tz).unwrap_or_else(|_| job.event_type.clone())
+}
+
+fn describe_or_err(conn: &Connection, job: &Job, tz: chrono_tz::Tz) -> Result<String> {
+    let event = crate::outbox::by_id(conn, &job.event_id)?;
+    let text = |key: &str| event.payload.get(key).and_then(serde_json::Value::as_str).unwrap_or_default().to_string();
+    let what = match job.event_type.as_str() {
+        "AppointmentBooked" | "AppointmentConfirmed" => {
+            let a = crate::appointments::get(conn, &text("appointment_id"))?;
+            let done = if job.event_type == "AppointmentBooked" { "booked" } else { "confirmed" };
+            format!("appointment on {} {done}", crate::messages::visit_time(&a.scheduled_date, &a.scheduled_time, tz))
+        }
+        "JobCardCompleted" => {
+            let card = crate::job_cards::get(conn, &text("job_card_id"))?;
+            let v = crate::vehicles::get(conn, &card.vehicle_id)?;
+            format!("car ready: {} {} ({}), job card {}", v.make, v.model, v.license_plate, card.number)
+        }
+        "InvoiceGenerated" | "InvoiceEmailRequested" => {
+            format!("invoice {}", crate::invoices::get(conn, &text("invoice_id"))?.number)
+        }
+        "LowStockReached" => format!("low stock: {}", text("name")),
+        "PaymentCompensated" => {
+            format!("refunded card payment on {}", crate::invoices::get(conn, &text("invoice_id"))?.number)
+        }
+        other => other.to_string(),
+    };
+    let to = match (job.listener.as_str(), channel_of(&job.listener)) {
+        ("low_stock_alert", _) => "in the app, for the managers".to_string(),
+        (_, None) => match crate::settings::integration(conn, "alerts_email")? {
+            Some(to) => format!("by email to the managers <{to}>"),
+            None => "by email to the managers (no alerts address set)".to_string(),
+        },
+        (_, Some(_)) if job.event_type == "InvoiceEmailRequested" => format!("by email to <{}>", text("to")),
+        (_, Some(channel)) => {
+            let customer_id: Option<String> = conn
+                .prepare_cached("SELECT customer_id FROM jobs WHERE id = ?1")?
+                .query_row([&job.id], |r| r.get(0))?;
+            let customer = crate::customers::get(conn, customer_id.as_deref().unwrap_or_default())?;
+            match (channel, customer.email, customer.phone) {
+                ("email", Some(email), _) => format!("by email to {} <{email}>", customer.name),
+                ("email", None, _) => format!("by email to {} (no email address)", customer.name),
+                (_, _, Some(phone)) => format!("by text to {} ({phone})", customer.name),
+                _ => format!("by text to {} (no phone number)", customer.name),
+            }
+        }
+    };
+    Ok(format!("{what}, {to}"))
 }
 
 #[derive(Debug, Deserialize)]
@@ -318,12 +567,18 @@ impl Validate for JobInput {
 }
 
 fn change(ctx: &mut Ctx, input: &JobInput, to: &str, action: &str) -> Result<Job> {
-    ctx.write(|tx, stamp| {
+    let job = ctx.write(|tx, stamp| {
         let job = get(tx, &input.job_id)?;
         if job.state != "failed" {
+            let now = match job.state.as_str() {
+                "queued" => "it is still waiting to be sent",
+                "running" => "it is being sent right now",
+                "succeeded" => "it has already been done",
+                _ => "it was already given up",
+            };
             return Err(Error::conflict(
                 "job_not_failed",
-                format!("Only failed jobs can be retried or discarded; this one is {}.", job.state),
+                format!("Only a failed job can be retried or given up, and {now}."),
                 json!({ "job_id": job.id, "state": job.state }),
             ));
         }
@@ -335,7 +590,8 @@ fn change(ctx: &mut Ctx, input: &JobInput, to: &str, action: &str) -> Result<Job
         .execute(params![job.id, to, stamp.at()])?;
         audit::record_tx(tx, stamp, action, "job", Some(&job.id), json!({ "listener": job.listener }))?;
         get(tx, &job.id)
-    })
+    })?;
+    Ok(described(ctx.conn(), vec![job])?.remove(0))
 }
 
 /// `jobs.retry`: a failed job goes back in the queue, due now, with its
@@ -352,6 +608,8 @@ pub fn discard_cmd(ctx: &mut Ctx, input: JobInput) -> Result<Job> {
 #[derive(Debug, Serialize, PartialEq)]
 pub struct Stats {
     pub queued: i64,
+    /// Of the queued jobs, those that failed before and wait to be tried again.
+    pub retrying: i64,
     pub running: i64,
     pub succeeded: i64,
     pub failed: i64,
@@ -394,6 +652,9 @@ pub fn stats(conn: &Connection, now: DateTime<Utc>) -> Result<Stats> {
     };
     Ok(Stats {
         queued: count("queued")?,
+        retrying: conn
+            .prepare_cached("SELECT count(*) FROM jobs WHERE state = 'queued' AND attempts > 0")?
+            .query_row([], |r| r.get(0))?,
         running: count("running")?,
         succeeded: count("succeeded")?,
         failed: count("failed")?,
@@ -427,6 +688,15 @@ mod tests {
         }
         assert_eq!(backoff(base, 2, "x"), backoff(base, 2, "x"), "fixed per job and attempt");
         assert_ne!(backoff(base, 1, "x"), backoff(base, 1, "y"), "spread across jobs");
+    }
+
+    #[test]
+    fn every_customer_message_is_routed_and_named_after_its_channel() {
+        for (listener, channel) in CUSTOMER_CHANNELS {
+            assert!(listener_names().contains(listener), "{listener} is routed");
+            assert!(listener.ends_with(&format!("_{channel}")), "{listener} goes by {channel}");
+        }
+        assert_eq!(channel_of("low_stock_email"), None, "the managers' alerts are not kept in a customer's line");
     }
 
     #[test]

@@ -99,7 +99,8 @@ fn rate(bp: i64) -> String {
     }
 }
 
-fn day(at: &str, tz: chrono_tz::Tz) -> String {
+/// A date as the invoice writes it, in `tz`: "25 Nov 2026" (from RFC 3339 or `YYYY-MM-DD`).
+pub fn day(at: &str, tz: chrono_tz::Tz) -> String {
     if let Ok(t) = DateTime::parse_from_rfc3339(at) {
         return t.with_timezone(&Utc).with_timezone(&tz).format("%-d %b %Y").to_string();
     }

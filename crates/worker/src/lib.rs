@@ -19,7 +19,7 @@ use pitlane_core::jobs::{self, Claimed, RetryPolicy};
 use pitlane_core::printing::InvoicePrinter;
 use pitlane_core::Api;
 
-pub use listeners::listener;
+pub use listeners::{listener, outdated};
 pub use notify::{Mailer, Sms};
 
 /// What a listener did, in a few words for the job's record
@@ -93,14 +93,16 @@ impl Worker {
             jobs::claim(&mut conn, now, &self.policy)?
         };
         let Some(claimed) = claimed else {
-            return Ok(None);
+            return self.skip_outdated_holding_back(now);
         };
         let span = tracing::info_span!("job", id = %claimed.job.id, listener = %claimed.job.listener, attempt = claimed.attempt);
         let _enter = span.enter();
         let job = Job { claimed: &claimed, api: &self.api, printer: self.printer.as_ref() };
-        let result = match listener(&claimed.job.listener) {
-            Some(run) => run(&job),
-            None => Err(format!("no listener called {}", claimed.job.listener)),
+        let result = match (outdated(&self.api, &claimed), listener(&claimed.job.listener)) {
+            (Err(e), _) => Err(e),
+            (Ok(Some(skip)), _) => Ok(Done::Outcome(skip)),
+            (Ok(None), Some(run)) => run(&job),
+            (Ok(None), None) => Err(format!("no listener called {}", claimed.job.listener)),
         };
         let now = self.api.clock().now();
         let id = claimed.job.id.clone();
@@ -137,6 +139,22 @@ impl Worker {
                 }
             }
         }))
+    }
+
+    /// Nothing is due, but a message may be held back by an earlier one to
+    /// the same customer that waits to be retried: if that one is outdated
+    /// by now, it is skipped at once, and the later one may go.
+    fn skip_outdated_holding_back(&self, now: chrono::DateTime<chrono::Utc>) -> pitlane_core::Result<Option<Ran>> {
+        let waiting = jobs::holding_back(&self.api.lock_conn(), now)?;
+        for claimed in waiting {
+            // A database error here leaves the job to its own retry.
+            let Ok(Some(skip)) = outdated(&self.api, &claimed) else { continue };
+            if jobs::skip_queued(&self.api.lock_conn(), &claimed.job.id, now, &skip)? {
+                tracing::info!(id = %claimed.job.id, outcome = %skip, "job done");
+                return Ok(Some(Ran::Succeeded { job_id: claimed.job.id, outcome: skip }));
+            }
+        }
+        Ok(None)
     }
 
     /// Runs due jobs until none is due.

@@ -1,7 +1,9 @@
 //! The listeners, by the names `pitlane_core::jobs::ROUTES` gives them.
 
 use pitlane_core::alerts::{self, NewAlert};
-use pitlane_core::{appointments, customers, invoices, job_cards, printing, settings, vehicles};
+use pitlane_core::jobs::Claimed;
+use pitlane_core::messages::{self, InvoiceFacts, Sender};
+use pitlane_core::{appointments, customers, invoices, job_cards, printing, settings, vehicles, Api};
 use serde_json::Value;
 
 use crate::notify::{File, Mailer, Sms};
@@ -25,7 +27,58 @@ pub fn listener(name: &str) -> Option<Listener> {
 }
 
 fn field<'a>(job: &'a Job, key: &str) -> Result<&'a str, Failure> {
-    job.claimed.event.payload.get(key).and_then(Value::as_str).ok_or_else(|| format!("the event has no {key}"))
+    payload_field(job.claimed, key)
+}
+
+fn payload_field<'a>(claimed: &'a Claimed, key: &str) -> Result<&'a str, Failure> {
+    claimed.event.payload.get(key).and_then(Value::as_str).ok_or_else(|| format!("the event has no {key}"))
+}
+
+/// Whether a customer message's moment has passed, judged from the
+/// database as it is now: `Some(outcome)`, a skip that says why. A booking
+/// confirmation is outdated once the appointment was cancelled, missed,
+/// checked in (or its visit done), confirmed since (the confirmation says
+/// it), or its time has passed; a car-ready note or the invoice made with
+/// it once the invoice was voided. The worker asks before it runs a job,
+/// and about a queued message that holds back a later one.
+pub fn outdated(api: &Api, claimed: &Claimed) -> Result<Option<String>, Failure> {
+    use appointments::Status;
+    let event = claimed.event.event_type.as_str();
+    let why = match claimed.job.listener.as_str() {
+        "appointment_confirmation_email" | "appointment_confirmation_sms" => {
+            let conn = api.lock_conn();
+            let a = db(appointments::get(&conn, payload_field(claimed, "appointment_id")?))?;
+            let card_done = match &a.job_card_id {
+                Some(id) => db(job_cards::get(&conn, id))?.status == job_cards::Status::Completed,
+                None => false,
+            };
+            let started = chrono::DateTime::parse_from_rfc3339(&a.starts_at).is_ok_and(|t| t <= api.clock().now());
+            match a.status {
+                Status::Cancelled => Some("the appointment was cancelled"),
+                Status::NoShow => Some("the customer did not come to the appointment"),
+                Status::CheckedIn if card_done => Some("the visit is done"),
+                Status::CheckedIn => Some("the car was checked in"),
+                Status::Confirmed if event == "AppointmentBooked" => {
+                    Some("the appointment was confirmed since, and the confirmation says so")
+                }
+                _ if started => Some("the appointment's time has passed"),
+                _ => None,
+            }
+        }
+        "vehicle_ready_email" | "vehicle_ready_sms" => {
+            let invoice = claimed.event.payload.get("invoice_id").and_then(Value::as_str);
+            match invoice {
+                Some(id) if db(invoices::get(&api.lock_conn(), id))?.status == "void" => Some("the invoice was voided"),
+                _ => None,
+            }
+        }
+        "invoice_email" if event == "InvoiceGenerated" => {
+            let invoice = db(invoices::get(&api.lock_conn(), payload_field(claimed, "invoice_id")?))?;
+            (invoice.status == "void").then_some("the invoice was voided")
+        }
+        _ => None,
+    };
+    Ok(why.map(|w| format!("skipped: outdated, {w}")))
 }
 
 fn db<T>(r: pitlane_core::Result<T>) -> Result<T, Failure> {
@@ -54,92 +107,61 @@ fn skipped(why: &str) -> Result<Done, Failure> {
 fn tell_customer(
     job: &Job,
     channel: Channel,
-    customer_id: &str,
-    subject: &str,
-    body: &str,
-    text: &str,
+    customer: customers::Customer,
+    words: &messages::Words,
 ) -> Result<Done, Failure> {
-    let customer = db(customers::get(&job.api.lock_conn(), customer_id))?;
     let id = &job.claimed.job.id;
     match channel {
         Channel::Email => {
             let Some(to) = customer.email else { return skipped(NO_EMAIL) };
             let Some(mailer) = Mailer::from_settings(job.api)? else { return skipped(EMAIL_NOT_SET_UP) };
-            mailer.send(&to, subject, body, None, id)?;
+            mailer.send(&to, &words.subject, &words.body, None, id)?;
             Ok(Done::Outcome(format!("emailed {to}")))
         }
         Channel::Sms => {
             let Some(to) = customer.phone else { return skipped(NO_PHONE) };
             let Some(sms) = Sms::from_settings(job.api)? else { return skipped(SMS_NOT_SET_UP) };
-            sms.send(&to, text, id)?;
+            sms.send(&to, &words.text, id)?;
             Ok(Done::Outcome(format!("texted {to}")))
         }
     }
 }
 
-fn when(date: &str, time: &str) -> String {
-    chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")
-        .map(|d| format!("{} at {time}", d.format("%A %-d %B %Y")))
-        .unwrap_or_else(|_| format!("{date} {time}"))
-}
-
 fn appointment_confirmation(job: &Job, channel: Channel) -> Result<Done, Failure> {
     let id = field(job, "appointment_id")?;
-    let (appointment, branch, vehicle, service) = {
+    let (appointment, branch, vehicle, service, customer) = {
         let conn = job.api.lock_conn();
         let a = db(appointments::get(&conn, id))?;
-        let branch = db(settings::branch(&conn))?;
+        let branch = Sender::of(&db(settings::branch(&conn))?);
         let vehicle = db(vehicles::get(&conn, &a.vehicle_id))?;
         let service = db(settings::service_types(&conn))?
             .into_iter()
             .find(|s| s.id == a.service_type_id)
             .map(|s| s.name)
             .unwrap_or_else(|| "service".into());
-        (a, branch, vehicle, service)
+        let customer = db(customers::get(&conn, &a.customer_id))?;
+        (a, branch, vehicle, service, customer)
     };
-    if appointment.status.as_str() == "cancelled" {
-        return Ok(Done::Outcome("skipped: the appointment was cancelled".into()));
-    }
     let confirmed = job.claimed.event.event_type == "AppointmentConfirmed";
-    let at = when(&appointment.scheduled_date, &appointment.scheduled_time);
-    let subject = format!("{}: your appointment on {at}", branch.name);
-    let body = format!(
-        "Hello,\n\nYour {service} appointment for {} {} ({}) is {} for {at} at {}.\n\n{}\n{}\n",
-        vehicle.make,
-        vehicle.model,
-        vehicle.license_plate,
-        if confirmed { "confirmed" } else { "booked" },
-        branch.name,
-        branch.address,
-        branch.phone
-    );
-    let text = format!(
-        "{}: {service} for {} {} {at}.",
-        branch.name,
-        vehicle.license_plate,
-        if confirmed { "confirmed" } else { "booked" }
-    );
-    tell_customer(job, channel, &appointment.customer_id, &subject, &body, &text)
+    let when = messages::visit_time(&appointment.scheduled_date, &appointment.scheduled_time, branch.time_zone);
+    let car = messages::vehicle(&vehicle.make, &vehicle.model, &vehicle.license_plate);
+    let words = messages::appointment(&branch, &customer.name, &car, &service, &when, confirmed);
+    tell_customer(job, channel, customer, &words)
 }
 
 fn vehicle_ready(job: &Job, channel: Channel) -> Result<Done, Failure> {
     let id = field(job, "job_card_id")?;
-    let (card, vehicle, branch) = {
+    let (vehicle, branch, customer) = {
         let conn = job.api.lock_conn();
         let card = db(job_cards::get(&conn, id))?;
         let vehicle = db(vehicles::get(&conn, &card.vehicle_id))?;
-        (card, vehicle, db(settings::branch(&conn))?)
+        let customer = db(customers::get(&conn, &card.customer_id))?;
+        (vehicle, Sender::of(&db(settings::branch(&conn))?), customer)
     };
-    let subject = format!("{}: your {} {} is ready", branch.name, vehicle.make, vehicle.model);
-    let body = format!(
-        "Hello,\n\nThe work on your {} {} ({}) is finished and the car is ready for pickup.\n\n{}\n{}\n{}\n",
-        vehicle.make, vehicle.model, vehicle.license_plate, branch.name, branch.address, branch.phone
-    );
-    let text = format!(
-        "{}: your {} {} ({}) is ready for pickup.",
-        branch.name, vehicle.make, vehicle.model, vehicle.license_plate
-    );
-    tell_customer(job, channel, &card.customer_id, &subject, &body, &text)
+    let make_model = format!("{} {}", vehicle.make.trim(), vehicle.model.trim());
+    let car = messages::vehicle(&vehicle.make, &vehicle.model, &vehicle.license_plate);
+    let words = messages::vehicle_ready(&branch, &customer.name, make_model.trim(), &car);
+    tell_customer(job, channel, customer, &words)
 }
 
 /// The invoice as a PDF attachment: to the address staff gave
@@ -152,7 +174,7 @@ fn invoice_email(job: &Job) -> Result<Done, Failure> {
         let conn = job.api.lock_conn();
         let invoice = db(invoices::get(&conn, id))?;
         let customer = db(customers::get(&conn, &invoice.customer_id))?;
-        (db(printing::printable(&conn, id))?, db(settings::branch(&conn))?, invoice, customer)
+        (db(printing::printable(&conn, id))?, Sender::of(&db(settings::branch(&conn))?), invoice, customer)
     };
     // Asked for: the given address, and a missing email setup is a failure
     // to retry. When the invoice is made: the customer's address, if any.
@@ -161,27 +183,25 @@ fn invoice_email(job: &Job) -> Result<Done, Failure> {
             Mailer::from_settings(job.api)?.ok_or("email is not set up (settings.update integrations.smtp_host)")?;
         (field(job, "to")?.to_string(), mailer)
     } else {
-        if invoice.status == "void" {
-            return skipped("skipped: the invoice was voided");
-        }
-        let Some(to) = customer.email else { return skipped(NO_EMAIL) };
+        let Some(to) = customer.email.clone() else { return skipped(NO_EMAIL) };
         let Some(mailer) = Mailer::from_settings(job.api)? else { return skipped(EMAIL_NOT_SET_UP) };
         (to, mailer)
     };
     let printed = job.printer.print(&doc).map_err(|e| format!("pdf: {e}"))?;
-    let subject = format!("Invoice {} from {}", invoice.number, branch.name);
-    let body = format!(
-        "Hello,\n\nPlease find attached invoice {} for {} {}, due {}.\n\n{}\n{}\n",
-        invoice.number,
-        invoice.currency,
-        printing::amount(invoice.balance_due),
-        invoice.due_date,
-        branch.name,
-        branch.invoice_footer
-    );
+    let facts = InvoiceFacts {
+        number: &invoice.number,
+        issued_at: &invoice.issued_at,
+        due_date: &invoice.due_date,
+        currency: &invoice.currency,
+        total: invoice.total,
+        balance_due: invoice.balance_due,
+        void: invoice.status == "void",
+    };
+    let (subject, body) = messages::invoice(&branch, &customer.name, &facts);
     let file = File { name: format!("{}.pdf", invoice.number), content_type: "application/pdf", bytes: printed.bytes };
     mailer.send(&to, &subject, &body, Some(file), &job.claimed.job.id)?;
-    Ok(Done::Outcome(format!("emailed {to} ({} pages)", printed.pages)))
+    let pages = if printed.pages == 1 { "1 page".to_string() } else { format!("{} pages", printed.pages) };
+    Ok(Done::Outcome(format!("emailed {to} ({pages})")))
 }
 
 /// Emails the managers' alert address, if one is set.

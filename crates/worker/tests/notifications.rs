@@ -92,8 +92,26 @@ fn smtp_on(port: u16) -> Inbox {
 /// One text as the gateway got it: Authorization, Idempotency-Key, body.
 type Text = (Option<String>, Option<String>, Value);
 
+/// The texts the gateway took, and how many requests it is still to
+/// refuse with a 503 (a gateway that is down for a while).
 #[derive(Clone, Default)]
-struct Texts(Arc<Mutex<Vec<Text>>>);
+struct Texts(Arc<Mutex<Vec<Text>>>, Arc<AtomicU32>);
+
+impl Texts {
+    /// The text of every message taken, in the order taken.
+    fn said(&self) -> Vec<String> {
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, _, body)| body["text"].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+
+    fn refuse_next(&self, n: u32) {
+        self.1.store(n, Ordering::SeqCst);
+    }
+}
 
 fn sms_gateway() -> (String, Texts) {
     use axum::extract::State;
@@ -112,9 +130,13 @@ fn sms_gateway() -> (String, Texts) {
                     "/v1/messages",
                     post(
                         |State(t): State<Texts>, headers: HeaderMap, axum::Json(body): axum::Json<Value>| async move {
+                            use axum::http::StatusCode;
+                            if t.1.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok() {
+                                return (StatusCode::SERVICE_UNAVAILABLE, axum::Json(json!({ "error": "down" })));
+                            }
                             let h = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).map(str::to_string);
                             t.0.lock().unwrap().push((h("authorization"), h("idempotency-key"), body));
-                            axum::Json(json!({ "id": "sms_1", "status": "queued" }))
+                            (StatusCode::OK, axum::Json(json!({ "id": "sms_1", "status": "queued" })))
                         },
                     ),
                 )
@@ -202,8 +224,8 @@ fn the_invoice_email_arrives_with_the_pdf_attached() {
         [
             "vehicle_ready_email: emailed anna@example.com",
             "vehicle_ready_sms: skipped: the customer has no phone number",
-            "invoice_email: emailed anna@example.com (1 pages)", // sent when the invoice was made
-            "invoice_email: emailed anna@example.com (1 pages)", // and again when asked for
+            "invoice_email: emailed anna@example.com (1 page)", // sent when the invoice was made
+            "invoice_email: emailed anna@example.com (1 page)", // and again when asked for
         ]
     );
     let mail = inbox.parsed();
@@ -471,5 +493,326 @@ fn half_finished_email_settings_fail_only_the_jobs_with_something_to_send() {
     let ran = worker.run_until_idle().unwrap();
     let retrying: Vec<_> =
         ran.iter().filter(|r| matches!(r, Ran::Retrying { error, .. } if error.contains("smtp_from"))).collect();
-    assert_eq!(retrying.len(), 2, "the car-ready email and the invoice email wait for the settings: {ran:?}");
+    assert_eq!(retrying.len(), 1, "the car-ready email waits for the settings: {ran:?}");
+    let invoice_job = ran.iter().any(|r| matches!(r, Ran::Retrying { job_id, .. } | Ran::Succeeded { job_id, .. } if job_id.ends_with(":invoice_email")));
+    assert!(!invoice_job, "and the invoice email, a later message to the same customer, waits behind it: {ran:?}");
+}
+
+// ---- the customer's messages: in order, never outdated, worded for people -------
+
+/// A shop with a lift bay, an oil change service, email to a local SMTP
+/// server and texts to a local SMS gateway (its key in the keyring).
+fn garage() -> (support::Shop, Inbox, Texts) {
+    let s = support::shop();
+    s.api.set_secret_store(keyring());
+    let port = free_port();
+    let inbox = smtp_on(port);
+    smtp_settings(&s, port);
+    let (url, texts) = sms_gateway();
+    s.ok(&s.owner, "settings.update", json!({
+        "branch": { "phone": "+1 215 555 0100", "address": "1200 Market Street\nPhiladelphia, PA 19107" },
+        "integrations": { "sms_gateway_url": url, "sms_sender": "GARAGE" },
+        "bays": [{ "name": "Bay 1", "capabilities": ["lift"] }],
+        "service_types": [{ "code": "oil_change", "name": "Oil Change", "duration_minutes": 60, "required_capability": "lift" }],
+    }));
+    s.ok(&s.owner, "settings.set_secret", json!({ "name": "sms_api_key", "value": "sms_key_123" }));
+    (s, inbox, texts)
+}
+
+/// Books John Doe's Toyota for Wednesday 25 November 2026 (the clock says
+/// the 24th) at 09:00; returns the appointment and customer ids.
+fn book_john(s: &support::Shop, email: Option<&str>) -> (String, String) {
+    let booked = s.ok(
+        &s.owner,
+        "appointments.book",
+        json!({
+            "customer_name": "John Doe", "customer_email": email, "customer_phone": "+1 215 555 0142",
+            "license_plate": "ABC-123", "vehicle_make": "Toyota", "vehicle_model": "Camry",
+            "scheduled_date": "2026-11-25", "scheduled_time": "09:00", "service_type": "oil_change",
+        }),
+    );
+    (booked["appointment"]["id"].as_str().unwrap().into(), booked["customer"]["id"].as_str().unwrap().into())
+}
+
+/// Checks the appointment in, and with `finish` works and completes its job card.
+fn check_in(s: &support::Shop, appointment: &str, finish: bool) {
+    let card =
+        s.ok(&s.owner, "appointments.check_in", json!({ "appointment_id": appointment }))["job_card"]["id"].clone();
+    if finish {
+        let owner_id = s.ok(&s.owner, "auth.whoami", json!({}))["staff_id"].clone();
+        s.ok(&s.owner, "job_cards.start", json!({ "job_card_id": card, "technician_id": owner_id }));
+        s.ok(&s.owner, "job_cards.add_line", json!({ "job_card_id": card, "kind": "labour", "description": "Oil change", "quantity": 1000, "unit_price": 5000 }));
+        s.ok(&s.owner, "job_cards.complete", json!({ "job_card_id": card }));
+    }
+}
+
+/// What each job of the worker's passes ended as: "listener: outcome" for
+/// the jobs of `event_type`.
+fn outcomes_of(s: &support::Shop, event_type: &str) -> Vec<String> {
+    s.api
+        .lock_conn()
+        .prepare("SELECT listener, coalesce(outcome, state) FROM jobs WHERE event_type = ?1 ORDER BY listener")
+        .unwrap()
+        .query_map([event_type], |r| Ok(format!("{}: {}", r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+#[test]
+fn a_booking_message_whose_moment_has_passed_is_skipped_as_outdated() {
+    type Change = fn(&support::Shop, &str);
+    let cases: [(&str, Change, &str); 5] = [
+        (
+            "cancelled before the worker ran",
+            |s, a| {
+                s.ok(&s.owner, "appointments.cancel", json!({ "appointment_id": a }));
+            },
+            "the appointment was cancelled",
+        ),
+        ("checked in before the worker ran", |s, a| check_in(s, a, false), "the car was checked in"),
+        ("checked in and done before the worker ran", |s, a| check_in(s, a, true), "the visit is done"),
+        (
+            "the worker came back after the visit's time",
+            |s, _| {
+                s.clock.advance(chrono::Duration::days(2));
+            },
+            "the appointment's time has passed",
+        ),
+        (
+            "confirmed before the worker ran",
+            |s, a| {
+                s.ok(&s.owner, "appointments.confirm", json!({ "appointment_id": a }));
+            },
+            "the appointment was confirmed since, and the confirmation says so",
+        ),
+    ];
+    for (case, change, why) in cases {
+        let (s, inbox, texts) = garage();
+        let (appointment, _) = book_john(&s, Some("john@example.com"));
+        change(&s, &appointment);
+        let (worker, _api) = worker_for(&s, s.clock.clone());
+        worker.run_until_idle().unwrap();
+        let skip = format!("skipped: outdated, {why}");
+        assert_eq!(
+            outcomes_of(&s, "AppointmentBooked"),
+            [format!("appointment_confirmation_email: {skip}"), format!("appointment_confirmation_sms: {skip}")],
+            "{case}: the booking message is not sent, and the job says why"
+        );
+        let booked_sent = |t: &str| t.contains("is booked for");
+        assert!(!texts.said().iter().any(|t| booked_sent(t)), "{case}: no booking text: {:?}", texts.said());
+        assert!(
+            !inbox.parsed().iter().any(|m| booked_sent(m.body_text(0).as_deref().unwrap_or(""))),
+            "{case}: no booking email"
+        );
+    }
+}
+
+#[test]
+fn messages_about_one_visit_reach_the_customer_in_the_order_of_their_events() {
+    let (s, _inbox, texts) = garage();
+    let (worker, api) = worker_for(&s, s.clock.clone());
+    let manager = api.login("owner", support::PIN).unwrap();
+    // The gateway is down for the booking's text.
+    texts.refuse_next(1);
+    let (_appointment, customer) = book_john(&s, None);
+    let first = worker.run_until_idle().unwrap();
+    assert!(
+        first
+            .iter()
+            .any(|r| matches!(r, Ran::Retrying { job_id, .. } if job_id.ends_with(":appointment_confirmation_sms"))),
+        "{first:?}"
+    );
+    // Meanwhile John's other car, a walk-in, is finished: its text must wait for the booking's.
+    let v = s.ok(
+        &s.owner,
+        "vehicles.register",
+        json!({ "customer_id": customer, "license_plate": "XYZ-9", "make": "Volvo", "model": "V70" }),
+    );
+    let card = s.ok(&s.owner, "job_cards.create", json!({ "customer_id": customer, "vehicle_id": v["id"] }));
+    let owner_id = s.ok(&s.owner, "auth.whoami", json!({}))["staff_id"].clone();
+    s.ok(&s.owner, "job_cards.start", json!({ "job_card_id": card["id"], "technician_id": owner_id }));
+    s.ok(&s.owner, "job_cards.add_line", json!({ "job_card_id": card["id"], "kind": "labour", "description": "Brakes", "quantity": 1000, "unit_price": 9000 }));
+    s.ok(&s.owner, "job_cards.complete", json!({ "job_card_id": card["id"] }));
+    worker.run_until_idle().unwrap();
+    assert_eq!(texts.said(), Vec::<String>::new(), "the car-ready text waits for the earlier booking text");
+
+    // The queue shows both, with what they are about, the attempt, the next try and the error.
+    let waiting = support::ok(&api, Some(&manager), "jobs.list", json!({}))["jobs"].clone();
+    let sms: Vec<&Value> =
+        waiting.as_array().unwrap().iter().filter(|j| j["listener"].as_str().unwrap().ends_with("_sms")).collect();
+    assert_eq!(sms.len(), 2, "{waiting}");
+    let (booking, ready) = (
+        sms.iter().find(|j| j["event_type"] == "AppointmentBooked").unwrap(),
+        sms.iter().find(|j| j["event_type"] == "JobCardCompleted").unwrap(),
+    );
+    assert_eq!(booking["attempts"], 1);
+    assert_eq!(booking["last_error"], "sms gateway answered 503");
+    assert_eq!(
+        booking["subject"],
+        "appointment on Wednesday, 25 Nov 2026 at 09:00 booked, by text to John Doe (+12155550142)"
+    );
+    assert_eq!(ready["waits_for"], booking["id"], "the car-ready text names what it waits for");
+    assert!(ready["subject"].as_str().unwrap().starts_with("car ready: Volvo V70 (XYZ-9), job card "), "{ready}");
+    let stats = support::ok(&api, Some(&manager), "jobs.stats", json!({}));
+    assert_eq!(stats["retrying"], 1, "{stats}");
+
+    texts.refuse_next(1); // and down again at its second attempt
+    s.clock.advance(chrono::Duration::seconds(80));
+    worker.run_until_idle().unwrap();
+    assert_eq!(texts.said(), Vec::<String>::new(), "refused once more: the car-ready text still waits");
+    s.clock.advance(chrono::Duration::seconds(160));
+    worker.run_until_idle().unwrap();
+    let said = texts.said();
+    assert_eq!(said.len(), 2, "{said:?}");
+    assert!(said[0].contains("is booked for") && said[1].contains("is ready for pickup"), "in event order: {said:?}");
+}
+
+#[test]
+fn an_outdated_message_that_waits_for_a_retry_does_not_hold_back_the_next() {
+    // The customer: "confirmed", then "ready", then "booked".
+    let (s, _inbox, texts) = garage();
+    let (worker, _api) = worker_for(&s, s.clock.clone());
+    texts.refuse_next(1);
+    let (appointment, _) = book_john(&s, None);
+    worker.run_until_idle().unwrap(); // the booking text is refused: retried in about a minute
+    s.ok(&s.owner, "appointments.confirm", json!({ "appointment_id": appointment }));
+    check_in(&s, &appointment, true);
+    let ran = worker.run_until_idle().unwrap();
+    assert_eq!(texts.said().len(), 1, "at once, without waiting for the retry: {ran:?}");
+    assert!(texts.said()[0].contains("is ready for pickup"), "{:?}", texts.said());
+    s.clock.advance(chrono::Duration::seconds(300));
+    worker.run_until_idle().unwrap();
+    assert_eq!(texts.said().len(), 1, "nothing outdated comes later: {:?}", texts.said());
+    assert_eq!(
+        outcomes_of(&s, "AppointmentBooked")[1],
+        "appointment_confirmation_sms: skipped: outdated, the visit is done"
+    );
+    assert_eq!(
+        outcomes_of(&s, "AppointmentConfirmed")[1],
+        "appointment_confirmation_sms: skipped: outdated, the visit is done"
+    );
+}
+
+#[test]
+fn messages_greet_the_customer_by_name_and_sign_with_the_branch() {
+    let (s, inbox, texts) = garage();
+    let (appointment, _) = book_john(&s, Some("john@example.com"));
+    let (worker, _api) = worker_for(&s, s.clock.clone());
+    worker.run_until_idle().unwrap();
+    assert_eq!(
+        texts.said(),
+        ["Hello John Doe, your Oil Change for the Toyota Camry (ABC-123) is booked for Wednesday, 25 Nov 2026 at 09:00. Test Garage, +1 215 555 0100"]
+    );
+    let mail = inbox.parsed();
+    assert_eq!(mail[0].subject(), Some("Test Garage: your appointment on Wednesday, 25 Nov 2026 at 09:00"));
+    assert_eq!(
+        mail[0].body_text(0).unwrap().replace("\r\n", "\n").trim_end(),
+        "Hello John Doe,\n\nYour Oil Change for the Toyota Camry (ABC-123) is booked for Wednesday, 25 Nov 2026 at 09:00.\n\nIf that time does not suit you, please call us on +1 215 555 0100.\n\nKind regards,\nTest Garage\n1200 Market Street\nPhiladelphia, PA 19107\n+1 215 555 0100"
+    );
+    check_in(&s, &appointment, true);
+    worker.run_until_idle().unwrap();
+    assert_eq!(
+        texts.said()[1],
+        "Hello John Doe, your Toyota Camry (ABC-123) is ready for pickup. Test Garage, +1 215 555 0100"
+    );
+    let invoice =
+        inbox.parsed().into_iter().find(|m| m.subject().unwrap_or("").starts_with("Invoice ")).expect("the invoice");
+    let body = invoice.body_text(0).unwrap().replace("\r\n", "\n");
+    assert!(
+        body.starts_with("Hello John Doe,\n\nPlease find attached invoice INV-2026-A000001 of 24 Nov 2026 for USD "),
+        "{body}"
+    );
+    assert!(body.contains("The amount is due by 8 Dec 2026."), "the due date as the invoice writes it: {body}");
+    assert!(body.contains("Kind regards,\nTest Garage\n"), "{body}");
+}
+
+#[test]
+fn the_front_desk_is_told_the_customer_was_notified_only_when_a_channel_can_deliver() {
+    // (case, integrations, secrets, keyring attached, customer email, customer phone, notified)
+    type Case = (&'static str, Value, &'static [(&'static str, &'static str)], bool, bool, bool, bool);
+    let smtp = json!({ "smtp_host": "127.0.0.1", "smtp_security": "none", "smtp_from": "Test Garage <service@garage.example>" });
+    let sms = json!({ "sms_gateway_url": "http://127.0.0.1:9" });
+    let cases: Vec<Case> = vec![
+        ("SMS set up but its key is not in the keyring", sms.clone(), &[], true, false, true, false),
+        ("SMS set up, no keyring on this computer", sms.clone(), &[], false, false, true, false),
+        ("SMS with its key", sms.clone(), &[("sms_api_key", "k")], true, false, true, true),
+        (
+            "SMS with its key, but the customer has no phone",
+            sms.clone(),
+            &[("sms_api_key", "k")],
+            true,
+            true,
+            false,
+            false,
+        ),
+        (
+            "an SMTP server without a sender",
+            json!({ "smtp_host": "127.0.0.1", "smtp_security": "none" }),
+            &[],
+            true,
+            true,
+            false,
+            false,
+        ),
+        (
+            "an SMTP login without its password in the keyring",
+            with(&smtp, json!({ "smtp_username": "garage" })),
+            &[],
+            true,
+            true,
+            false,
+            false,
+        ),
+        (
+            "an SMTP login with its password",
+            with(&smtp, json!({ "smtp_username": "garage" })),
+            &[("smtp_password", "pw")],
+            true,
+            true,
+            false,
+            true,
+        ),
+        ("email fully set up", smtp.clone(), &[], true, true, false, true),
+        ("email fully set up, but the customer has no address", smtp.clone(), &[], true, false, false, false),
+    ];
+    for (case, integrations, secrets, keyring_attached, email, phone, notified) in cases {
+        let s = support::shop();
+        if keyring_attached {
+            // A keyring of its own: every test shop has the same device id.
+            s.api.set_secret_store(Arc::new(pitlane_secrets::KeyringStore::mock()));
+        }
+        s.ok(&s.owner, "settings.update", json!({
+            "integrations": integrations,
+            "bays": [{ "name": "Bay 1", "capabilities": ["lift"] }],
+            "service_types": [{ "code": "oil_change", "name": "Oil Change", "duration_minutes": 60, "required_capability": "lift" }],
+        }));
+        for (name, value) in secrets {
+            s.ok(&s.owner, "settings.set_secret", json!({ "name": name, "value": value }));
+        }
+        let booked = s.ok(&s.owner, "appointments.book", json!({
+            "customer_name": "Jane Roe", "customer_email": email.then_some("jane@example.com"),
+            "customer_phone": phone.then_some("+1 215 555 0199"), "license_plate": "JR-1", "vehicle_make": "Kia",
+            "vehicle_model": "Rio", "scheduled_date": "2026-11-25", "scheduled_time": "09:00", "service_type": "oil_change",
+        }));
+        let said = booked["message"].as_str().unwrap();
+        assert_eq!(said.contains("Confirmation notification sent."), notified, "{case}: {said}");
+        let card = s.ok(&s.owner, "appointments.check_in", json!({ "appointment_id": booked["appointment"]["id"] }))
+            ["job_card"]["id"]
+            .clone();
+        let owner_id = s.ok(&s.owner, "auth.whoami", json!({}))["staff_id"].clone();
+        s.ok(&s.owner, "job_cards.start", json!({ "job_card_id": card, "technician_id": owner_id }));
+        s.ok(&s.owner, "job_cards.add_line", json!({ "job_card_id": card, "kind": "fee", "description": "Disposal", "quantity": 1000, "unit_price": 500 }));
+        let done = s.ok(&s.owner, "job_cards.complete", json!({ "job_card_id": card }));
+        let said = done["message"].as_str().unwrap();
+        assert_eq!(said.contains("Customer notified."), notified, "{case}: {said}");
+    }
+}
+
+fn with(base: &Value, more: Value) -> Value {
+    let mut v = base.clone();
+    for (k, x) in more.as_object().unwrap() {
+        v[k] = x.clone();
+    }
+    v
 }

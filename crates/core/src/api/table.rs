@@ -78,6 +78,7 @@ commands! {
     "jobs.retry"             => Jobs,            jobs::retry_cmd;
     "jobs.discard"           => Jobs,            jobs::discard_cmd;
     "jobs.stats"             => Jobs,            jobs::stats_cmd;
+    "jobs.list"              => Jobs,            jobs::list_cmd;
     "staff.list"             => StaffRead,       staff::list_cmd;
     "staff.create"           => OwnerOnly,       staff::create_cmd;
     "staff.update"           => OwnerOnly,       staff::update_cmd;

@@ -120,8 +120,7 @@ pub struct Booked {
 }
 
 /// What was done, in words. `notified`: the confirmation was queued for a
-/// customer who can be reached (an email address with email set up, or a
-/// phone number with SMS set up).
+/// customer whom a fully set-up channel reaches (`jobs::channels`).
 pub fn message(new_customer: bool, new_vehicle: bool, notified: bool) -> String {
     let mut m = String::from("Appointment booked successfully.");
     if new_customer {
@@ -343,13 +342,9 @@ fn book_tx(tx: &Transaction, stamp: &Stamp, input: &BookInput, run: &mut Run) ->
     })?;
 
     Ok(Booked {
-        // The confirmation job was queued with the AppointmentBooked event,
-        // in the booking's own transaction (jobs::ROUTES).
-        message: message(
-            is_new_customer,
-            is_new_vehicle,
-            crate::jobs::customer_reachable(tx, customer.email.is_some(), customer.phone.is_some())?,
-        ),
+        // Worded by `book_cmd` once the transaction is over: whether the
+        // customer is reached needs the keyring, which is not read in here.
+        message: String::new(),
         appointment,
         customer,
         vehicle,
@@ -370,5 +365,10 @@ pub fn book_cmd(ctx: &mut Ctx, input: BookInput) -> Result<Booked> {
         |tx, stamp, run| book_tx(tx, stamp, &input, run),
     )?;
     booked.steps = steps;
+    // The confirmation jobs were queued with the AppointmentBooked event, in
+    // the booking's own transaction (jobs::ROUTES).
+    let channels = crate::jobs::channels(ctx.conn(), ctx.secrets.as_deref())?;
+    let notified = channels.reach(booked.customer.email.is_some(), booked.customer.phone.is_some());
+    booked.message = message(booked.is_new_customer, booked.is_new_vehicle, notified);
     Ok(booked)
 }

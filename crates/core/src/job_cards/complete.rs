@@ -72,7 +72,7 @@ pub struct Completed {
 
 /// What was done, in words: no invoice sentence when none was made.
 /// `notified`: the car-ready note (and the invoice email) were queued for a
-/// customer who can be reached.
+/// customer whom a fully set-up channel reaches (`jobs::channels`).
 pub fn message(invoice: Option<&Invoice>, stock_items: Option<usize>, notified: bool) -> String {
     let mut m = String::from("Job card completed successfully.");
     if let Some(i) = invoice {
@@ -291,12 +291,11 @@ fn complete_tx(
     })?;
 
     let count = ledger.as_ref().map_or(0, Vec::len);
-    // The notes themselves were queued with the events (jobs::ROUTES).
-    let customer = crate::customers::get(tx, &card.customer_id)?;
-    let notified = crate::jobs::customer_reachable(tx, customer.email.is_some(), customer.phone.is_some())?;
     Ok(Completed {
         job_card: get(tx, &card.id)?,
-        message: message(invoice.as_ref(), ledger.as_ref().map(Vec::len), notified),
+        // Worded by `complete_cmd` once the transaction is over (the keyring
+        // is not read in here).
+        message: String::new(),
         invoice,
         inventory_transactions_count: count,
         service_record: record,
@@ -317,5 +316,10 @@ pub fn complete_cmd(ctx: &mut Ctx, input: CompleteInput) -> Result<Completed> {
         |tx, stamp, run| complete_tx(tx, stamp, &actor, &input, run),
     )?;
     done.steps = steps;
+    // The notes themselves were queued with the events (jobs::ROUTES).
+    let customer = crate::customers::get(ctx.conn(), &done.job_card.customer_id)?;
+    let channels = crate::jobs::channels(ctx.conn(), ctx.secrets.as_deref())?;
+    let notified = channels.reach(customer.email.is_some(), customer.phone.is_some());
+    done.message = message(done.invoice.as_ref(), Some(done.inventory_transactions_count), notified);
     Ok(done)
 }

@@ -28,6 +28,7 @@ fn samples(
         ("jobs.retry", json!({ "job_id": "x" }), vec!["job_id"]),
         ("jobs.discard", json!({ "job_id": "x" }), vec!["job_id"]),
         ("jobs.stats", json!({}), vec![]),
+        ("jobs.list", json!({ "state": "waiting", "limit": 10 }), vec![]),
         ("alerts.list", json!({ "include_acknowledged": true, "limit": 10 }), vec![]),
         ("alerts.acknowledge", json!({ "alert_id": "x" }), vec!["alert_id"]),
         ("invoices.void", json!({ "invoice_id": "x", "reason": "typo" }), vec!["invoice_id", "reason"]),

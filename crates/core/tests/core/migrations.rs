@@ -152,3 +152,56 @@ fn a_backup_onto_the_live_database_is_refused() {
     }
     assert!(s.ok(&s.owner, "audit.verify", json!({}))["ok"] == true, "the live database is intact");
 }
+
+#[test]
+fn jobs_queued_before_the_job_order_migration_keep_their_customer_channel_and_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v8.db");
+    {
+        // As version 8 (0008_jobs) left it: two events with their jobs.
+        let conn = Connection::open(&path).unwrap();
+        db::migrate_to(&conn, 8).unwrap();
+        for (seq, id, kind, payload, listener) in [
+            (
+                1,
+                "e1",
+                "AppointmentBooked",
+                r#"{"appointment_id":"a1","customer_id":"c1"}"#,
+                "appointment_confirmation_sms",
+            ),
+            (2, "e2", "LowStockReached", r#"{"item_id":"i1","name":"Oil"}"#, "low_stock_email"),
+        ] {
+            conn.execute(
+                "INSERT INTO outbox (seq, id, device_seq, type, schema_version, aggregate_type, aggregate_id, occurred_at,
+                                     tenant_id, branch_id, device_id, payload)
+                 VALUES (?1, ?2, ?1, ?3, 1, 'x', 'x', '2026-01-01T00:00:00.000Z', 't', 'b', 'd', ?4)",
+                rusqlite::params![seq, id, kind, payload],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO jobs (id, event_id, event_type, listener, state, max_attempts, run_at, created_at, updated_at)
+                 VALUES (?1 || ':' || ?3, ?1, ?2, ?3, 'queued', 3, '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z',
+                         '2026-01-01T00:00:00.000Z')",
+                rusqlite::params![id, kind, listener],
+            )
+            .unwrap();
+        }
+    }
+    let upgraded = db::open(&path).unwrap();
+    type Row = (String, Option<i64>, Option<String>, Option<String>);
+    let rows: Vec<Row> = upgraded
+        .prepare("SELECT listener, event_seq, customer_id, channel FROM jobs ORDER BY event_seq")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        rows,
+        [
+            ("appointment_confirmation_sms".into(), Some(1), Some("c1".into()), Some("sms".into())),
+            ("low_stock_email".into(), Some(2), None, None),
+        ],
+        "a queued customer message keeps its place in line; a managers' alert has no customer or channel"
+    );
+}

@@ -62,6 +62,7 @@ const MATRIX: &[(&str, [bool; 4])] = &[
     ("jobs.retry", [F, F, T, T]),
     ("jobs.discard", [F, F, T, T]),
     ("jobs.stats", [F, F, T, T]),
+    ("jobs.list", [F, F, T, T]),
     ("staff.list", [T, T, T, T]),
     ("staff.create", [F, F, F, T]),
     ("staff.update", [F, F, F, T]),
