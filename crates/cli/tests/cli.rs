@@ -337,6 +337,8 @@ fn a_locked_keyring_is_its_own_error() {
     let unlocked = in_keyring_session(&home, true, &db, &["--user", "o", "call", "settings.get"], "");
     assert_eq!(state_of(&secret_states(&unlocked), "smtp_password"), "set", "unlocked again, the first value is kept");
     assert_eq!(state_of(&secret_states(&unlocked), "sms_api_key"), "not_set", "nothing was added while locked");
+}
+
 #[test]
 fn pitlane_jobs_shows_waiting_retrying_and_failed_jobs_with_what_they_are_about() {
     let dir = tempfile::tempdir().unwrap();
