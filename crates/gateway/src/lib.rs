@@ -63,6 +63,7 @@ pub struct HttpGateway {
     client: Client,
     base: String,
     key: String,
+    timeout: Duration,
 }
 
 impl HttpGateway {
@@ -81,7 +82,7 @@ impl HttpGateway {
             .user_agent(concat!("pitlane/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| GatewayError::Unreachable(format!("cannot build the HTTP client: {e}")))?;
-        Ok(HttpGateway { client, base, key: api_key.to_string() })
+        Ok(HttpGateway { client, base, key: api_key.to_string(), timeout })
     }
 
     pub fn base_url(&self) -> &str {
@@ -149,7 +150,8 @@ impl HttpGateway {
             .header("Idempotency-Key", idempotency_key)
             .json(body);
         if let Some(limit) = limit {
-            request = request.timeout(limit);
+            // Clipped, never lengthened: the client's own timeout still holds.
+            request = request.timeout(limit.min(self.timeout));
         }
         request.send().map_err(unreachable)
     }
@@ -170,7 +172,8 @@ impl HttpGateway {
         url.path_segments_mut().map_err(|_| bad_url())?.pop_if_empty().push(idempotency_key);
         let mut request = self.client.get(url).bearer_auth(&self.key);
         if let Some(limit) = limit {
-            request = request.timeout(limit);
+            // Clipped, never lengthened: the client's own timeout still holds.
+            request = request.timeout(limit.min(self.timeout));
         }
         let response = request.send().map_err(unreachable)?;
         if response.status() == StatusCode::NOT_FOUND {

@@ -553,8 +553,30 @@ fn child_card_payer() {
         let env = pay(&api, &token, &invoice, due, "crash-1");
         panic!("should have died between charge and record: {}", env.to_json());
     }
+    let manager = api.login("manager", support::PIN).expect("login");
     let mut dice = Dice(seed);
     loop {
+        // Now and then a manager refunds part of a card payment, so refunds
+        // get killed halfway too.
+        if dice.next() % 5 == 0 {
+            let card: Option<(String, i64)> = api
+                .lock_conn()
+                .query_row(
+                    "SELECT id, amount - refunded_amount FROM payments WHERE method = 'card' AND refunded_amount < amount
+                     ORDER BY random() LIMIT 1",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .ok();
+            if let Some((payment, rest)) = card {
+                let _ = api.call_value(
+                    Some(&manager),
+                    "payments.refund",
+                    &json!({ "payment_id": payment, "amount": (rest / 2).max(1),
+                             "idempotency_key": format!("{seed}-r-{}", dice.next()) }),
+                );
+            }
+        }
         let pick: Option<(String, i64)> = api
             .lock_conn()
             .query_row(
@@ -773,6 +795,9 @@ fn killing_card_payments_at_random_moments_never_keeps_money_without_a_record() 
             })
             .unwrap();
         assert_eq!(open, 0, "after crash {cycle}: every attempt settled");
+        let open_refunds: i64 =
+            conn.query_row("SELECT count(*) FROM refund_attempts WHERE status = 'pending'", [], |r| r.get(0)).unwrap();
+        assert_eq!(open_refunds, 0, "after crash {cycle}: every refund attempt settled");
         let integrity: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
         assert_eq!(integrity, "ok");
         if let Err(e) = every_charge_recorded_or_refunded_once(&conn, &t.double) {
@@ -782,10 +807,14 @@ fn killing_card_payments_at_random_moments_never_keeps_money_without_a_record() 
     let charges = t.double.charges().len();
     let refunds = t.double.refunds().len();
     let payments = count(&t.s.api, "SELECT count(*) FROM payments");
-    eprintln!("{cycles} kills: {charges} charges, {refunds} compensating refunds, {payments} card payments recorded");
+    let recorded_refunds = count(&t.s.api, "SELECT count(*) FROM refunds");
+    let compensated = count(&t.s.api, "SELECT count(*) FROM payment_attempts WHERE status = 'compensated'");
+    eprintln!(
+        "{cycles} kills: {charges} charges, {refunds} refunds at the gateway ({recorded_refunds} managers' refunds recorded), {payments} card payments recorded"
+    );
     assert!(
-        charges > 10 && refunds > 0 && payments > 5,
-        "real work: {charges} charges, {refunds} refunds, {payments} payments"
+        charges > 10 && compensated > 0 && recorded_refunds > 0 && payments > 5,
+        "real work: {charges} charges, {compensated} compensated, {recorded_refunds} managers' refunds, {payments} payments"
     );
 }
 
@@ -793,14 +822,22 @@ fn killing_card_payments_at_random_moments_never_keeps_money_without_a_record() 
 fn the_ledger_check_can_fail() {
     let (t, inv) = till(2);
     assert!(pay(&t.s.api, &t.desk, &inv[0].0, inv[0].1, "ok-1").is_success());
+    let second = pay(&t.s.api, &t.desk, &inv[1].0, inv[1].1, "ok-2");
+    let refund = t.s.call(
+        &t.manager,
+        "payments.refund",
+        json!({ "payment_id": second.data().unwrap()["payment"]["id"], "amount": 100, "idempotency_key": "ok-r" }),
+    );
+    assert!(refund.is_success(), "{}", refund.to_json());
     settled(&t);
     let conn = t.s.api.lock_conn();
     let breaks = [
-        ("recorded 0 times", "UPDATE payments SET reference = 'ch_elsewhere' WHERE method = 'card'"),
+        ("recorded 0 times", "UPDATE payments SET reference = 'ch_elsewhere' WHERE rowid = (SELECT min(rowid) FROM payments)"),
         ("never charged", "INSERT INTO payments (id, invoice_id, amount, method, reference, status, idempotency_key, created_at, updated_at)
-            SELECT 'p2', invoice_id, 1, 'card', 'ch_999999', 'captured', 'k2', created_at, updated_at FROM payments"),
+            SELECT 'p2', invoice_id, 1, 'card', 'ch_999999', 'captured', 'k2', created_at, updated_at FROM payments LIMIT 1"),
         ("do not add up", "UPDATE invoices SET amount_paid = amount_paid - 1, balance_due = balance_due + 1, status = 'partially_paid' WHERE amount_paid > 0"),
         ("has no attempt", "DELETE FROM payment_attempts"),
+        ("of charge", "DELETE FROM refunds"),
     ];
     for (what, sql) in breaks {
         conn.execute_batch("PRAGMA foreign_keys = OFF; SAVEPOINT b").unwrap();
