@@ -186,4 +186,15 @@ fn a_gateway_that_never_answers_blocks_no_command() {
     let (same, took) = card(&invoices[1].0, invoices[1].1, "open-1");
     assert_eq!(same["code"], "payment_in_progress", "the same request again: {same}");
     assert!(took < Duration::from_secs(5), "{took:?}");
+
+    // The worker settles them in the background once the gateway answers:
+    // it never charged, so both end as not charged.
+    double.set_mode(Mode::Approve);
+    let (work, _) = pitlane(&keyring, &db, Some("manager"), &["jobs", "work"], "");
+    assert_eq!(work.status.code(), Some(0), "{}", String::from_utf8_lossy(&work.stdout));
+    let (settled, _) = card(&invoices[1].0, invoices[1].1, "open-1");
+    assert_eq!(settled["code"], "card_not_charged", "settled by `jobs work`: {settled}");
+    let (paid, _) = card(&invoices[0].0, invoices[0].1, "after-settling");
+    assert_eq!(paid["data"]["invoice"]["status"], "paid", "the invoice takes a card again: {paid}");
+    assert_eq!(double.charges().len(), 1);
 }
