@@ -10,7 +10,8 @@
 //! 4. `compensate`: when recording cannot succeed, the charge is refunded
 //!    with the attempt's own refund key, the attempt is marked compensated,
 //!    `PaymentCompensated` goes out and the managers are alerted.
-//! 5. `resolve_unfinished`: at start-up, attempts left pending by a crash
+//! 5. `resolve_unfinished`: the settlement pass in the background (the
+//!    worker), with a time budget: attempts left pending by a crash
 //!    are settled by asking the gateway about their key.
 //!
 //! Whatever happens, a charge is recorded or refunded, never both, never
@@ -299,7 +300,7 @@ fn charge_and_settle(ctx: &mut Ctx, gateway: &dyn PaymentGateway, a: Attempt) ->
     };
     let charged = ask(ctx, |limit| gateway.charge(&request, limit));
     // A crash right here (the test's "between charge and record") leaves
-    // the attempt pending with the money taken: start-up resolution finds it.
+    // the attempt pending with the money taken: the settlement pass finds it.
     failpoints::check("payments.card.charged")?;
     // A 409 can mean "a request with this key is still being processed":
     // never read as "nothing happened", it is settled by asking.
@@ -515,7 +516,7 @@ fn compensate(
     let refund = match refunded {
         Ok(r) => r,
         Err(e) => {
-            tracing::error!(attempt = %a.id, error = %e, "compensating refund failed; will retry at start-up");
+            tracing::error!(attempt = %a.id, error = %e, "compensating refund failed; the settlement pass retries it");
             ctx.write(|tx, stamp| {
                 let raised: bool = tx
                     .prepare_cached(
@@ -533,7 +534,7 @@ fn compensate(
                         kind: "card_refund_pending",
                         title: "A card charge is waiting to be refunded".into(),
                         body: format!(
-                            "A card payment of {} could not be recorded ({reason}) and the refund has not gone through yet ({e}). Pitlane retries it at start-up; check the gateway if this stays.",
+                            "A card payment of {} could not be recorded ({reason}) and the refund has not gone through yet ({e}). Pitlane retries it in the background; check the gateway if this stays.",
                             format_minor(a.amount)
                         ),
                         subject_type: "payment_attempt",
