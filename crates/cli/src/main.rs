@@ -240,8 +240,6 @@ fn run(cli: Cli) -> Result<ExitCode, ExitCode> {
                         },
                         std::sync::Arc::new(pitlane_pdf::PdfPrinter),
                     );
-                    // Card payments and refunds left unfinished are settled first, within a bounded time.
-                    worker.settle_card_payments();
                     if watch {
                         let runtime = tokio::runtime::Runtime::new().map_err(|_| ExitCode::from(1))?;
                         let (stop, stopped) = tokio::sync::watch::channel(false);
@@ -249,6 +247,9 @@ fn run(cli: Cli) -> Result<ExitCode, ExitCode> {
                         drop(stop);
                         return Ok(ExitCode::SUCCESS);
                     }
+                    // Card payments and refunds left unfinished are settled first,
+                    // within a bounded time (`--watch` does it in its loop).
+                    worker.settle_card_payments();
                     match worker.run_until_idle() {
                         Ok(ran) => {
                             let ran: Vec<_> = ran.iter().map(pitlane_worker::Ran::to_json).collect();
