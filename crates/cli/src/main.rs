@@ -128,13 +128,8 @@ fn open(db: &std::path::Path) -> Result<Api, ExitCode> {
     api.set_secret_store(std::sync::Arc::new(pitlane_secrets::KeyringStore::os()));
     api.set_gateway_connector(pitlane_gateway::connector());
     api.set_printer(std::sync::Arc::new(pitlane_pdf::PdfPrinter));
-    // Start-up: card payments a crash left between charge and record are
-    // settled with the gateway before anything else (SPEC 4.6 step 5).
-    match api.resolve_card_attempts(false) {
-        Ok(r) if r.examined > 0 => tracing::warn!(?r, "settled unfinished card payments"),
-        Ok(_) => {}
-        Err(e) => tracing::warn!(error = %e, "could not settle unfinished card payments"),
-    }
+    // Unfinished card payments are settled in the background by the worker
+    // (`jobs work`), never in front of a command.
     Ok(api)
 }
 
@@ -273,6 +268,9 @@ fn run(cli: Cli) -> Result<ExitCode, ExitCode> {
                         drop(stop);
                         return Ok(ExitCode::SUCCESS);
                     }
+                    // Card payments and refunds left unfinished are settled first,
+                    // within a bounded time (`--watch` does it in its loop).
+                    worker.settle_card_payments();
                     match worker.run_until_idle() {
                         Ok(ran) => {
                             let ran: Vec<_> = ran.iter().map(pitlane_worker::Ran::to_json).collect();

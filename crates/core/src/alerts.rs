@@ -1,6 +1,7 @@
 //! In-app alerts for managers: things that need a person to look, such as
 //! a card charge that could not be recorded and was refunded. They stay
-//! listed until someone acknowledges them.
+//! listed until someone acknowledges them, or until their cause is gone:
+//! the transaction that removes the cause resolves them ([`resolve_tx`]).
 
 use rusqlite::{params, OptionalExtension, Transaction};
 use serde::{Deserialize, Serialize};
@@ -23,9 +24,13 @@ pub struct Alert {
     pub created_at: String,
     pub acknowledged_at: Option<String>,
     pub acknowledged_by: Option<String>,
+    /// When the cause went away by itself (a pending refund went through).
+    pub resolved_at: Option<String>,
+    pub resolved_reason: Option<String>,
 }
 
-const COLUMNS: &str = "id, kind, title, body, subject_type, subject_id, created_at, acknowledged_at, acknowledged_by";
+const COLUMNS: &str =
+    "id, kind, title, body, subject_type, subject_id, created_at, acknowledged_at, acknowledged_by, resolved_at, resolved_reason";
 
 fn from_row(r: &rusqlite::Row) -> rusqlite::Result<Alert> {
     Ok(Alert {
@@ -38,6 +43,8 @@ fn from_row(r: &rusqlite::Row) -> rusqlite::Result<Alert> {
         created_at: r.get(6)?,
         acknowledged_at: r.get(7)?,
         acknowledged_by: r.get(8)?,
+        resolved_at: r.get(9)?,
+        resolved_reason: r.get(10)?,
     })
 }
 
@@ -69,10 +76,22 @@ pub fn raise_tx(tx: &Transaction, stamp: &Stamp, alert: NewAlert) -> Result<Stri
     Ok(id)
 }
 
+/// Closes the open alerts of `kind` about `subject_id` because their cause
+/// is gone, inside the transaction that removed the cause. Returns how many.
+pub fn resolve_tx(tx: &Transaction, stamp: &Stamp, kind: &str, subject_id: &str, reason: &str) -> Result<usize> {
+    Ok(tx
+        .prepare_cached(
+            "UPDATE alerts SET resolved_at = ?3, resolved_reason = ?4
+             WHERE kind = ?1 AND subject_id = ?2 AND acknowledged_at IS NULL AND resolved_at IS NULL",
+        )?
+        .execute(params![kind, subject_id, stamp.at(), reason])?)
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ListInput {
-    /// Acknowledged ones too (newest first); by default only open ones.
+    /// Acknowledged and resolved ones too (newest first); by default only
+    /// open ones (neither).
     #[serde(default)]
     pub include_acknowledged: bool,
     #[serde(default = "default_limit")]
@@ -100,10 +119,16 @@ pub fn list_cmd(ctx: &mut Ctx, input: ListInput) -> Result<AlertList> {
     let sql = if input.include_acknowledged {
         format!("SELECT {COLUMNS} FROM alerts ORDER BY created_at DESC, id DESC LIMIT ?1")
     } else {
-        format!("SELECT {COLUMNS} FROM alerts WHERE acknowledged_at IS NULL ORDER BY created_at DESC, id DESC LIMIT ?1")
+        format!(
+            "SELECT {COLUMNS} FROM alerts WHERE acknowledged_at IS NULL AND resolved_at IS NULL
+             ORDER BY created_at DESC, id DESC LIMIT ?1"
+        )
     };
     let alerts = conn.prepare_cached(&sql)?.query_map([input.limit], from_row)?.collect::<Result<Vec<_>, _>>()?;
-    let open_count = conn.query_row("SELECT count(*) FROM alerts WHERE acknowledged_at IS NULL", [], |r| r.get(0))?;
+    let open_count =
+        conn.query_row("SELECT count(*) FROM alerts WHERE acknowledged_at IS NULL AND resolved_at IS NULL", [], |r| {
+            r.get(0)
+        })?;
     Ok(AlertList { alerts, open_count })
 }
 

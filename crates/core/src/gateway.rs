@@ -72,14 +72,18 @@ pub enum GatewayError {
 }
 
 /// A card payment gateway. Implementations block; the core calls them
-/// with the database released.
+/// with the database released. `limit` bounds one call (a settlement pass
+/// with a total budget clips it to what is left); `None`: the client's own
+/// timeout. A call that runs out of time is `Unreachable`.
 pub trait PaymentGateway: Send + Sync {
     /// Charges the card; a decline is `Ok` with status `Declined`.
-    fn charge(&self, request: &ChargeRequest) -> Result<Charge, GatewayError>;
+    fn charge(&self, request: &ChargeRequest, limit: Option<Duration>) -> Result<Charge, GatewayError>;
     /// Refunds (part of) a charge.
-    fn refund(&self, request: &RefundRequest) -> Result<Refund, GatewayError>;
+    fn refund(&self, request: &RefundRequest, limit: Option<Duration>) -> Result<Refund, GatewayError>;
     /// The charge made with this idempotency key, if the gateway has one.
-    fn find_charge(&self, idempotency_key: &str) -> Result<Option<Charge>, GatewayError>;
+    fn find_charge(&self, idempotency_key: &str, limit: Option<Duration>) -> Result<Option<Charge>, GatewayError>;
+    /// The refund made with this idempotency key, if the gateway has one.
+    fn find_refund(&self, idempotency_key: &str, limit: Option<Duration>) -> Result<Option<Refund>, GatewayError>;
 }
 
 /// Builds a gateway from its address and key (the HTTP one lives in

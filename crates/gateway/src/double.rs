@@ -48,6 +48,9 @@ pub enum Mode {
     /// Answers every charge with a made-up charge for another amount (a
     /// gateway bug); nothing is charged.
     WrongCharge,
+    /// Accepts every connection and never answers anything (charges,
+    /// refunds, lookups): a gateway that hangs.
+    Stall,
 }
 
 #[derive(Default)]
@@ -100,7 +103,15 @@ fn idempotency_key(headers: &HeaderMap) -> Option<String> {
     headers.get("idempotency-key").and_then(|v| v.to_str().ok()).filter(|k| !k.is_empty()).map(str::to_string)
 }
 
+/// Never returns while the double runs in `Stall` mode (dropped with the server).
+async fn stall_if_asked(shared: &Shared) {
+    if shared.mode() == Mode::Stall {
+        std::future::pending::<()>().await;
+    }
+}
+
 async fn charge(State(shared): State<Arc<Shared>>, headers: HeaderMap, Json(body): Json<ChargeBody>) -> Response {
+    stall_if_asked(&shared).await;
     if !authorized(&shared, &headers) {
         return error(StatusCode::UNAUTHORIZED, "unauthorized", "wrong or missing API key");
     }
@@ -185,6 +196,7 @@ async fn charge(State(shared): State<Arc<Shared>>, headers: HeaderMap, Json(body
 }
 
 async fn refund(State(shared): State<Arc<Shared>>, headers: HeaderMap, Json(body): Json<RefundBody>) -> Response {
+    stall_if_asked(&shared).await;
     if !authorized(&shared, &headers) {
         return error(StatusCode::UNAUTHORIZED, "unauthorized", "wrong or missing API key");
     }
@@ -225,6 +237,7 @@ async fn refund(State(shared): State<Arc<Shared>>, headers: HeaderMap, Json(body
 }
 
 async fn lookup(State(shared): State<Arc<Shared>>, headers: HeaderMap, Path(key): Path<String>) -> Response {
+    stall_if_asked(&shared).await;
     if !authorized(&shared, &headers) {
         return error(StatusCode::UNAUTHORIZED, "unauthorized", "wrong or missing API key");
     }
@@ -236,6 +249,22 @@ async fn lookup(State(shared): State<Arc<Shared>>, headers: HeaderMap, Path(key)
     match ledger.charges.iter().find(|c| c.idempotency_key == key) {
         Some(c) => (StatusCode::OK, Json(ChargeAnswer { charge: c.clone() })).into_response(),
         None => error(StatusCode::NOT_FOUND, "charge_not_found", "no charge with this key"),
+    }
+}
+
+async fn refund_lookup(State(shared): State<Arc<Shared>>, headers: HeaderMap, Path(key): Path<String>) -> Response {
+    stall_if_asked(&shared).await;
+    if !authorized(&shared, &headers) {
+        return error(StatusCode::UNAUTHORIZED, "unauthorized", "wrong or missing API key");
+    }
+    if matches!(shared.mode(), Mode::Unavailable | Mode::RefundsUnavailable) {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "try again later");
+    }
+    let mut ledger = shared.ledger();
+    ledger.requests += 1;
+    match ledger.refunds.iter().find(|r| r.idempotency_key == key) {
+        Some(r) => (StatusCode::OK, Json(RefundAnswer { refund: r.clone() })).into_response(),
+        None => error(StatusCode::NOT_FOUND, "refund_not_found", "no refund with this key"),
     }
 }
 
@@ -255,6 +284,7 @@ impl GatewayDouble {
             .route("/v1/charges", post(charge))
             .route("/v1/charges/by-key/{key}", get(lookup))
             .route("/v1/refunds", post(refund))
+            .route("/v1/refunds/by-key/{key}", get(refund_lookup))
             .with_state(shared.clone());
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
         let thread = std::thread::Builder::new().name("gateway-double".into()).spawn(move || {

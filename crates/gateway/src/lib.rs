@@ -63,6 +63,7 @@ pub struct HttpGateway {
     client: Client,
     base: String,
     key: String,
+    timeout: Duration,
 }
 
 impl HttpGateway {
@@ -81,7 +82,7 @@ impl HttpGateway {
             .user_agent(concat!("pitlane/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| GatewayError::Unreachable(format!("cannot build the HTTP client: {e}")))?;
-        Ok(HttpGateway { client, base, key: api_key.to_string() })
+        Ok(HttpGateway { client, base, key: api_key.to_string(), timeout })
     }
 
     pub fn base_url(&self) -> &str {
@@ -135,26 +136,73 @@ fn read<T: for<'de> Deserialize<'de>>(response: Response) -> Result<T, GatewayEr
 
 impl HttpGateway {
     /// POSTs `body` to `path` with the key and the idempotency key.
-    fn post(&self, path: &str, idempotency_key: &str, body: &impl Serialize) -> Result<Response, GatewayError> {
-        self.client
+    fn post(
+        &self,
+        path: &str,
+        idempotency_key: &str,
+        body: &impl Serialize,
+        limit: Option<Duration>,
+    ) -> Result<Response, GatewayError> {
+        let mut request = self
+            .client
             .post(format!("{}{path}", self.base))
             .bearer_auth(&self.key)
             .header("Idempotency-Key", idempotency_key)
-            .json(body)
-            .send()
-            .map_err(unreachable)
+            .json(body);
+        if let Some(limit) = limit {
+            // Clipped, never lengthened: the client's own timeout still holds.
+            request = request.timeout(limit.min(self.timeout));
+        }
+        request.send().map_err(unreachable)
+    }
+
+    /// GETs `{path}{key}` (the key as one percent-encoded segment): the
+    /// lookups by idempotency key. `Ok(None)` only for a 404 carrying the
+    /// contract's `not_found` code.
+    fn lookup<T: for<'de> Deserialize<'de>>(
+        &self,
+        path: &str,
+        idempotency_key: &str,
+        not_found: &str,
+        limit: Option<Duration>,
+    ) -> Result<Option<T>, GatewayError> {
+        let bad_url =
+            || GatewayError::Refused { status: 0, code: "bad_url".into(), message: "bad gateway address".into() };
+        let mut url = reqwest::Url::parse(&format!("{}{path}", self.base)).map_err(|_| bad_url())?;
+        url.path_segments_mut().map_err(|_| bad_url())?.pop_if_empty().push(idempotency_key);
+        let mut request = self.client.get(url).bearer_auth(&self.key);
+        if let Some(limit) = limit {
+            // Clipped, never lengthened: the client's own timeout still holds.
+            request = request.timeout(limit.min(self.timeout));
+        }
+        let response = request.send().map_err(unreachable)?;
+        if response.status() == StatusCode::NOT_FOUND {
+            // Only the contract's own "no such charge/refund" means none: a
+            // 404 from a wrong address or a proxy says nothing about the money.
+            return match response.json::<ErrorAnswer>() {
+                Ok(a) if a.error.code == not_found => Ok(None),
+                _ => Err(GatewayError::Unreachable("the lookup answered 404 without the contract's body".into())),
+            };
+        }
+        // A charge lookup also takes a 402 (a declined charge).
+        if response.status().is_success()
+            || (response.status() == StatusCode::PAYMENT_REQUIRED && path.starts_with("/v1/charges"))
+        {
+            return read::<T>(response).map(Some);
+        }
+        Err(refusal(response))
     }
 }
 
 impl PaymentGateway for HttpGateway {
-    fn charge(&self, request: &ChargeRequest) -> Result<Charge, GatewayError> {
+    fn charge(&self, request: &ChargeRequest, limit: Option<Duration>) -> Result<Charge, GatewayError> {
         let body = ChargeBody {
             amount: request.amount,
             currency: request.currency.clone(),
             description: request.description.clone(),
             invoice_id: request.invoice_id.clone(),
         };
-        let response = self.post("/v1/charges", &request.idempotency_key, &body)?;
+        let response = self.post("/v1/charges", &request.idempotency_key, &body, limit)?;
         // 402: the charge exists and was declined.
         if response.status().is_success() || response.status() == StatusCode::PAYMENT_REQUIRED {
             return read::<ChargeAnswer>(response).map(|a| a.charge);
@@ -162,40 +210,25 @@ impl PaymentGateway for HttpGateway {
         Err(refusal(response))
     }
 
-    fn refund(&self, request: &RefundRequest) -> Result<Refund, GatewayError> {
+    fn refund(&self, request: &RefundRequest, limit: Option<Duration>) -> Result<Refund, GatewayError> {
         let body =
             RefundBody { charge_id: request.charge_id.clone(), amount: request.amount, reason: request.reason.clone() };
-        let response = self.post("/v1/refunds", &request.idempotency_key, &body)?;
+        let response = self.post("/v1/refunds", &request.idempotency_key, &body, limit)?;
         if response.status().is_success() {
             return read::<RefundAnswer>(response).map(|a| a.refund);
         }
         Err(refusal(response))
     }
 
-    fn find_charge(&self, idempotency_key: &str) -> Result<Option<Charge>, GatewayError> {
-        let mut url = reqwest::Url::parse(&format!("{}/v1/charges/by-key/", self.base)).map_err(|_| {
-            GatewayError::Refused { status: 0, code: "bad_url".into(), message: "bad gateway address".into() }
-        })?;
-        url.path_segments_mut()
-            .map_err(|_| GatewayError::Refused {
-                status: 0,
-                code: "bad_url".into(),
-                message: "bad gateway address".into(),
-            })?
-            .pop_if_empty()
-            .push(idempotency_key);
-        let response = self.client.get(url).bearer_auth(&self.key).send().map_err(unreachable)?;
-        if response.status() == StatusCode::NOT_FOUND {
-            // Only the contract's own "no such charge" means none: a 404 from
-            // a wrong address or a proxy says nothing about the money.
-            return match response.json::<ErrorAnswer>() {
-                Ok(a) if a.error.code == "charge_not_found" => Ok(None),
-                _ => Err(GatewayError::Unreachable("the lookup answered 404 without the contract's body".into())),
-            };
-        }
-        if response.status().is_success() || response.status() == StatusCode::PAYMENT_REQUIRED {
-            return read::<ChargeAnswer>(response).map(|a| Some(a.charge));
-        }
-        Err(refusal(response))
+    fn find_charge(&self, idempotency_key: &str, limit: Option<Duration>) -> Result<Option<Charge>, GatewayError> {
+        Ok(self
+            .lookup::<ChargeAnswer>("/v1/charges/by-key/", idempotency_key, "charge_not_found", limit)?
+            .map(|a| a.charge))
+    }
+
+    fn find_refund(&self, idempotency_key: &str, limit: Option<Duration>) -> Result<Option<Refund>, GatewayError> {
+        Ok(self
+            .lookup::<RefundAnswer>("/v1/refunds/by-key/", idempotency_key, "refund_not_found", limit)?
+            .map(|a| a.refund))
     }
 }

@@ -24,6 +24,9 @@ use support::{failure, shop, Dice, Shop};
 
 const KEY: &str = "sk_test_loopback";
 
+/// A settlement pass's budget in the tests: far more than they need.
+const PASS: Duration = Duration::from_secs(60);
+
 /// Short pauses and a short client timeout, so failures show in
 /// milliseconds; the logic is the production one.
 fn fast_policy() -> CardPolicy {
@@ -113,7 +116,6 @@ fn every_charge_recorded_or_refunded_once(conn: &rusqlite::Connection, double: &
         let recorded: i64 = conn
             .query_row("SELECT count(*) FROM payments WHERE method = 'card' AND reference = ?1", [&c.id], |r| r.get(0))
             .unwrap();
-        let refunded: Vec<_> = refunds.iter().filter(|r| r.charge_id == c.id).collect();
         let attempt: Option<(String, String)> = conn
             .query_row("SELECT status, refund_key FROM payment_attempts WHERE id = ?1", [&c.idempotency_key], |r| {
                 Ok((r.get(0)?, r.get(1)?))
@@ -122,6 +124,52 @@ fn every_charge_recorded_or_refunded_once(conn: &rusqlite::Connection, double: &
         let Some((status, refund_key)) = attempt else {
             return Err(format!("charge {} has no attempt", c.id));
         };
+        // Managers' refunds (`payments.refund`): each one at the gateway is
+        // recorded once with its amount, or its attempt is still pending;
+        // the payment's refunded amount is theirs.
+        let (refunded, by_managers): (Vec<_>, Vec<_>) =
+            refunds.iter().filter(|r| r.charge_id == c.id).partition(|r| r.idempotency_key == refund_key);
+        let mut kept_back = 0;
+        for r in &by_managers {
+            let rows: i64 = conn
+                .query_row(
+                    "SELECT count(*) FROM refunds WHERE gateway_refund_id = ?1 AND amount = ?2",
+                    rusqlite::params![r.id, r.amount],
+                    |row| row.get(0),
+                )
+                .unwrap();
+            let pending: i64 = conn
+                .query_row(
+                    "SELECT count(*) FROM refund_attempts WHERE idempotency_key = ?1 AND status = 'pending'",
+                    [&r.idempotency_key],
+                    |row| row.get(0),
+                )
+                .unwrap();
+            match (rows, pending) {
+                (1, 0) => {}
+                (0, 1) => kept_back += r.amount,
+                _ => return Err(format!("refund {} of charge {}: recorded {rows} times", r.id, c.id)),
+            }
+        }
+        if recorded == 1 {
+            let in_db: i64 = conn
+                .query_row(
+                    "SELECT refunded_amount FROM payments WHERE method = 'card' AND reference = ?1",
+                    [&c.id],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            let managers: i64 = by_managers.iter().map(|r| r.amount).sum();
+            if in_db != managers - kept_back {
+                return Err(format!(
+                    "charge {}: refunded {} at the gateway but {in_db} in the database",
+                    c.id,
+                    managers - kept_back
+                ));
+            }
+        } else if !by_managers.is_empty() {
+            return Err(format!("charge {} was refunded by a manager but never recorded", c.id));
+        }
         match (recorded, refunded.as_slice()) {
             (1, []) if status == "recorded" => {}
             (0, [r]) if status == "compensated" && r.amount == c.amount && r.idempotency_key == refund_key => {}
@@ -147,6 +195,17 @@ fn every_charge_recorded_or_refunded_once(conn: &rusqlite::Connection, double: &
         if !charges.iter().any(|c| c.id == reference && c.status == ChargeStatus::Succeeded) {
             return Err(format!("payment recorded for {reference}, which the gateway never charged"));
         }
+    }
+    let unbacked: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM refunds r JOIN payments p ON p.id = r.payment_id WHERE p.method = 'card'
+             AND (r.gateway_refund_id IS NULL OR r.gateway_refund_id NOT IN (SELECT value FROM json_each(?1)))",
+            [serde_json::to_string(&refunds.iter().map(|r| r.id.clone()).collect::<Vec<_>>()).unwrap()],
+            |r| r.get(0),
+        )
+        .unwrap();
+    if unbacked != 0 {
+        return Err(format!("{unbacked} card refunds recorded that the gateway never made"));
     }
     let unbalanced: i64 = conn
         .query_row(
@@ -309,7 +368,7 @@ fn worked_example_3_charged_then_recording_fails_is_refunded_exactly_once() {
     // and start-up resolution finds nothing to do.
     let requests = t.double.requests();
     assert_eq!(failure(&pay(&t.s.api, &t.desk, invoice, *total, "till-7")), (400, "payment_compensated".into()));
-    assert_eq!(t.s.api.resolve_card_attempts(true).unwrap().examined, 0);
+    assert_eq!(t.s.api.resolve_card_attempts(true, PASS).unwrap().examined, 0);
     assert_eq!(t.double.requests(), requests);
     settled(&t);
     // Acknowledged, it leaves the open list.
@@ -369,7 +428,7 @@ fn a_refund_the_gateway_will_not_take_is_finished_at_start_up() {
     settled(&t);
 
     t.double.set_mode(Mode::Approve);
-    let done = t.s.api.resolve_card_attempts(true).unwrap();
+    let done = t.s.api.resolve_card_attempts(true, PASS).unwrap();
     assert_eq!((done.examined, done.compensated), (1, 1));
     assert_eq!(t.double.refunds().len(), 1);
     assert_eq!(count(&t.s.api, "SELECT count(*) FROM outbox WHERE type = 'PaymentCompensated'"), 1);
@@ -385,8 +444,8 @@ fn a_gateway_that_cannot_be_reached_leaves_the_outcome_open_until_asked() {
     let env = pay(&t.s.api, &t.desk, invoice, *total, "till-12");
     assert_eq!(failure(&env), (400, "payment_outcome_unknown".into()));
     assert_eq!(attempts(&t.s.api)[0].1, "pending");
-    // The balance is held for the attempt: no second card payment for it.
-    assert_eq!(failure(&pay(&t.s.api, &t.desk, invoice, *total, "till-13")), (400, "overpayment".into()));
+    // No second card payment on the invoice while this one is open: told at once.
+    assert_eq!(failure(&pay(&t.s.api, &t.desk, invoice, *total, "till-13")), (409, "payment_in_progress".into()));
     let cash = t.s.call(
         &t.desk,
         "payments.process",
@@ -396,9 +455,13 @@ fn a_gateway_that_cannot_be_reached_leaves_the_outcome_open_until_asked() {
     // Straight away the same request is still "in progress"…
     t.double.set_mode(Mode::Approve);
     assert_eq!(failure(&pay(&t.s.api, &t.desk, invoice, *total, "till-12")), (409, "payment_in_progress".into()));
-    // …later it is settled by asking the gateway: nothing was charged.
+    // …and so it stays, whatever its age, until the settlement pass in the
+    // background asks the gateway: nothing was charged.
     t.s.clock.advance(chrono::Duration::minutes(3));
     let desk = t.s.api.login("desk", support::PIN).unwrap();
+    assert_eq!(failure(&pay(&t.s.api, &desk, invoice, *total, "till-12")), (409, "payment_in_progress".into()));
+    let done = t.s.api.resolve_card_attempts(false, PASS).unwrap();
+    assert_eq!((done.examined, done.not_charged), (1, 1), "{done:?}");
     let env = pay(&t.s.api, &desk, invoice, *total, "till-12");
     assert_eq!(failure(&env), (400, "card_not_charged".into()));
     assert!(t.double.charges().is_empty());
@@ -426,8 +489,19 @@ fn card_refunds_go_through_the_gateway_once() {
     assert_eq!(t.double.refunds().len(), 1, "a repeated refund does not refund twice");
     assert_eq!(t.double.charges()[0].refunded_amount, 1000);
     t.double.set_mode(Mode::Unavailable);
-    assert_eq!(failure(&refund("r-2")), (400, "gateway_unavailable".into()));
+    assert_eq!(failure(&refund("r-2")), (400, "refund_outcome_unknown".into()));
     assert_eq!(count(&t.s.api, "SELECT count(*) FROM refunds"), 1, "nothing recorded that the gateway did not do");
+    // While it is open, another card refund on the invoice is told at once.
+    assert_eq!(failure(&refund("r-3")), (409, "payment_in_progress".into()));
+    // The settlement pass finds no refund under the key: closed, not refunded.
+    t.double.set_mode(Mode::Approve);
+    let done = t.s.api.resolve_card_attempts(true, PASS).unwrap();
+    assert_eq!((done.examined, done.refunds_not_made), (1, 1), "{done:?}");
+    assert_eq!(failure(&refund("r-2")), (400, "refund_not_made".into()), "the same request: the same end");
+    assert_eq!(t.double.refunds().len(), 1);
+    assert!(refund("r-3").is_success(), "a new refund goes through");
+    assert_eq!(t.double.charges()[0].refunded_amount, 2000);
+    settled(&t);
 }
 
 #[test]
@@ -456,6 +530,17 @@ fn child_card_payer() {
     let api = support::open_with_real_ids(Path::new(&dir), support::start_clock());
     api.set_gateway(Arc::new(HttpGateway::new(&url, KEY, Duration::from_millis(400)).unwrap()));
     api.set_card_policy(fast_policy());
+    if let Ok(payment) = std::env::var("PITLANE_REFUND_ABORT") {
+        // A manager's refund of 5.00, dying right after the gateway refunded.
+        let manager = api.login("manager", support::PIN).expect("login");
+        failpoints::arm_with("payments.refund.refunded", Fault::Abort);
+        let env = api.call_value(
+            Some(&manager),
+            "payments.refund",
+            &json!({ "payment_id": payment, "amount": 500, "idempotency_key": "refund-crash", "reason": "goodwill" }),
+        );
+        panic!("should have died between the refund and its record: {}", env.to_json());
+    }
     let token = api.login("desk", support::PIN).expect("login");
     if std::env::var("PITLANE_CARD_ABORT").is_ok() {
         let (invoice, due): (String, i64) = api
@@ -468,8 +553,30 @@ fn child_card_payer() {
         let env = pay(&api, &token, &invoice, due, "crash-1");
         panic!("should have died between charge and record: {}", env.to_json());
     }
+    let manager = api.login("manager", support::PIN).expect("login");
     let mut dice = Dice(seed);
     loop {
+        // Now and then a manager refunds part of a card payment, so refunds
+        // get killed halfway too.
+        if dice.next() % 5 == 0 {
+            let card: Option<(String, i64)> = api
+                .lock_conn()
+                .query_row(
+                    "SELECT id, amount - refunded_amount FROM payments WHERE method = 'card' AND refunded_amount < amount
+                     ORDER BY random() LIMIT 1",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .ok();
+            if let Some((payment, rest)) = card {
+                let _ = api.call_value(
+                    Some(&manager),
+                    "payments.refund",
+                    &json!({ "payment_id": payment, "amount": (rest / 2).max(1),
+                             "idempotency_key": format!("{seed}-r-{}", dice.next()) }),
+                );
+            }
+        }
         let pick: Option<(String, i64)> = api
             .lock_conn()
             .query_row(
@@ -517,7 +624,7 @@ fn a_crash_between_charge_and_record_is_recorded_at_start_up() {
     // Start-up: a new core over the same file asks the gateway.
     let api = support::open_at(t.s.dir.path(), support::start_clock());
     connect(&api, &t.double);
-    let done = api.resolve_card_attempts(true).unwrap();
+    let done = api.resolve_card_attempts(true, PASS).unwrap();
     assert_eq!((done.examined, done.recorded), (1, 1));
     let paid: (String, String) = api
         .lock_conn()
@@ -527,9 +634,128 @@ fn a_crash_between_charge_and_record_is_recorded_at_start_up() {
         .unwrap();
     assert_eq!(paid, (t.double.charges()[0].id.clone(), "paid".to_string()));
     assert!(t.double.refunds().is_empty(), "recorded, so not refunded");
-    assert_eq!(api.resolve_card_attempts(true).unwrap().examined, 0, "settled once");
+    assert_eq!(api.resolve_card_attempts(true, PASS).unwrap().examined, 0, "settled once");
     settled(&t);
     let _ = inv;
+}
+
+#[test]
+fn a_refund_killed_after_the_gateway_refunded_is_recorded_once_when_settled() {
+    let (t, inv) = till(1);
+    let (invoice, total) = &inv[0];
+    let paid = pay(&t.s.api, &t.desk, invoice, *total, "to-refund");
+    let payment =
+        paid.data().unwrap_or_else(|| panic!("{}", paid.to_json()))["payment"]["id"].as_str().unwrap().to_string();
+    drop(t.s.api.lock_conn());
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args(["--exact", "child_card_payer", "--ignored", "--nocapture", "--test-threads", "1"])
+        .env(CHILD, t.s.dir.path())
+        .env("PITLANE_CARD_GATEWAY", t.double.url())
+        .env("PITLANE_REFUND_ABORT", &payment)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let status = cmd.status().unwrap();
+    assert!(!status.success(), "the child died between the refund and its record");
+    // The state the issue found: the gateway gave 5.00 back, the database
+    // does not know yet, but the committed attempt says what to ask about.
+    assert_eq!(t.double.refunds().len(), 1, "refunded at the gateway");
+    assert_eq!(t.double.charges()[0].refunded_amount, 500);
+    assert_eq!(count(&t.s.api, "SELECT count(*) FROM refunds"), 0, "…and not recorded yet");
+    assert_eq!(count(&t.s.api, "SELECT count(*) FROM refund_attempts WHERE status = 'pending'"), 1);
+    settled(&t);
+    let refund = |api: &Api| {
+        let manager = api.login("manager", support::PIN).unwrap();
+        api.call_value(
+            Some(&manager),
+            "payments.refund",
+            &json!({ "payment_id": payment, "amount": 500, "idempotency_key": "refund-crash", "reason": "goodwill" }),
+        )
+    };
+    assert_eq!(
+        failure(&refund(&t.s.api)),
+        (409, "payment_in_progress".into()),
+        "sent again at once: told, not sent twice"
+    );
+
+    // Start-up: a new core over the same file; the settlement pass looks the key up.
+    let api = support::open_with_real_ids(t.s.dir.path(), support::start_clock());
+    connect(&api, &t.double);
+    let done = api.resolve_card_attempts(true, PASS).unwrap();
+    assert_eq!((done.examined, done.refunds_recorded), (1, 1), "{done:?}");
+    let charge = t.double.charges().remove(0);
+    let (paid_in_db, refunds_in_db): (i64, i64) = api
+        .lock_conn()
+        .query_row("SELECT amount_paid, (SELECT count(*) FROM refunds) FROM invoices WHERE id = ?1", [invoice], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!(paid_in_db, charge.amount - charge.refunded_amount, "the database's paid amount is the gateway's");
+    assert_eq!(paid_in_db, total - 500);
+    assert_eq!(refunds_in_db, 1, "one refund row");
+    assert_eq!(t.double.refunds().len(), 1, "exactly one refund at the gateway");
+    let requests = t.double.requests();
+    assert_eq!(api.resolve_card_attempts(true, PASS).unwrap().examined, 0, "settled once");
+    assert_eq!(t.double.requests(), requests, "a second pass asks nothing");
+    let again = refund(&api);
+    assert_eq!(
+        again.data().unwrap_or_else(|| panic!("{}", again.to_json()))["replayed"],
+        true,
+        "the same request: the first result"
+    );
+    assert_eq!(t.double.refunds().len(), 1);
+    assert_eq!(count(&api, "SELECT count(*) FROM outbox WHERE type = 'PaymentRefunded'"), 1);
+    settled(&t);
+}
+
+#[test]
+fn a_settlement_pass_ends_within_its_budget_when_the_gateway_never_answers() {
+    let (t, inv) = till(2);
+    t.double.set_mode(Mode::Unavailable);
+    for (n, (invoice, total)) in inv.iter().enumerate() {
+        let env = pay(&t.s.api, &t.desk, invoice, *total, &format!("stalled-{n}"));
+        assert_eq!(failure(&env), (400, "payment_outcome_unknown".into()));
+    }
+    // Accepts connections, never answers; the client's own timeout is the
+    // production one (30 s), so only the pass's budget can bound it.
+    t.double.set_mode(Mode::Stall);
+    t.s.api.set_gateway(Arc::new(HttpGateway::new(&t.double.url(), KEY, pitlane_gateway::DEFAULT_TIMEOUT).unwrap()));
+    let budget = Duration::from_millis(1500);
+    let started = std::time::Instant::now();
+    let done = t.s.api.resolve_card_attempts(true, budget).unwrap();
+    let took = started.elapsed();
+    assert!(took < budget + Duration::from_secs(1), "the pass ends with its budget: {took:?}");
+    assert_eq!((done.examined, done.still_open, done.deferred), (1, 1, 1), "{done:?}");
+    assert!(attempts(&t.s.api).iter().all(|a| a.1 == "pending"), "nothing settled without an answer");
+    settled(&t);
+}
+
+#[test]
+fn a_refund_pending_alert_closes_when_the_refund_goes_through() {
+    let (t, inv) = till(1);
+    t.double.set_mode(Mode::RefundsUnavailable);
+    failpoints::arm(Some("payments.card.record"));
+    let env = pay(&t.s.api, &t.desk, &inv[0].0, inv[0].1, "alert-1");
+    failpoints::arm(None);
+    assert_eq!(failure(&env), (400, "payment_refund_pending".into()));
+    let open = t.s.ok(&t.manager, "alerts.list", json!({}));
+    assert_eq!(
+        (open["open_count"].as_i64(), open["alerts"][0]["kind"].as_str()),
+        (Some(1), Some("card_refund_pending"))
+    );
+
+    t.double.set_mode(Mode::Approve);
+    assert_eq!(t.s.api.resolve_card_attempts(true, PASS).unwrap().compensated, 1);
+    let open = t.s.ok(&t.manager, "alerts.list", json!({}));
+    let kinds: Vec<_> = open["alerts"].as_array().unwrap().iter().map(|a| a["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["payment_compensated"], "the refund went through: only the news of it is open");
+    let all = t.s.ok(&t.manager, "alerts.list", json!({ "include_acknowledged": true }));
+    let pending = all["alerts"].as_array().unwrap().iter().find(|a| a["kind"] == "card_refund_pending").unwrap();
+    assert_eq!(pending["resolved_reason"], "the refund went through");
+    assert!(
+        pending["resolved_at"].is_string() && pending["acknowledged_at"].is_null(),
+        "closed by its cause, not by a person: {pending}"
+    );
+    settled(&t);
 }
 
 #[test]
@@ -541,7 +767,7 @@ fn a_crash_then_a_voided_invoice_is_refunded_at_start_up() {
         t.s.api.lock_conn().query_row("SELECT invoice_id FROM payment_attempts", [], |r| r.get(0)).unwrap();
     // Meanwhile the invoice was voided (nothing recorded on it yet).
     t.s.ok(&t.manager, "invoices.void", json!({ "invoice_id": invoice, "reason": "duplicate" }));
-    let done = t.s.api.resolve_card_attempts(true).unwrap();
+    let done = t.s.api.resolve_card_attempts(true, PASS).unwrap();
     assert_eq!((done.examined, done.compensated), (1, 1));
     assert_eq!(t.double.refunds().len(), 1);
     settled(&t);
@@ -561,7 +787,7 @@ fn killing_card_payments_at_random_moments_never_keeps_money_without_a_record() 
         // Start-up after the crash: settle, then every charge is accounted for.
         let api = support::open_with_real_ids(t.s.dir.path(), support::start_clock());
         connect(&api, &t.double);
-        api.resolve_card_attempts(true).unwrap();
+        api.resolve_card_attempts(true, PASS).unwrap();
         let conn = api.lock_conn();
         let open: i64 = conn
             .query_row("SELECT count(*) FROM payment_attempts WHERE status IN ('pending', 'compensating')", [], |r| {
@@ -569,6 +795,9 @@ fn killing_card_payments_at_random_moments_never_keeps_money_without_a_record() 
             })
             .unwrap();
         assert_eq!(open, 0, "after crash {cycle}: every attempt settled");
+        let open_refunds: i64 =
+            conn.query_row("SELECT count(*) FROM refund_attempts WHERE status = 'pending'", [], |r| r.get(0)).unwrap();
+        assert_eq!(open_refunds, 0, "after crash {cycle}: every refund attempt settled");
         let integrity: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
         assert_eq!(integrity, "ok");
         if let Err(e) = every_charge_recorded_or_refunded_once(&conn, &t.double) {
@@ -578,10 +807,14 @@ fn killing_card_payments_at_random_moments_never_keeps_money_without_a_record() 
     let charges = t.double.charges().len();
     let refunds = t.double.refunds().len();
     let payments = count(&t.s.api, "SELECT count(*) FROM payments");
-    eprintln!("{cycles} kills: {charges} charges, {refunds} compensating refunds, {payments} card payments recorded");
+    let recorded_refunds = count(&t.s.api, "SELECT count(*) FROM refunds");
+    let compensated = count(&t.s.api, "SELECT count(*) FROM payment_attempts WHERE status = 'compensated'");
+    eprintln!(
+        "{cycles} kills: {charges} charges, {refunds} refunds at the gateway ({recorded_refunds} managers' refunds recorded), {payments} card payments recorded"
+    );
     assert!(
-        charges > 10 && refunds > 0 && payments > 5,
-        "real work: {charges} charges, {refunds} refunds, {payments} payments"
+        charges > 10 && compensated > 0 && recorded_refunds > 0 && payments > 5,
+        "real work: {charges} charges, {compensated} compensated, {recorded_refunds} managers' refunds, {payments} payments"
     );
 }
 
@@ -589,14 +822,22 @@ fn killing_card_payments_at_random_moments_never_keeps_money_without_a_record() 
 fn the_ledger_check_can_fail() {
     let (t, inv) = till(2);
     assert!(pay(&t.s.api, &t.desk, &inv[0].0, inv[0].1, "ok-1").is_success());
+    let second = pay(&t.s.api, &t.desk, &inv[1].0, inv[1].1, "ok-2");
+    let refund = t.s.call(
+        &t.manager,
+        "payments.refund",
+        json!({ "payment_id": second.data().unwrap()["payment"]["id"], "amount": 100, "idempotency_key": "ok-r" }),
+    );
+    assert!(refund.is_success(), "{}", refund.to_json());
     settled(&t);
     let conn = t.s.api.lock_conn();
     let breaks = [
-        ("recorded 0 times", "UPDATE payments SET reference = 'ch_elsewhere' WHERE method = 'card'"),
+        ("recorded 0 times", "UPDATE payments SET reference = 'ch_elsewhere' WHERE rowid = (SELECT min(rowid) FROM payments)"),
         ("never charged", "INSERT INTO payments (id, invoice_id, amount, method, reference, status, idempotency_key, created_at, updated_at)
-            SELECT 'p2', invoice_id, 1, 'card', 'ch_999999', 'captured', 'k2', created_at, updated_at FROM payments"),
+            SELECT 'p2', invoice_id, 1, 'card', 'ch_999999', 'captured', 'k2', created_at, updated_at FROM payments LIMIT 1"),
         ("do not add up", "UPDATE invoices SET amount_paid = amount_paid - 1, balance_due = balance_due + 1, status = 'partially_paid' WHERE amount_paid > 0"),
         ("has no attempt", "DELETE FROM payment_attempts"),
+        ("of charge", "DELETE FROM refunds"),
     ];
     for (what, sql) in breaks {
         conn.execute_batch("PRAGMA foreign_keys = OFF; SAVEPOINT b").unwrap();
@@ -689,7 +930,7 @@ fn a_refund_that_keeps_failing_raises_one_alert() {
     failpoints::arm(None);
     assert_eq!(failure(&env), (400, "payment_refund_pending".into()));
     for _ in 0..3 {
-        assert_eq!(t.s.api.resolve_card_attempts(true).unwrap().still_open, 1);
+        assert_eq!(t.s.api.resolve_card_attempts(true, PASS).unwrap().still_open, 1);
     }
     let open = t.s.ok(&t.manager, "alerts.list", json!({}))["open_count"].as_i64().unwrap();
     assert_eq!(open, 1, "one open alert for the refund, however often it is retried");
@@ -704,11 +945,20 @@ fn a_charge_made_after_the_gateway_said_none_is_found_and_refunded() {
     t.double.set_mode(Mode::Approve);
     t.s.clock.advance(chrono::Duration::minutes(3));
     let desk = t.s.api.login("desk", support::PIN).unwrap();
+    t.s.api.resolve_card_attempts(false, PASS).unwrap();
     assert_eq!(failure(&pay(&t.s.api, &desk, invoice, *total, "late-1")), (400, "card_not_charged".into()));
     // The stuck request goes through at the gateway after all.
     let (attempt, _, _) = attempts(&t.s.api).remove(0);
     let late = t.double.charge_late(&attempt, *total, "USD");
-    let done = t.s.api.resolve_card_attempts(false).unwrap();
+    // The recheck waits for the grace to pass since the attempt was ended
+    // as not charged, not since it began.
+    assert_eq!(
+        t.s.api.resolve_card_attempts(false, PASS).unwrap().examined,
+        0,
+        "not yet: the grace counts from the ending"
+    );
+    t.s.clock.advance(chrono::Duration::minutes(3));
+    let done = t.s.api.resolve_card_attempts(false, PASS).unwrap();
     assert_eq!((done.examined, done.compensated), (1, 1), "{done:?}");
     let refunds = t.double.refunds();
     assert_eq!(refunds.len(), 1);
@@ -720,7 +970,7 @@ fn a_charge_made_after_the_gateway_said_none_is_found_and_refunded() {
     settled(&t);
     // Checked once: a later start-up asks nothing more.
     let requests = t.double.requests();
-    assert_eq!(t.s.api.resolve_card_attempts(false).unwrap().examined, 0);
+    assert_eq!(t.s.api.resolve_card_attempts(false, PASS).unwrap().examined, 0);
     assert_eq!(t.double.requests(), requests);
 }
 
@@ -731,10 +981,11 @@ fn a_confirmed_no_charge_is_asked_about_once() {
     pay(&t.s.api, &t.desk, &inv[0].0, inv[0].1, "none-1");
     t.double.set_mode(Mode::Approve);
     t.s.clock.advance(chrono::Duration::minutes(3));
-    let first = t.s.api.resolve_card_attempts(false).unwrap();
+    let first = t.s.api.resolve_card_attempts(false, PASS).unwrap();
     assert_eq!((first.examined, first.not_charged), (1, 1), "settled as not charged: {first:?}");
-    let second = t.s.api.resolve_card_attempts(false).unwrap();
+    t.s.clock.advance(chrono::Duration::minutes(3));
+    let second = t.s.api.resolve_card_attempts(false, PASS).unwrap();
     assert_eq!((second.examined, second.not_charged), (1, 1), "then asked once more: {second:?}");
-    assert_eq!(t.s.api.resolve_card_attempts(false).unwrap().examined, 0, "and never again");
+    assert_eq!(t.s.api.resolve_card_attempts(false, PASS).unwrap().examined, 0, "and never again");
     assert!(t.double.charges().is_empty());
 }

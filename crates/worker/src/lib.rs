@@ -166,11 +166,40 @@ impl Worker {
         Ok(ran)
     }
 
+    /// One settlement pass over unfinished card payments and refunds
+    /// (older than the in-flight grace), waiting on the gateway for at most
+    /// [`SETTLE_BUDGET`] in all. Its outcome is logged; a failure too.
+    pub fn settle_card_payments(&self) -> Option<pitlane_core::payments::card::Resolution> {
+        match self.api.resolve_card_attempts(false, SETTLE_BUDGET) {
+            Ok(r) => {
+                if r.examined > 0 || r.deferred > 0 {
+                    tracing::warn!(?r, "settled unfinished card payments");
+                }
+                Some(r)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "could not settle unfinished card payments");
+                None
+            }
+        }
+    }
+
     /// Runs on tokio until `stop` turns true: works off due jobs (on the
     /// blocking pool: SQLite and SMTP block), then sleeps until the next
-    /// one is due or `poll` has passed.
+    /// one is due or `poll` has passed. Every [`SETTLE_EVERY`] (and at the
+    /// start) a settlement pass runs beside the jobs, never two at once.
     pub async fn run(self, poll: Duration, mut stop: tokio::sync::watch::Receiver<bool>) {
+        let mut settling: Option<tokio::task::JoinHandle<()>> = None;
+        let mut last_settle: Option<std::time::Instant> = None;
         loop {
+            let due = last_settle.is_none_or(|at| at.elapsed() >= SETTLE_EVERY);
+            if due && settling.as_ref().is_none_or(|t| t.is_finished()) {
+                let worker = self.clone();
+                last_settle = Some(std::time::Instant::now());
+                settling = Some(tokio::task::spawn_blocking(move || {
+                    worker.settle_card_payments();
+                }));
+            }
             let worker = self.clone();
             match tokio::task::spawn_blocking(move || worker.run_until_idle()).await {
                 Ok(Ok(_)) => {}
@@ -200,6 +229,13 @@ impl Worker {
         Some(wait.to_std().unwrap_or(Duration::ZERO))
     }
 }
+
+/// The most one settlement pass waits on the payment gateway, over all the
+/// attempts it settles (each call's timeout is clipped to what is left).
+pub const SETTLE_BUDGET: Duration = Duration::from_secs(60);
+
+/// How often the running worker starts a settlement pass.
+pub const SETTLE_EVERY: Duration = Duration::from_secs(120);
 
 /// Database work a listener does together with recording its success.
 pub type Work = Box<dyn FnOnce(&rusqlite::Transaction, &pitlane_core::Stamp) -> pitlane_core::Result<()>>;

@@ -149,14 +149,21 @@ impl Api {
         *self.card_policy.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Finishes card payments a crash or a lost connection left unfinished
-    /// (SPEC 4.6 step 5): each charge the gateway knows of is recorded or
-    /// refunded, never both, never twice. Run at start-up, once the gateway
-    /// is set; attempts younger than the policy's in-flight grace are left
-    /// alone unless `include_recent`.
-    pub fn resolve_card_attempts(&self, include_recent: bool) -> Result<crate::payments::card::Resolution> {
+    /// One settlement pass over card payments and card refunds a crash or
+    /// a lost connection left unfinished (SPEC 4.6 step 5): each charge the
+    /// gateway knows of is recorded or refunded, each refund recorded or
+    /// closed, never both, never twice. Run in the background (the worker,
+    /// the app), never in front of a command: the whole pass waits on the
+    /// gateway for at most about `budget`, and what it could not reach is
+    /// `deferred` to the next pass. Attempts younger than the policy's
+    /// in-flight grace are left alone unless `include_recent`.
+    pub fn resolve_card_attempts(
+        &self,
+        include_recent: bool,
+        budget: Duration,
+    ) -> Result<crate::payments::card::Resolution> {
         let mut ctx = self.ctx(self.lock_conn(), None, None, "payments.resolve");
-        crate::payments::card::resolve_unfinished(&mut ctx, include_recent)
+        crate::payments::card::resolve_unfinished(&mut ctx, include_recent, budget)
     }
 
     pub fn path(&self) -> Option<&Path> {
@@ -251,6 +258,7 @@ impl Api {
             printer: self.printer(),
             db_path: self.path.clone(),
             card_policy: self.card_policy(),
+            deadline: None,
         }
     }
 
@@ -313,6 +321,9 @@ pub struct Ctx<'a> {
     pub printer: Option<Arc<dyn InvoicePrinter>>,
     db_path: Option<PathBuf>,
     pub card_policy: CardPolicy,
+    /// When the settlement pass running in this context must stop asking
+    /// the gateway (`payments::card::ask` clips each call to it).
+    pub(crate) deadline: Option<std::time::Instant>,
 }
 
 const HELD: &str = "the connection is held outside Ctx::released";

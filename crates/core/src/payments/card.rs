@@ -10,7 +10,8 @@
 //! 4. `compensate`: when recording cannot succeed, the charge is refunded
 //!    with the attempt's own refund key, the attempt is marked compensated,
 //!    `PaymentCompensated` goes out and the managers are alerted.
-//! 5. `resolve_unfinished`: at start-up, attempts left pending by a crash
+//! 5. `resolve_unfinished`: the settlement pass in the background (the
+//!    worker), with a time budget: attempts left pending by a crash
 //!    are settled by asking the gateway about their key.
 //!
 //! Whatever happens, a charge is recorded or refunded, never both, never
@@ -19,6 +20,7 @@
 //! repeated charge or refund return the first one.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use rusqlite::{params, OptionalExtension, Transaction};
 use serde::Serialize;
@@ -100,7 +102,7 @@ pub fn attempts_for_invoice(conn: &rusqlite::Connection, invoice_id: &str) -> Re
     Ok(rows)
 }
 
-fn not_configured() -> Error {
+pub(crate) fn not_configured() -> Error {
     Error::rule(
         "card_gateway_not_configured",
         "Card payments need the payment gateway: the owner sets its address in settings and its key in the keyring.",
@@ -116,10 +118,8 @@ enum Begin {
     Charge(Attempt),
     /// This key's attempt ended without a payment: the first result again.
     Finished(Attempt),
-    /// This key's attempt is unfinished and may still be in flight.
+    /// This key's attempt is unfinished: settled in the background.
     InFlight(Attempt),
-    /// This key's attempt was left unfinished long ago: settle it now.
-    Stale(Attempt),
 }
 
 /// `payments.process` with `method: card`.
@@ -127,24 +127,48 @@ pub fn process(ctx: &mut Ctx, input: PaymentInput) -> Result<Paid> {
     let Some(gateway) = ctx.gateway()? else {
         return Err(not_configured());
     };
-    let grace = ctx.card_policy.in_flight_grace;
-    match ctx.write(|tx, stamp| begin_tx(tx, stamp, &input, grace))? {
+    match ctx.write(|tx, stamp| begin_tx(tx, stamp, &input))? {
         Begin::Replay(paid) => Ok(*paid),
         Begin::Finished(a) => result_of(ctx, &a, true),
-        Begin::InFlight(a) => Err(Error::conflict(
-            "payment_in_progress",
-            "This card payment is still being processed: wait for it rather than charging the card again.",
-            json!({ "attempt_id": a.id, "started_at": a.created_at }),
-        )),
-        Begin::Stale(a) => {
-            let a = settle(ctx, gateway.as_ref(), a)?;
-            result_of(ctx, &a, true)
-        }
+        Begin::InFlight(a) => Err(in_progress("charge", &a.id, &a.created_at, true)),
         Begin::Charge(a) => {
             let a = charge_and_settle(ctx, gateway.as_ref(), a)?;
             result_of(ctx, &a, false)
         }
     }
+}
+
+/// 409 `payment_in_progress`: an unfinished card attempt (`kind` `charge`
+/// or `refund`) stands in the way. Never waits on the gateway: the
+/// settlement pass in the background finishes the attempt.
+pub(crate) fn in_progress(kind: &str, attempt_id: &str, started_at: &str, same_request: bool) -> Error {
+    let message = if same_request {
+        "This request is still being settled with the payment gateway; it will be settled shortly, in the background. Do not send it again with another key; ask again in a minute for its result."
+    } else {
+        "A card payment or refund on this invoice is still being settled with the payment gateway; it will be settled shortly, in the background. Try again in a minute."
+    };
+    Error::conflict(
+        "payment_in_progress",
+        message,
+        json!({ "attempt_id": attempt_id, "kind": kind, "started_at": started_at }),
+    )
+}
+
+/// The first unfinished card attempt on an invoice, a charge
+/// (`pending`, `compensating`) or a manager's refund (`pending`), as
+/// `(kind, id, created_at)`.
+pub(crate) fn unsettled(conn: &rusqlite::Connection, invoice_id: &str) -> Result<Option<(String, String, String)>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT kind, id, created_at FROM (
+                 SELECT 'charge' AS kind, id, created_at FROM payment_attempts
+                 WHERE invoice_id = ?1 AND status IN ('pending', 'compensating')
+                 UNION ALL
+                 SELECT 'refund', id, created_at FROM refund_attempts WHERE invoice_id = ?1 AND status = 'pending')
+             ORDER BY created_at, id LIMIT 1",
+        )?
+        .query_row([invoice_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?)
 }
 
 /// What card payments being taken right now hold of an invoice's balance.
@@ -157,12 +181,12 @@ pub fn in_flight(conn: &rusqlite::Connection, invoice_id: &str) -> Result<i64> {
         .query_row([invoice_id], |r| r.get(0))?)
 }
 
-fn begin_tx(tx: &Transaction, stamp: &Stamp, p: &PaymentInput, grace: chrono::Duration) -> Result<Begin> {
+fn begin_tx(tx: &Transaction, stamp: &Stamp, p: &PaymentInput) -> Result<Begin> {
     if let Some(a) = attempt_by_key(tx, &p.idempotency_key)? {
         if a.invoice_id != p.invoice_id || a.amount != p.amount {
             return Err(Error::conflict(
                 "idempotency_key_reused",
-                "This idempotency key was used for a different payment.",
+                "This payment request was already used for a different payment: start a new payment.",
                 json!({ "attempt_id": a.id }),
             ));
         }
@@ -172,22 +196,14 @@ fn begin_tx(tx: &Transaction, stamp: &Stamp, p: &PaymentInput, grace: chrono::Du
                 let invoice = invoices::get(tx, &payment.invoice_id)?;
                 Begin::Replay(Box::new(Paid { payment, invoice, replayed: true }))
             }
-            "pending" | "compensating" => {
-                let started = chrono::DateTime::parse_from_rfc3339(&a.created_at)
-                    .map_err(|e| Error::Internal(format!("attempt time: {e}")))?;
-                if stamp.now - started.with_timezone(&chrono::Utc) < grace {
-                    Begin::InFlight(a)
-                } else {
-                    Begin::Stale(a)
-                }
-            }
+            "pending" | "compensating" => Begin::InFlight(a),
             _ => Begin::Finished(a),
         });
     }
     if let Some(first) = by_key(tx, &p.idempotency_key)? {
         return Err(Error::conflict(
             "idempotency_key_reused",
-            "This idempotency key was used for a different payment.",
+            "This payment request was already used for a different payment: start a new payment.",
             json!({ "payment_id": first.id }),
         ));
     }
@@ -199,22 +215,16 @@ fn begin_tx(tx: &Transaction, stamp: &Stamp, p: &PaymentInput, grace: chrono::Du
             json!({ "invoice_id": invoice.id }),
         ));
     }
-    let in_flight = in_flight(tx, &invoice.id)?;
-    let available = invoice.balance_due - in_flight;
-    if p.amount > available {
-        let message = if in_flight > 0 {
-            format!(
-                "The amount is more than the balance due ({}) less the card payment being taken now ({}).",
-                format_minor(invoice.balance_due),
-                format_minor(in_flight)
-            )
-        } else {
-            format!("The amount is more than the balance due ({}).", format_minor(invoice.balance_due))
-        };
+    // One card attempt at a time per invoice: another one still open is
+    // settled in the background, never waited on here.
+    if let Some((kind, id, started_at)) = unsettled(tx, &invoice.id)? {
+        return Err(in_progress(&kind, &id, &started_at, false));
+    }
+    if p.amount > invoice.balance_due {
         return Err(Error::rule(
             "overpayment",
-            message,
-            json!({ "balance_due": invoice.balance_due, "in_flight": in_flight, "amount": p.amount }),
+            format!("The amount is more than the balance due ({}).", format_minor(invoice.balance_due)),
+            json!({ "balance_due": invoice.balance_due, "in_flight": 0, "amount": p.amount }),
         ));
     }
     let id = stamp.new_id();
@@ -245,26 +255,38 @@ fn begin_tx(tx: &Transaction, stamp: &Stamp, p: &PaymentInput, grace: chrono::Du
     Ok(Begin::Charge(attempt(tx, &id)?))
 }
 
-/// Asks the gateway up to `tries` times while it does not answer, pausing
-/// (doubling) between tries. Definite answers and refusals return at once.
-fn with_retries<T>(
-    tries: u32,
-    delay: std::time::Duration,
-    mut call: impl FnMut() -> Result<T, GatewayError>,
+/// Asks the gateway with the database released: up to
+/// `CardPolicy::gateway_tries` calls while it does not answer, pausing
+/// (doubling) between them; definite answers and refusals return at once.
+/// Inside a settlement pass ([`resolve_unfinished`]) every call's time is
+/// clipped to what is left of the pass's budget, and no call starts once
+/// it is spent (that counts as no answer).
+pub(crate) fn ask<T>(
+    ctx: &mut Ctx,
+    mut call: impl FnMut(Option<Duration>) -> Result<T, GatewayError>,
 ) -> Result<T, GatewayError> {
-    let mut delay = delay;
-    let mut tried = 0;
-    loop {
-        tried += 1;
-        match call() {
-            Err(GatewayError::Unreachable(why)) if tried < tries => {
-                tracing::warn!(tried, %why, "payment gateway did not answer, asking again");
-                std::thread::sleep(delay);
-                delay *= 2;
+    let policy = ctx.card_policy;
+    let deadline = ctx.deadline;
+    let left = move || deadline.map(|d| d.saturating_duration_since(Instant::now()));
+    ctx.released(|| {
+        let mut delay = policy.retry_delay;
+        let mut tried = 0;
+        loop {
+            let limit = left();
+            if limit == Some(Duration::ZERO) {
+                return Err(GatewayError::Unreachable("out of time for this settlement pass".into()));
             }
-            other => return other,
+            tried += 1;
+            match call(limit) {
+                Err(GatewayError::Unreachable(why)) if tried < policy.gateway_tries => {
+                    tracing::warn!(tried, %why, "payment gateway did not answer, asking again");
+                    std::thread::sleep(left().map_or(delay, |l| l.min(delay)));
+                    delay *= 2;
+                }
+                other => return other,
+            }
         }
-    }
+    })
 }
 
 fn charge_and_settle(ctx: &mut Ctx, gateway: &dyn PaymentGateway, a: Attempt) -> Result<Attempt> {
@@ -276,10 +298,9 @@ fn charge_and_settle(ctx: &mut Ctx, gateway: &dyn PaymentGateway, a: Attempt) ->
         description: format!("Invoice {}", invoice.number),
         invoice_id: a.invoice_id.clone(),
     };
-    let policy = ctx.card_policy;
-    let charged = ctx.released(|| with_retries(policy.gateway_tries, policy.retry_delay, || gateway.charge(&request)));
+    let charged = ask(ctx, |limit| gateway.charge(&request, limit));
     // A crash right here (the test's "between charge and record") leaves
-    // the attempt pending with the money taken: start-up resolution finds it.
+    // the attempt pending with the money taken: the settlement pass finds it.
     failpoints::check("payments.card.charged")?;
     // A 409 can mean "a request with this key is still being processed":
     // never read as "nothing happened", it is settled by asking.
@@ -300,7 +321,7 @@ fn charge_and_settle(ctx: &mut Ctx, gateway: &dyn PaymentGateway, a: Attempt) ->
         ),
         Err(GatewayError::Unreachable(_)) => {
             // The outcome is unknown: ask about the key before saying anything.
-            match ctx.released(|| with_retries(policy.gateway_tries, policy.retry_delay, || gateway.find_charge(&a.id))) {
+            match ask(ctx, |limit| gateway.find_charge(&a.id, limit)) {
                 Ok(Some(charge)) => after_charge(ctx, gateway, a, charge),
                 Ok(None) => finish(
                     ctx,
@@ -491,17 +512,16 @@ fn compensate(
         amount: charge.amount,
         reason: format!("Not recorded: {reason}"),
     };
-    let policy = ctx.card_policy;
-    let refunded = ctx.released(|| with_retries(policy.gateway_tries, policy.retry_delay, || gateway.refund(&request)));
+    let refunded = ask(ctx, |limit| gateway.refund(&request, limit));
     let refund = match refunded {
         Ok(r) => r,
         Err(e) => {
-            tracing::error!(attempt = %a.id, error = %e, "compensating refund failed; will retry at start-up");
+            tracing::error!(attempt = %a.id, error = %e, "compensating refund failed; the settlement pass retries it");
             ctx.write(|tx, stamp| {
                 let raised: bool = tx
                     .prepare_cached(
                         "SELECT EXISTS (SELECT 1 FROM alerts WHERE kind = 'card_refund_pending' AND subject_id = ?1
-                                        AND acknowledged_at IS NULL)",
+                                        AND acknowledged_at IS NULL AND resolved_at IS NULL)",
                     )?
                     .query_row([&a.id], |r| r.get(0))?;
                 if raised {
@@ -514,7 +534,7 @@ fn compensate(
                         kind: "card_refund_pending",
                         title: "A card charge is waiting to be refunded".into(),
                         body: format!(
-                            "A card payment of {} could not be recorded ({reason}) and the refund has not gone through yet ({e}). Pitlane retries it at start-up; check the gateway if this stays.",
+                            "A card payment of {} could not be recorded ({reason}) and the refund has not gone through yet ({e}). Pitlane retries it in the background; check the gateway if this stays.",
                             format_minor(a.amount)
                         ),
                         subject_type: "payment_attempt",
@@ -537,6 +557,9 @@ fn compensate(
         if rows == 0 {
             return attempt(tx, &a.id);
         }
+        // The refund went through: a "waiting to be refunded" alert has no
+        // cause any more.
+        alerts::resolve_tx(tx, stamp, "card_refund_pending", &a.id, "the refund went through")?;
         let invoice = invoices::get(tx, &a.invoice_id)?;
         audit::record_tx(
             tx,
@@ -603,8 +626,7 @@ fn finish(ctx: &mut Ctx, a: &Attempt, status: &str, code: &str, message: &str) -
 
 /// Asks the gateway about an unfinished attempt and settles it.
 fn settle(ctx: &mut Ctx, gateway: &dyn PaymentGateway, a: Attempt) -> Result<Attempt> {
-    let policy = ctx.card_policy;
-    match ctx.released(|| with_retries(policy.gateway_tries, policy.retry_delay, || gateway.find_charge(&a.id))) {
+    match ask(ctx, |limit| gateway.find_charge(&a.id, limit)) {
         Err(e) => {
             tracing::warn!(attempt = %a.id, error = %e, "cannot settle card attempt: gateway not answering");
             Ok(a)
@@ -672,18 +694,34 @@ fn result_of(ctx: &Ctx, a: &Attempt, replayed: bool) -> Result<Paid> {
     }
 }
 
-/// What start-up resolution did.
+/// What a settlement pass did.
 #[derive(Debug, Default, Clone, Serialize, PartialEq)]
 pub struct Resolution {
+    /// Attempts (charges, refunds, rechecks) the gateway was asked about.
     pub examined: u32,
     pub recorded: u32,
     pub compensated: u32,
     pub not_charged: u32,
+    /// Managers' refunds found at the gateway and recorded.
+    pub refunds_recorded: u32,
+    /// Managers' refunds the gateway never made, closed as not refunded.
+    pub refunds_not_made: u32,
+    /// Examined but still unfinished (no answer, or a refund refused).
     pub still_open: u32,
+    /// Not examined: the pass's budget ran out first. The next pass takes them.
+    pub deferred: u32,
 }
 
-/// Step 5: settles attempts a crash or a lost connection left unfinished.
-pub fn resolve_unfinished(ctx: &mut Ctx, include_recent: bool) -> Result<Resolution> {
+/// One settlement pass (SPEC 4.6 step 5): settles the card attempts a
+/// crash or a lost connection left unfinished (charges `pending` or
+/// `compensating`, managers' refunds `pending`), oldest first, then asks
+/// once more about attempts ended as "not charged". Without
+/// `include_recent`, only attempts older than the in-flight grace are
+/// taken. Gateway calls stop when `budget` is spent: what is left counts
+/// as `deferred`, and the pass ends shortly after the budget.
+pub fn resolve_unfinished(ctx: &mut Ctx, include_recent: bool, budget: Duration) -> Result<Resolution> {
+    let started = Instant::now();
+    let deadline = started + budget;
     let cutoff = if include_recent {
         crate::clock::rfc3339(ctx.clock.now() + chrono::Duration::days(1))
     } else {
@@ -697,20 +735,23 @@ pub fn resolve_unfinished(ctx: &mut Ctx, include_recent: bool) -> Result<Resolut
         let rows = stmt.query_map([&cutoff], from_row)?.collect::<Result<Vec<_>, _>>()?;
         rows
     };
+    let refunds = super::card_refund::unfinished(ctx.conn(), &cutoff)?;
     // A gateway can make a charge after saying it had none (a request that
     // was stuck in its queue). Attempts ended as "not charged" are asked
-    // about once more, after the grace: money found is refunded.
+    // about once more, once the grace has passed since that ending
+    // (`updated_at`): money found is refunded.
     let recheck: Vec<Attempt> = {
         let mut stmt = ctx.conn().prepare_cached(&format!(
             "SELECT {COLUMNS} FROM payment_attempts
              WHERE status = 'failed' AND outcome_code IN ('gateway_unavailable', 'card_not_charged')
-               AND rechecked_at IS NULL AND created_at <= ?1 ORDER BY created_at, id"
+               AND rechecked_at IS NULL AND updated_at <= ?1 ORDER BY created_at, id"
         ))?;
         let rows = stmt.query_map([&cutoff], from_row)?.collect::<Result<Vec<_>, _>>()?;
         rows
     };
     let mut out = Resolution::default();
-    if open.is_empty() && recheck.is_empty() {
+    let total = (open.len() + refunds.len() + recheck.len()) as u32;
+    if total == 0 {
         return Ok(out);
     }
     let gateway: Option<Arc<dyn PaymentGateway>> = match ctx.gateway() {
@@ -721,16 +762,38 @@ pub fn resolve_unfinished(ctx: &mut Ctx, include_recent: bool) -> Result<Resolut
         }
     };
     let Some(gateway) = gateway else {
-        tracing::warn!(count = open.len(), "unfinished card payments, but no payment gateway is set up");
-        out.examined = (open.len() + recheck.len()) as u32;
-        out.still_open = out.examined;
+        tracing::warn!(count = total, "unfinished card payments, but no payment gateway is set up");
+        out.examined = total;
+        out.still_open = total;
         return Ok(out);
     };
+    let saved = ctx.deadline.replace(deadline);
+    let done = settle_all(ctx, gateway.as_ref(), deadline, open, refunds, recheck, &mut out);
+    ctx.deadline = saved;
+    done?;
+    tracing::info!(?out, took_ms = started.elapsed().as_millis() as u64, "settlement pass");
+    Ok(out)
+}
+
+fn settle_all(
+    ctx: &mut Ctx,
+    gateway: &dyn PaymentGateway,
+    deadline: Instant,
+    open: Vec<Attempt>,
+    refunds: Vec<super::card_refund::RefundAttempt>,
+    recheck: Vec<Attempt>,
+    out: &mut Resolution,
+) -> Result<()> {
+    let spent = || Instant::now() >= deadline;
     for a in open {
+        if spent() {
+            out.deferred += 1;
+            continue;
+        }
         out.examined += 1;
         let id = a.id.clone();
-        let settled = settle(ctx, gateway.as_ref(), a)?;
-        tracing::info!(attempt = %id, status = %settled.status, "card attempt resolved at start-up");
+        let settled = settle(ctx, gateway, a)?;
+        tracing::info!(attempt = %id, status = %settled.status, "card attempt settled");
         match settled.status.as_str() {
             "recorded" => out.recorded += 1,
             "compensated" => out.compensated += 1,
@@ -738,10 +801,37 @@ pub fn resolve_unfinished(ctx: &mut Ctx, include_recent: bool) -> Result<Resolut
             _ => out.still_open += 1,
         }
     }
-    let policy = ctx.card_policy;
-    for a in recheck {
+    for r in refunds {
+        if spent() {
+            out.deferred += 1;
+            continue;
+        }
         out.examined += 1;
-        match ctx.released(|| with_retries(policy.gateway_tries, policy.retry_delay, || gateway.find_charge(&a.id))) {
+        let id = r.id.clone();
+        let settled = match super::card_refund::settle(ctx, gateway, r) {
+            Ok(settled) => settled.status,
+            // The refund is at the gateway but will not record (a rule, not
+            // the database): it stays pending, the pass goes on.
+            Err(e) if !matches!(e, Error::Db(_)) => {
+                tracing::error!(attempt = %id, error = %e, "a refund found at the gateway could not be recorded");
+                "pending".into()
+            }
+            Err(e) => return Err(e),
+        };
+        tracing::info!(attempt = %id, status = %settled, "refund attempt settled");
+        match settled.as_str() {
+            "recorded" => out.refunds_recorded += 1,
+            "failed" => out.refunds_not_made += 1,
+            _ => out.still_open += 1,
+        }
+    }
+    for a in recheck {
+        if spent() {
+            out.deferred += 1;
+            continue;
+        }
+        out.examined += 1;
+        match ask(ctx, |limit| gateway.find_charge(&a.id, limit)) {
             Ok(Some(charge)) if charge.status == ChargeStatus::Succeeded && charge.idempotency_key == a.id => {
                 tracing::error!(attempt = %a.id, charge = %charge.id, "a charge appeared after the gateway said there was none");
                 let late = Error::rule(
@@ -749,7 +839,7 @@ pub fn resolve_unfinished(ctx: &mut Ctx, include_recent: bool) -> Result<Resolut
                     "the gateway made the charge after saying there was none, and the payment had been reported as not taken",
                     json!({}),
                 );
-                let settled = compensate(ctx, gateway.as_ref(), a, &charge, Some(&late))?;
+                let settled = compensate(ctx, gateway, a, &charge, Some(&late))?;
                 if settled.status == "compensated" {
                     out.compensated += 1;
                 } else {
@@ -770,34 +860,5 @@ pub fn resolve_unfinished(ctx: &mut Ctx, include_recent: bool) -> Result<Resolut
             }
         }
     }
-    Ok(out)
-}
-
-/// A card payment's refund at the gateway, for `payments.refund`; its
-/// idempotency key is the refund request's own, so a retried request does
-/// not refund twice.
-pub fn refund_at_gateway(ctx: &mut Ctx, charge_id: &str, amount: i64, key: &str, reason: &str) -> Result<String> {
-    let Some(gateway) = ctx.gateway()? else {
-        return Err(not_configured());
-    };
-    let request = RefundRequest {
-        idempotency_key: key.to_string(),
-        charge_id: charge_id.to_string(),
-        amount,
-        reason: reason.to_string(),
-    };
-    let policy = ctx.card_policy;
-    match ctx.released(|| with_retries(policy.gateway_tries, policy.retry_delay, || gateway.refund(&request))) {
-        Ok(r) => Ok(r.id),
-        Err(GatewayError::Refused { code, message, .. }) => Err(Error::rule(
-            "gateway_refused",
-            format!("The payment gateway refused the refund ({code}: {message}); nothing was refunded."),
-            json!({ "charge_id": charge_id }),
-        )),
-        Err(GatewayError::Unreachable(why)) => Err(Error::rule(
-            "gateway_unavailable",
-            format!("The payment gateway did not answer ({why}); send the same refund again: it will not be refunded twice."),
-            json!({ "charge_id": charge_id }),
-        )),
-    }
+    Ok(())
 }

@@ -6,6 +6,7 @@
 //! a card payment's refund goes through the gateway first.
 
 pub mod card;
+pub mod card_refund;
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::{Deserialize, Serialize};
@@ -236,86 +237,108 @@ pub struct Refunded {
 }
 
 pub fn refund_cmd(ctx: &mut Ctx, input: RefundInput) -> Result<Refunded> {
-    // A card payment is refunded at the gateway first (with the request's
-    // own idempotency key, so a retried request cannot refund twice), then
-    // recorded; a repeated request for a recorded refund skips the gateway.
+    // A card payment's refund is a saga of its own (`card_refund`): its
+    // attempt is committed before the gateway is asked.
     let payment = get(ctx.conn(), &input.payment_id)?;
-    let seen: bool = ctx
-        .conn()
-        .prepare_cached("SELECT EXISTS (SELECT 1 FROM refunds WHERE idempotency_key = ?1)")?
-        .query_row([&input.idempotency_key], |r| r.get(0))?;
-    let mut at_gateway = None;
-    if payment.method == "card" && !seen {
-        let amount = refundable(&payment, input.amount)?;
-        let reason = if input.reason.trim().is_empty() { "Refund" } else { input.reason.trim() };
-        at_gateway = Some(card::refund_at_gateway(ctx, &payment.reference, amount, &input.idempotency_key, reason)?);
+    if payment.method == "card" {
+        return card_refund::refund(ctx, &input);
     }
     ctx.write(|tx, stamp| {
-        let first: Option<(String, String, i64)> = tx
-            .prepare_cached("SELECT id, payment_id, amount FROM refunds WHERE idempotency_key = ?1")?
-            .query_row([&input.idempotency_key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .optional()?;
-        if let Some((id, payment_id, amount)) = first {
-            if payment_id != input.payment_id {
-                return Err(Error::conflict(
-                    "idempotency_key_reused",
-                    "This refund request was already used for another refund: start a new refund.",
-                    json!({ "refund_id": id }),
-                ));
-            }
-            let payment = get(tx, &payment_id)?;
-            let invoice = invoices::get(tx, &payment.invoice_id)?;
-            return Ok(Refunded { refund_id: id, amount, payment, invoice, replayed: true });
+        if let Some(replayed) = replay_refund_tx(tx, &input.idempotency_key, &input.payment_id)? {
+            return Ok(replayed);
+        }
+        if card_refund::attempt_by_key(tx, &input.idempotency_key)?.is_some() {
+            return Err(Error::conflict(
+                "idempotency_key_reused",
+                "This refund request was already used for another refund: start a new refund.",
+                json!({}),
+            ));
         }
         let payment = get(tx, &input.payment_id)?;
         let amount = refundable(&payment, input.amount)?;
-        let id = stamp.new_id();
-        tx.prepare_cached(
-            "INSERT INTO refunds (id, payment_id, amount, reason, idempotency_key, actor_id, created_at, gateway_refund_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        )?
-        .execute(params![
-            id,
-            payment.id,
-            amount,
-            input.reason.trim(),
-            input.idempotency_key,
-            stamp.actor_id,
-            stamp.at(),
-            at_gateway
-        ])?;
-        let refunded = payment.refunded_amount + amount;
-        tx.prepare_cached("UPDATE payments SET refunded_amount = ?2, status = ?3, updated_at = ?4 WHERE id = ?1")?
-            .execute(params![
-                payment.id,
-                refunded,
-                if refunded == payment.amount { "refunded" } else { "partially_refunded" },
-                stamp.at()
-            ])?;
-        let invoice = invoices::get(tx, &payment.invoice_id)?;
-        let invoice = set_paid_tx(tx, stamp, &invoice, invoice.amount_paid - amount)?;
-        audit::record_tx(
-            tx,
-            stamp,
-            "payments.refund",
-            "invoice",
-            Some(&invoice.id),
-            json!({ "payment_id": payment.id, "amount": amount }),
-        )?;
-        outbox::append_tx(
-            tx,
-            stamp,
-            NewEvent {
-                event_type: "PaymentRefunded",
-                schema_version: 1,
-                aggregate_type: "invoice",
-                aggregate_id: &invoice.id,
-                payload: json!({ "refund_id": id, "payment_id": payment.id, "invoice_id": invoice.id, "amount": amount,
-                                 "amount_paid": invoice.amount_paid, "balance_due": invoice.balance_due }),
-            },
-        )?;
-        Ok(Refunded { refund_id: id, amount, payment: get(tx, &payment.id)?, invoice, replayed: false })
+        record_refund_tx(tx, stamp, &payment, amount, &input.reason, &input.idempotency_key, None)
     })
+}
+
+/// The refund already recorded under `key`, answered again (`replayed`);
+/// 409 `idempotency_key_reused` when it refunded another payment.
+fn replay_refund_tx(tx: &Transaction, key: &str, payment_id: &str) -> Result<Option<Refunded>> {
+    let first: Option<(String, String, i64)> = tx
+        .prepare_cached("SELECT id, payment_id, amount FROM refunds WHERE idempotency_key = ?1")?
+        .query_row([key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    let Some((id, first_payment, amount)) = first else {
+        return Ok(None);
+    };
+    if first_payment != payment_id {
+        return Err(Error::conflict(
+            "idempotency_key_reused",
+            "This refund request was already used for another refund: start a new refund.",
+            json!({ "refund_id": id }),
+        ));
+    }
+    let payment = get(tx, &first_payment)?;
+    let invoice = invoices::get(tx, &payment.invoice_id)?;
+    Ok(Some(Refunded { refund_id: id, amount, payment, invoice, replayed: true }))
+}
+
+/// Writes a refund of `amount` off `payment`: the row, the payment's and
+/// the invoice's paid amounts, the audit entry and `PaymentRefunded`.
+fn record_refund_tx(
+    tx: &Transaction,
+    stamp: &Stamp,
+    payment: &Payment,
+    amount: i64,
+    reason: &str,
+    key: &str,
+    gateway_refund_id: Option<&str>,
+) -> Result<Refunded> {
+    let id = stamp.new_id();
+    tx.prepare_cached(
+        "INSERT INTO refunds (id, payment_id, amount, reason, idempotency_key, actor_id, created_at, gateway_refund_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?
+    .execute(params![
+        id,
+        payment.id,
+        amount,
+        reason.trim(),
+        key,
+        stamp.actor_id,
+        stamp.at(),
+        gateway_refund_id
+    ])?;
+    let refunded = payment.refunded_amount + amount;
+    tx.prepare_cached("UPDATE payments SET refunded_amount = ?2, status = ?3, updated_at = ?4 WHERE id = ?1")?
+        .execute(params![
+            payment.id,
+            refunded,
+            if refunded == payment.amount { "refunded" } else { "partially_refunded" },
+            stamp.at()
+        ])?;
+    let invoice = invoices::get(tx, &payment.invoice_id)?;
+    let invoice = set_paid_tx(tx, stamp, &invoice, invoice.amount_paid - amount)?;
+    audit::record_tx(
+        tx,
+        stamp,
+        "payments.refund",
+        "invoice",
+        Some(&invoice.id),
+        json!({ "payment_id": payment.id, "amount": amount }),
+    )?;
+    outbox::append_tx(
+        tx,
+        stamp,
+        NewEvent {
+            event_type: "PaymentRefunded",
+            schema_version: 1,
+            aggregate_type: "invoice",
+            aggregate_id: &invoice.id,
+            payload: json!({ "refund_id": id, "payment_id": payment.id, "invoice_id": invoice.id, "amount": amount,
+                             "amount_paid": invoice.amount_paid, "balance_due": invoice.balance_due }),
+        },
+    )?;
+    Ok(Refunded { refund_id: id, amount, payment: get(tx, &payment.id)?, invoice, replayed: false })
 }
 
 /// How much of `payment` a refund of `asked` (all that is left by default) takes.
