@@ -448,4 +448,19 @@ mod tests {
             assert_eq!(rate(bp), want);
         }
     }
+
+    #[test]
+    fn phones_are_written_the_way_the_branch_writes_them() {
+        let cases = [
+            ("a stored US number at a US branch", "+12125550199", "US", "(212) 555-0199"),
+            ("the branch's own number as typed", "212-555-0123", "US", "(212) 555-0123"),
+            ("a UK number at a US branch", "+442079460958", "US", "+44 20 7946 0958"),
+            ("a German number at a German branch", "+49301234567", "DE", "030 1234567"),
+            ("a US number at a German branch", "+12125550199", "DE", "+1 212-555-0199"),
+            ("not a number: as it is", "ask at the desk", "US", "ask at the desk"),
+        ];
+        for (name, raw, country, want) in cases {
+            assert_eq!(phone(raw, country), want, "{name}");
+        }
+    }
 }

@@ -600,7 +600,12 @@ impl Validate for UpdateSettings {
                     v.add("branch.odometer_unit", "must be km or mi (empty: the country's)");
                 }
             }
-            v.optional("branch.payment_instructions", b.payment_instructions.as_deref(), MAX_PAYMENT_INSTRUCTIONS);
+            if let Some(p) = &b.payment_instructions {
+                v.max_len("branch.payment_instructions", p, MAX_PAYMENT_INSTRUCTIONS);
+                if p.lines().count() > 12 {
+                    v.add("branch.payment_instructions", "must fit in 12 lines");
+                }
+            }
             if let Some(Some(logo)) = &b.logo {
                 if let Err(why) = crate::logo::parse(logo) {
                     v.add("branch.logo", why);
