@@ -42,7 +42,7 @@ th { text-align: left; font-size: 8pt; border-bottom: 1.5px solid #555; } td, th
     h.push_str(&escape(&inv.vehicle.name));
     h.push_str("</b><br>");
     h.push_str(&inv.vehicle.lines.iter().map(|l| escape(l)).collect::<Vec<_>>().join("<br>"));
-    h.push_str("</p><table><thead><tr><th>Description</th><th class=r>Qty</th><th class=r>Unit price</th><th class=r>Tax</th><th class=r>Total</th></tr></thead><tbody>");
+    h.push_str("</p><table><thead><tr><th>Description</th><th class=r>Qty</th><th class=r>Unit price</th><th class=r>Tax</th><th class=r>Amount</th></tr></thead><tbody>");
     for l in &inv.lines {
         h.push_str(&format!(
             "<tr><td>{}</td><td class=r>{}</td><td class=r>{}</td><td class=r>{}</td><td class=r>{}</td></tr>",
@@ -50,7 +50,7 @@ th { text-align: left; font-size: 8pt; border-bottom: 1.5px solid #555; } td, th
             l.quantity,
             l.unit_price,
             l.tax_rate,
-            l.total
+            l.amount
         ));
     }
     h.push_str("</tbody></table><table class=totals>");

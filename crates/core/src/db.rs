@@ -25,6 +25,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0006_payments", include_str!("../../../migrations/0006_payments.sql")),
     ("0007_card_payments", include_str!("../../../migrations/0007_card_payments.sql")),
     ("0008_jobs", include_str!("../../../migrations/0008_jobs.sql")),
+    ("0009_invoice_settings", include_str!("../../../migrations/0009_invoice_settings.sql")),
     ("0010_refund_attempts", include_str!("../../../migrations/0010_refund_attempts.sql")),
     ("0011_job_order", include_str!("../../../migrations/0011_job_order.sql")),
 ];

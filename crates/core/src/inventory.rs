@@ -308,7 +308,7 @@ fn pcs() -> String {
 }
 
 const MAX_QTY: i64 = 1_000_000_000_000;
-const MAX_MONEY: i64 = 1_000_000_000_000;
+const MAX_MONEY: i64 = crate::money::MAX_AMOUNT;
 
 fn check_sku(v: &mut Violations, field: &str, sku: &str) {
     v.required(field, sku, 64);

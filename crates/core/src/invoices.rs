@@ -174,20 +174,30 @@ pub fn list_cmd(ctx: &mut Ctx, input: ListInput) -> Result<InvoiceList> {
     Ok(InvoiceList { invoices })
 }
 
-/// The lines as billed, for the invoice's copy.
-pub fn billed_lines(lines: &[crate::job_cards::Line], totals: &crate::totals::Totals) -> Value {
-    Value::Array(
-        lines
-            .iter()
-            .zip(&totals.lines)
-            .map(|(l, t)| {
-                json!({
-                    "kind": l.kind, "description": l.description, "item_id": l.item_id,
-                    "quantity": l.quantity, "quantity_display": l.quantity_display,
-                    "unit_price": l.unit_price, "tax_rate_bp": l.tax_rate_bp,
-                    "net": t.net, "tax": t.tax, "total": t.total,
-                })
-            })
-            .collect(),
-    )
+/// The lines as billed, for the invoice's copy: with the part number and
+/// unit of part lines as they were when billed.
+pub fn billed_lines(
+    conn: &Connection,
+    lines: &[crate::job_cards::Line],
+    totals: &crate::totals::Totals,
+) -> Result<Value> {
+    let mut billed = Vec::with_capacity(lines.len());
+    for (l, t) in lines.iter().zip(&totals.lines) {
+        let item = match &l.item_id {
+            Some(id) => crate::inventory::find(conn, id)?,
+            None => None,
+        };
+        let (sku, unit) = match (&item, l.kind.as_str()) {
+            (Some(i), _) => (i.sku.as_str(), i.unit.as_str()),
+            (None, "labour") => ("", "h"),
+            _ => ("", ""),
+        };
+        billed.push(json!({
+            "kind": l.kind, "description": l.description, "item_id": l.item_id, "sku": sku, "unit": unit,
+            "quantity": l.quantity, "quantity_display": l.quantity_display,
+            "unit_price": l.unit_price, "tax_rate_bp": l.tax_rate_bp,
+            "net": t.net, "tax": t.tax, "total": t.total,
+        }));
+    }
+    Ok(Value::Array(billed))
 }

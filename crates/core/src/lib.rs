@@ -20,6 +20,7 @@ pub mod inventory;
 pub mod invoices;
 pub mod job_cards;
 pub mod jobs;
+pub mod logo;
 pub mod messages;
 pub mod money;
 pub mod numbers;

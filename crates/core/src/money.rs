@@ -9,6 +9,23 @@ pub const QTY_SCALE: i64 = 1000;
 /// Basis points in 100 %.
 pub const BP_SCALE: i64 = 10_000;
 
+/// The largest amount Pitlane takes or prints, in minor units: 9,999,999.99.
+/// A price, a line's amount and a job card's or invoice's total above it
+/// are refused at input (422), so every amount fits the invoice's columns
+/// and sums of many invoices stay far from `i64`'s end.
+pub const MAX_AMOUNT: i64 = 999_999_999;
+
+/// A refusal of `amount` above [`MAX_AMOUNT`], naming `field`.
+pub fn check_amount(field: &str, what: &str, amount: i64) -> Result<()> {
+    if amount > MAX_AMOUNT {
+        return Err(Error::field(
+            field,
+            format!("makes {what} of {}, more than the most Pitlane prints (9,999,999.99)", format_minor(amount)),
+        ));
+    }
+    Ok(())
+}
+
 /// `numerator / denominator`, rounded half away from zero.
 /// `denominator` must be positive.
 pub fn div_round_half_away(numerator: i128, denominator: i128) -> i128 {

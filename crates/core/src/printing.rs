@@ -29,13 +29,21 @@ pub struct Party {
     pub lines: Vec<String>,
 }
 
+/// One line as printed. Lines come grouped (labour, then parts, then
+/// fees), each group under its `group` heading.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct PrintLine {
+    /// "Labour", "Parts" or "Fees".
+    pub group: String,
     pub description: String,
+    /// The part number of a part line; empty for labour and fees.
+    pub sku: String,
+    /// With its unit: "0.5 h", "4.5 L", "2 pcs".
     pub quantity: String,
     pub unit_price: String,
     pub tax_rate: String,
-    pub total: String,
+    /// Before tax: the lines add up to the subtotal; tax is in the summary.
+    pub amount: String,
 }
 
 /// Everything an invoice shows, already worded and formatted.
@@ -49,6 +57,9 @@ pub struct PrintableInvoice {
     pub branch: Party,
     pub customer: Party,
     pub vehicle: Party,
+    /// What the customer reported, and what the technician found and did.
+    pub complaint: String,
+    pub work_performed: String,
     pub currency: String,
     pub lines: Vec<PrintLine>,
     /// (label, amount): subtotal, discount, tax per rate, total.
@@ -57,7 +68,14 @@ pub struct PrintableInvoice {
     pub payments: Vec<(String, String)>,
     pub balance_due: (String, String),
     pub notes: String,
+    /// Bank details, how to pay (the branch's setting).
+    pub payment_instructions: String,
     pub footer: String,
+    #[serde(skip)]
+    pub logo: Option<crate::logo::Logo>,
+    /// The PDF's Author (the branch) and creation date (when printed).
+    pub author: String,
+    pub printed_at: DateTime<Utc>,
 }
 
 /// A finished document.
@@ -107,6 +125,24 @@ pub fn day(at: &str, tz: chrono_tz::Tz) -> String {
     NaiveDate::parse_from_str(at, "%Y-%m-%d").map(|d| d.format("%-d %b %Y").to_string()).unwrap_or_else(|_| at.into())
 }
 
+/// A phone as the branch writes it: the national format for numbers of the
+/// branch's country, the international one for others; as stored when it
+/// does not read as a number.
+pub fn phone(raw: &str, country: &str) -> String {
+    let home: Option<phonenumber::country::Id> = country.parse().ok();
+    match phonenumber::parse(home, raw.trim()) {
+        Ok(n) => {
+            let mode = if home.is_some() && n.country().id() == home {
+                phonenumber::Mode::National
+            } else {
+                phonenumber::Mode::International
+            };
+            n.format().mode(mode).to_string()
+        }
+        _ => raw.trim().to_string(),
+    }
+}
+
 fn text(v: &Value, key: &str) -> String {
     v.get(key).and_then(Value::as_str).unwrap_or_default().to_string()
 }
@@ -115,8 +151,9 @@ fn number(v: &Value, key: &str) -> i64 {
     v.get(key).and_then(Value::as_i64).unwrap_or_default()
 }
 
-/// Gathers an invoice with its branch, customer, vehicle and payments.
-pub fn printable(conn: &Connection, invoice_id: &str) -> Result<PrintableInvoice> {
+/// Gathers an invoice with its branch, customer, vehicle and payments, as
+/// printed at `now`.
+pub fn printable(conn: &Connection, invoice_id: &str, now: DateTime<Utc>) -> Result<PrintableInvoice> {
     let invoice = invoices::get(conn, invoice_id)?;
     let branch = settings::branch(conn)?;
     let tz: chrono_tz::Tz = branch.time_zone.parse().unwrap_or(chrono_tz::UTC);
@@ -126,7 +163,7 @@ pub fn printable(conn: &Connection, invoice_id: &str) -> Result<PrintableInvoice
 
     let branch_lines: Vec<String> = [
         branch.address.clone(),
-        branch.phone.clone(),
+        phone(&branch.phone, &branch.country),
         branch.email.clone(),
         if branch.tax_number.is_empty() { String::new() } else { format!("Tax number: {}", branch.tax_number) },
     ]
@@ -138,11 +175,12 @@ pub fn printable(conn: &Connection, invoice_id: &str) -> Result<PrintableInvoice
         .address
         .lines()
         .map(str::to_string)
-        .chain(customer.phone.clone())
+        .chain(customer.phone.as_deref().map(|p| phone(p, &branch.country)))
         .chain(customer.email.clone())
         .filter(|l| !l.trim().is_empty())
         .collect();
-    let odometer = vehicle.odometer.or(card.odometer_in);
+    // The reading at this visit; the vehicle's last known one otherwise.
+    let odometer = card.odometer_in.or(vehicle.odometer);
     let mut vehicle_lines = vec![format!(
         "{} {}{}",
         vehicle.make,
@@ -153,23 +191,45 @@ pub fn printable(conn: &Connection, invoice_id: &str) -> Result<PrintableInvoice
         vehicle_lines.push(format!("VIN {vin}"));
     }
     if let Some(km) = odometer {
-        vehicle_lines.push(format!("Odometer {}", amount(km * 100).trim_end_matches(".00")));
+        vehicle_lines.push(format!("Odometer {} {}", amount(km * 100).trim_end_matches(".00"), branch.odometer_unit));
     }
 
-    let lines: Vec<PrintLine> = invoice
-        .lines
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
-        .iter()
-        .map(|l| PrintLine {
-            description: text(l, "description"),
-            quantity: text(l, "quantity_display"),
-            unit_price: amount(number(l, "unit_price")),
-            tax_rate: rate(number(l, "tax_rate_bp")),
-            total: amount(number(l, "total")),
-        })
-        .collect();
+    let mut lines: Vec<(usize, PrintLine)> = Vec::new();
+    for l in invoice.lines.as_array().map(Vec::as_slice).unwrap_or_default() {
+        let kind = text(l, "kind");
+        // Invoices billed before part numbers were copied: the item's own.
+        let item = match (l.get("sku"), l.get("item_id").and_then(Value::as_str)) {
+            (None, Some(id)) => crate::inventory::find(conn, id)?,
+            _ => None,
+        };
+        let sku = item.as_ref().map(|i| i.sku.clone()).unwrap_or_else(|| text(l, "sku"));
+        let unit = match (&item, l.get("unit").and_then(Value::as_str)) {
+            (Some(i), _) => i.unit.clone(),
+            (None, Some(u)) => u.to_string(),
+            (None, None) if kind == "labour" => "h".into(),
+            _ => String::new(),
+        };
+        let quantity = text(l, "quantity_display");
+        let (order, group) = match kind.as_str() {
+            "labour" => (0, "Labour"),
+            "part" => (1, "Parts"),
+            _ => (2, "Fees"),
+        };
+        lines.push((
+            order,
+            PrintLine {
+                group: group.into(),
+                description: text(l, "description"),
+                sku,
+                quantity: if unit.is_empty() { quantity } else { format!("{quantity} {unit}") },
+                unit_price: amount(number(l, "unit_price")),
+                tax_rate: rate(number(l, "tax_rate_bp")),
+                amount: amount(number(l, "net")),
+            },
+        ));
+    }
+    lines.sort_by_key(|(order, _)| *order);
+    let lines: Vec<PrintLine> = lines.into_iter().map(|(_, l)| l).collect();
 
     let mut totals = vec![("Subtotal".to_string(), amount(invoice.subtotal))];
     if invoice.discount != 0 {
@@ -222,8 +282,14 @@ pub fn printable(conn: &Connection, invoice_id: &str) -> Result<PrintableInvoice
         totals,
         payments: paid,
         balance_due: ("Balance due".into(), format!("{} {}", invoice.currency, amount(invoice.balance_due))),
+        complaint: card.complaint.trim().to_string(),
+        work_performed: card.findings.trim().to_string(),
         notes: invoice.notes.clone(),
+        payment_instructions: branch.payment_instructions.clone(),
         footer: branch.invoice_footer.clone(),
+        logo: crate::logo::get(conn, &branch.id)?,
+        author: branch.name.clone(),
+        printed_at: now,
     })
 }
 
@@ -279,7 +345,8 @@ pub fn pdf_cmd(ctx: &mut Ctx, input: PdfInput) -> Result<PdfWritten> {
         .printer
         .clone()
         .ok_or_else(|| Error::rule("pdf_unavailable", "This build cannot print PDFs.", json!({})))?;
-    let doc = printable(ctx.conn(), &input.invoice_id)?;
+    let now = ctx.stamp().now;
+    let doc = printable(ctx.conn(), &input.invoice_id, now)?;
     let folder = folder(ctx)?;
     let (path, printed) = write_pdf(printer.as_ref(), &doc, &folder)?;
     Ok(PdfWritten { path: path.display().to_string(), pages: printed.pages, bytes: printed.bytes.len() })
@@ -380,6 +447,21 @@ mod tests {
         }
         for (bp, want) in [(825, "8.25%"), (2000, "20%"), (2500, "25%"), (750, "7.5%"), (0, "0%")] {
             assert_eq!(rate(bp), want);
+        }
+    }
+
+    #[test]
+    fn phones_are_written_the_way_the_branch_writes_them() {
+        let cases = [
+            ("a stored US number at a US branch", "+12125550199", "US", "(212) 555-0199"),
+            ("the branch's own number as typed", "212-555-0123", "US", "(212) 555-0123"),
+            ("a UK number at a US branch", "+442079460958", "US", "+44 20 7946 0958"),
+            ("a German number at a German branch", "+49301234567", "DE", "030 1234567"),
+            ("a US number at a German branch", "+12125550199", "DE", "+1 212-555-0199"),
+            ("not a number: as it is", "ask at the desk", "US", "ask at the desk"),
+        ];
+        for (name, raw, country, want) in cases {
+            assert_eq!(phone(raw, country), want, "{name}");
         }
     }
 }

@@ -28,7 +28,23 @@ pub struct Branch {
     pub labour_rate: i64,
     pub invoice_footer: String,
     pub paper_size: String,
+    /// `km` or `mi`: as set, else from the country (mi in the US and GB).
+    pub odometer_unit: String,
+    /// Printed on invoices: bank details, how to pay.
+    pub payment_instructions: String,
 }
+
+/// The odometer's unit in `country` when none is set.
+pub fn default_odometer_unit(country: &str) -> &'static str {
+    if matches!(country, "US" | "GB") {
+        "mi"
+    } else {
+        "km"
+    }
+}
+
+/// The most characters of `branch.payment_instructions`.
+pub const MAX_PAYMENT_INSTRUCTIONS: usize = 1000;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -98,6 +114,8 @@ pub struct Settings {
     pub bays: Vec<Bay>,
     pub service_types: Vec<ServiceType>,
     pub device: Device,
+    /// The invoice logo (its type and size; the file is not sent back).
+    pub logo: Option<crate::logo::LogoInfo>,
     pub integrations: Integrations,
     /// Which secrets the keyring holds (never their values).
     pub secrets: Vec<crate::secrets::SecretState>,
@@ -171,7 +189,8 @@ pub fn device(conn: &Connection) -> Result<Option<Device>> {
 pub fn branch(conn: &Connection) -> Result<Branch> {
     conn.prepare_cached(
         "SELECT b.id, code, name, address, phone, email, tax_number, country, time_zone, currency,
-                default_tax_rate_bp, payment_terms_days, labour_rate, invoice_footer, paper_size
+                default_tax_rate_bp, payment_terms_days, labour_rate, invoice_footer, paper_size,
+                odometer_unit, payment_instructions
          FROM branches b JOIN device d ON d.branch_id = b.id",
     )?
     .query_row([], |r| {
@@ -191,6 +210,10 @@ pub fn branch(conn: &Connection) -> Result<Branch> {
             labour_rate: r.get(12)?,
             invoice_footer: r.get(13)?,
             paper_size: r.get(14)?,
+            odometer_unit: r
+                .get::<_, Option<String>>(15)?
+                .unwrap_or_else(|| default_odometer_unit(&r.get::<_, String>(7).unwrap_or_default()).into()),
+            payment_instructions: r.get(16)?,
         })
     })
     .optional()?
@@ -278,6 +301,7 @@ pub fn load(conn: &Connection) -> Result<Settings> {
         bays: bays(conn, &branch.id)?,
         service_types: service_types(conn)?,
         device,
+        logo: crate::logo::get(conn, &branch.id)?.map(|l| l.info()),
         branch,
         integrations: integrations(conn)?,
         secrets: Vec::new(),
@@ -302,6 +326,13 @@ pub struct BranchPatch {
     pub labour_rate: Option<i64>,
     pub invoice_footer: Option<String>,
     pub paper_size: Option<String>,
+    /// `km` or `mi`; empty: the country's (mi in the US and GB, else km).
+    pub odometer_unit: Option<String>,
+    pub payment_instructions: Option<String>,
+    /// A PNG or JPEG, base64-encoded (a `data:` URL too), at most 256 KB and
+    /// 4000 pixels a side; `null` removes it.
+    #[serde(default, deserialize_with = "crate::customers::double_option")]
+    pub logo: Option<Option<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -555,7 +586,7 @@ fn check_canned_line(v: &mut Violations, f: &str, l: &CannedLine) {
     v.required(&format!("{f}.description"), &l.description, MAX_NAME);
     v.range(&format!("{f}.quantity"), l.quantity, 1, 1_000_000_000);
     if let Some(p) = l.unit_price {
-        v.range(&format!("{f}.unit_price"), p, 0, 1_000_000_000_000);
+        v.range(&format!("{f}.unit_price"), p, 0, crate::money::MAX_AMOUNT);
     }
     if l.kind == "part" && l.item_id.is_none() {
         v.add(format!("{f}.item_id"), "is required for a part line");
@@ -593,11 +624,27 @@ impl Validate for UpdateSettings {
                 v.range("branch.payment_terms_days", d, 0, 365);
             }
             if let Some(r) = b.labour_rate {
-                v.range("branch.labour_rate", r, 0, 1_000_000_000);
+                v.range("branch.labour_rate", r, 0, crate::money::MAX_AMOUNT);
             }
             if let Some(p) = &b.paper_size {
                 if p != "A4" && p != "Letter" {
                     v.add("branch.paper_size", "must be A4 or Letter");
+                }
+            }
+            if let Some(u) = &b.odometer_unit {
+                if !matches!(u.as_str(), "km" | "mi" | "") {
+                    v.add("branch.odometer_unit", "must be km or mi (empty: the country's)");
+                }
+            }
+            if let Some(p) = &b.payment_instructions {
+                v.max_len("branch.payment_instructions", p, MAX_PAYMENT_INSTRUCTIONS);
+                if p.lines().count() > 12 {
+                    v.add("branch.payment_instructions", "must fit in 12 lines");
+                }
+            }
+            if let Some(Some(logo)) = &b.logo {
+                if let Err(why) = crate::logo::parse(logo) {
+                    v.add("branch.logo", why);
                 }
             }
         }
@@ -754,11 +801,19 @@ pub fn update_tx(tx: &Transaction, stamp: &Stamp, input: &UpdateSettings) -> Res
             labour_rate: p.labour_rate.unwrap_or(branch.labour_rate),
             invoice_footer: p.invoice_footer.clone().unwrap_or(branch.invoice_footer.clone()),
             paper_size: p.paper_size.clone().unwrap_or(branch.paper_size.clone()),
+            odometer_unit: String::new(),
+            payment_instructions: p.payment_instructions.clone().unwrap_or(branch.payment_instructions.clone()),
+        };
+        let odometer_unit: Option<String> = match p.odometer_unit.as_deref() {
+            Some("") => None,
+            Some(u) => Some(u.to_string()),
+            None => tx.query_row("SELECT odometer_unit FROM branches WHERE id = ?1", [&b.id], |r| r.get(0))?,
         };
         tx.execute(
             "UPDATE branches SET name = ?2, address = ?3, phone = ?4, email = ?5, tax_number = ?6, country = ?7,
                  time_zone = ?8, currency = ?9, default_tax_rate_bp = ?10, payment_terms_days = ?11,
-                 labour_rate = ?12, invoice_footer = ?13, paper_size = ?14, updated_at = ?15
+                 labour_rate = ?12, invoice_footer = ?13, paper_size = ?14, updated_at = ?15,
+                 odometer_unit = ?16, payment_instructions = ?17
              WHERE id = ?1",
             params![
                 b.id,
@@ -775,9 +830,16 @@ pub fn update_tx(tx: &Transaction, stamp: &Stamp, input: &UpdateSettings) -> Res
                 b.labour_rate,
                 b.invoice_footer,
                 b.paper_size,
-                stamp.at()
+                stamp.at(),
+                odometer_unit,
+                b.payment_instructions.trim_end(),
             ],
         )?;
+        if let Some(logo) = &p.logo {
+            let parsed =
+                logo.as_deref().map(crate::logo::parse).transpose().map_err(|m| Error::field("branch.logo", m))?;
+            crate::logo::set_tx(tx, stamp, &b.id, parsed.as_ref())?;
+        }
         changed.push("branch");
     }
     if let Some(h) = &input.opening_hours {

@@ -174,7 +174,12 @@ fn invoice_email(job: &Job) -> Result<Done, Failure> {
         let conn = job.api.lock_conn();
         let invoice = db(invoices::get(&conn, id))?;
         let customer = db(customers::get(&conn, &invoice.customer_id))?;
-        (db(printing::printable(&conn, id))?, Sender::of(&db(settings::branch(&conn))?), invoice, customer)
+        (
+            db(printing::printable(&conn, id, job.api.clock().now()))?,
+            Sender::of(&db(settings::branch(&conn))?),
+            invoice,
+            customer,
+        )
     };
     // Asked for: the given address, and a missing email setup is a failure
     // to retry. When the invoice is made: the customer's address, if any.

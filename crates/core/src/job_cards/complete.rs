@@ -140,6 +140,7 @@ fn complete_tx(
             })
             .collect();
         let t = totals::totals(&inputs, card.discount)?;
+        crate::money::check_amount("job_card_id", "the job card's total", t.subtotal + t.tax_total)?;
         tx.prepare_cached(
             "UPDATE job_cards SET subtotal = ?2, tax_total = ?3, total = ?4, status = 'completed', completed_at = ?5,
                  updated_at = ?5 WHERE id = ?1 AND status = 'in_progress'",
@@ -172,7 +173,7 @@ fn complete_tx(
                 customer_id: &card.customer_id,
                 vehicle_id: &card.vehicle_id,
                 currency: &branch.currency,
-                lines: invoices::billed_lines(&card.lines, &totals),
+                lines: invoices::billed_lines(tx, &card.lines, &totals)?,
                 totals: &totals,
                 due_date: &due.format("%Y-%m-%d").to_string(),
                 notes: input.invoice_data.notes.trim(),

@@ -307,7 +307,7 @@ impl Validate for NewLine {
         }
         v.optional("item_id", self.item_id.as_deref(), 100);
         if let Some(p) = self.unit_price {
-            v.range("unit_price", p, 0, 1_000_000_000_000);
+            v.range("unit_price", p, 0, crate::money::MAX_AMOUNT);
         }
         if let Some(t) = self.tax_rate_bp {
             v.range("tax_rate_bp", t, 0, 100_000);
@@ -346,6 +346,9 @@ pub fn add_line_tx(tx: &Transaction, stamp: &Stamp, card: &JobCard, l: &NewLine)
             l.tax_rate_bp.unwrap_or(branch.default_tax_rate_bp),
         ),
     };
+    if let Some(price) = unit_price {
+        check_printable(tx, card, price, l.quantity, tax)?;
+    }
     let position: i64 = tx
         .prepare_cached("SELECT coalesce(max(position), 0) + 1 FROM job_card_lines WHERE job_card_id = ?1")?
         .query_row([&card.id], |r| r.get(0))?;
@@ -369,6 +372,26 @@ pub fn add_line_tx(tx: &Transaction, stamp: &Stamp, card: &JobCard, l: &NewLine)
     ])?;
     tx.prepare_cached("UPDATE job_cards SET updated_at = ?2 WHERE id = ?1")?.execute(params![card.id, stamp.at()])?;
     lines(tx, &card.id)?.into_iter().find(|x| x.id == id).ok_or_else(|| Error::Internal("line vanished".into()))
+}
+
+/// Refuses a line whose amount, or the card's total with it, would be more
+/// than [`crate::money::MAX_AMOUNT`] (the invoice could not print it).
+fn check_printable(tx: &Transaction, card: &JobCard, unit_price: i64, quantity: i64, tax_rate_bp: i64) -> Result<()> {
+    use crate::money::{check_amount, MAX_AMOUNT};
+    use crate::totals::{line_total, LineInput};
+    let line = line_total(LineInput { unit_price, quantity, tax_rate_bp })
+        .map_err(|_| Error::field("quantity", "makes a line amount too large to print"))?;
+    check_amount("quantity", "a line amount", line.net)?;
+    let mut gross = line.total;
+    for l in lines(tx, &card.id)? {
+        let Some(price) = l.unit_price else { continue };
+        let t = line_total(LineInput { unit_price: price, quantity: l.quantity, tax_rate_bp: l.tax_rate_bp })?;
+        gross = gross.saturating_add(t.total);
+        if gross > MAX_AMOUNT {
+            break;
+        }
+    }
+    check_amount("quantity", "the job card's total", gross)
 }
 
 fn open_card_for_lines(tx: &Transaction, actor: &Actor, id: &str) -> Result<JobCard> {

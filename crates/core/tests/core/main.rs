@@ -1,5 +1,6 @@
 //! Integration tests of pitlane-core, through the command table.
 
+mod amount_ceiling;
 mod appointments;
 mod audit_chain;
 mod crash;
