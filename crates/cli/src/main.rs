@@ -1,6 +1,9 @@
 //! `pitlane`: the command-line face of the core. Every verb is a thin
 //! adapter over the command table; the envelope is printed on stdout.
-//! Exit codes: 0 success, 1 business failure, 2 usage error.
+//! Exit codes: 0 success, 1 business failure, 2 usage error. The exit code
+//! is the command's outcome: a closed stdout or stderr (`pitlane … | head`)
+//! is not a failure of a command that already ran, so output is written
+//! with [`out`], never with `println!`, which panics on a closed pipe.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -101,13 +104,21 @@ enum JobsAction {
     Discard { job_id: String },
 }
 
+/// Writes one line to stdout. A reader that went away (EPIPE) or any other
+/// write error is not the command's failure: the line is dropped.
+fn out(line: impl std::fmt::Display) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout().lock(), "{line}");
+}
+
 fn usage(message: &str) -> ExitCode {
-    eprintln!("pitlane: {message}");
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "pitlane: {message}");
     ExitCode::from(2)
 }
 
 fn print(env: &Envelope) -> ExitCode {
-    println!("{}", env.to_json());
+    out(env.to_json());
     match env {
         Envelope::Success { .. } => ExitCode::SUCCESS,
         Envelope::Failure { code, .. } if code == "bad_request" => ExitCode::from(2),
@@ -150,7 +161,7 @@ fn run(cli: Cli) -> Result<ExitCode, ExitCode> {
     match cli.verb {
         Verb::Commands => {
             for c in pitlane_core::api::COMMANDS {
-                println!("{}", c.name);
+                out(c.name);
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -173,26 +184,26 @@ fn run(cli: Cli) -> Result<ExitCode, ExitCode> {
             let api = open(&cli.db)?;
             match pitlane_core::demo::seed(&api) {
                 Ok(s) => {
-                    println!("Demo branch created in {}.", cli.db.display());
-                    println!("Staff (PIN {} for everyone):", s.pin);
+                    out(format_args!("Demo branch created in {}.", cli.db.display()));
+                    out(format_args!("Staff (PIN {} for everyone):", s.pin));
                     for (code, name) in &s.staff {
-                        println!("  {code:<8} {name}");
+                        out(format_args!("  {code:<8} {name}"));
                     }
                     let n = |count: usize, one: &str, many: &str| plural(count as i64, one, many);
-                    println!(
+                    out(format_args!(
                         "{}, {}, {}, {}, {}.",
                         n(s.bays, "bay", "bays"),
                         n(s.service_types, "service type", "service types"),
                         n(s.parts, "part", "parts"),
                         n(s.customers, "customer", "customers"),
                         n(s.vehicles, "vehicle", "vehicles")
-                    );
-                    println!(
+                    ));
+                    out(format_args!(
                         "{} from today on. Job cards: {} open, {} in progress, {} completed and invoiced (some paid in full, some in part).",
                         n(s.appointments, "appointment", "appointments"),
                         s.open_job_cards, s.in_progress_job_cards, s.completed_job_cards
-                    );
-                    println!("Try: PITLANE_PIN=1234 pitlane --db {} --user desk call customers.search '{{\"query\":\"jo\"}}'", cli.db.display());
+                    ));
+                    out(format_args!("Try: PITLANE_PIN=1234 pitlane --db {} --user desk call customers.search '{{\"query\":\"jo\"}}'", cli.db.display()));
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(e) => Ok(print(&pitlane_core::api::envelope::failure(&e, || "demo".into()))),
@@ -233,7 +244,8 @@ fn run(cli: Cli) -> Result<ExitCode, ExitCode> {
                         .and_then(|b| b.time_zone.parse().ok())
                         .unwrap_or(chrono_tz::UTC);
                     let now = pitlane_core::clock::rfc3339(api.clock().now());
-                    print!("{}", jobs_table(&data, tz, &now));
+                    let table = jobs_table(&data, tz, &now);
+                    out(table.trim_end_matches('\n'));
                     Ok(ExitCode::SUCCESS)
                 }
                 Some(JobsAction::Retry { job_id }) => {
@@ -300,7 +312,7 @@ fn run(cli: Cli) -> Result<ExitCode, ExitCode> {
         Verb::Migrate => {
             let api = open(&cli.db)?;
             let version = pitlane_core::db::version(&api.lock_conn()).map_err(|_| ExitCode::from(1))?;
-            println!("{}", json!({ "success": true, "data": { "schema_version": version } }));
+            out(json!({ "success": true, "data": { "schema_version": version } }));
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -405,3 +405,47 @@ fn pitlane_jobs_shows_waiting_retrying_and_failed_jobs_with_what_they_are_about(
     assert_eq!(first["attempts"], 1);
     assert!(first["subject"].as_str().unwrap().contains(", by email to "), "{first}");
 }
+
+/// `pitlane … | head -c0`: the reader is gone before the answer is written.
+/// The command already committed, so it succeeded: exit 0, not a panic
+/// (101) that a script retrying on failure would answer by doing it again.
+#[test]
+fn a_closed_stdout_is_not_a_failure_of_the_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("shop.db");
+    assert!(pitlane(&db, &["init", "--branch-name", "B", "--owner-name", "O", "--owner-code", "o"], Some("1111"))
+        .status
+        .success());
+    let closed_pipe = || {
+        let (reader, writer) = std::io::pipe().expect("a pipe");
+        drop(reader); // closed before the child writes anything
+        writer
+    };
+    let cases: &[(&str, &[&str])] = &[
+        ("a change", &["--user", "o", "call", "customers.create", r#"{"name":"Written Once"}"#]),
+        ("the command list", &["commands"]),
+        ("the schema version", &["migrate"]),
+    ];
+    for (what, args) in cases {
+        let out = Command::new(env!("CARGO_BIN_EXE_pitlane"))
+            .arg("--db")
+            .arg(&db)
+            .args(*args)
+            .env("PITLANE_PIN", "1111")
+            .env_remove("PITLANE_DB")
+            .stdout(closed_pipe())
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .expect("run pitlane");
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{what}: the command succeeded, whoever stopped reading: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"), "{what}: no panic");
+    }
+    let found =
+        envelope(&pitlane(&db, &["--user", "o", "call", "customers.search", r#"{"query":"written"}"#], Some("1111")));
+    assert_eq!(found["data"]["customers"].as_array().map(Vec::len), Some(1), "the change was committed once");
+}

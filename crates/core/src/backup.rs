@@ -1,6 +1,7 @@
 //! Backups through SQLite's online backup API: a consistent copy of a live
 //! database. Restore checks the file first and refuses one that is not a
-//! Pitlane database (or one from a newer version).
+//! Pitlane database (or one from a newer version, or one whose schema is
+//! not exactly its version's) before the live database is touched.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -87,21 +88,28 @@ pub fn check_backup_file(src: &Path) -> Result<i64> {
     }
     let probe = Connection::open_with_flags(src, OpenFlags::SQLITE_OPEN_READ_ONLY)
         .map_err(|_| Error::NotPitlaneDatabase("cannot be opened".into()))?;
-    probe.busy_timeout(Duration::from_secs(5))?;
+    // Whatever the file holds, reading it fails as "not ours", never as a 500.
+    let unreadable = |what: &str| {
+        let what = what.to_string();
+        move |_: rusqlite::Error| Error::NotPitlaneDatabase(format!("{what} cannot be read"))
+    };
+    probe.busy_timeout(Duration::from_secs(5)).map_err(unreadable("the file"))?;
     let app_id: i64 = probe
         .query_row("PRAGMA application_id", [], |r| r.get(0))
         .map_err(|_| Error::NotPitlaneDatabase("not a SQLite file".into()))?;
     if app_id != crate::db::APPLICATION_ID {
         return Err(Error::NotPitlaneDatabase(format!("application id {app_id:#x}")));
     }
-    let version = crate::db::version(&probe)?;
+    let version = crate::db::version(&probe).map_err(|_| Error::NotPitlaneDatabase("no readable version".into()))?;
     if version > crate::db::latest_version() {
         return Err(Error::DatabaseTooNew { found: version, known: crate::db::latest_version() });
     }
-    let check: String = probe.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+    let check: String =
+        probe.query_row("PRAGMA integrity_check", [], |r| r.get(0)).map_err(unreadable("the integrity check"))?;
     if check != "ok" {
         return Err(Error::NotPitlaneDatabase(format!("integrity check failed: {check}")));
     }
+    crate::db::check_schema(&probe)?;
     Ok(version)
 }
 

@@ -236,6 +236,14 @@ pub struct CustomerPatch {
     pub marketing_consent: Option<bool>,
 }
 
+impl CustomerPatch {
+    /// The new phone in E.164 (`Some(None)`: cleared; `None`: unchanged), or
+    /// a 422 when it is not a number in `country`.
+    pub fn phone(&self, country: &str) -> Result<Option<Option<String>>> {
+        self.phone.as_ref().map(|ph| phone_field("phone", ph.as_deref(), country)).transpose()
+    }
+}
+
 impl Validate for CustomerPatch {
     fn validate(&self, v: &mut Violations) {
         v.required("id", &self.id, 100);
@@ -261,7 +269,14 @@ impl Validate for CustomerPatch {
     }
 }
 
-pub fn update_tx(tx: &Transaction, stamp: &Stamp, p: &CustomerPatch, country: &str) -> Result<Customer> {
+/// Applies `p`; `phone` is `p.phone` already read with the branch's country
+/// (by [`CustomerPatch::phone`], outside the transaction).
+pub fn update_tx(
+    tx: &Transaction,
+    stamp: &Stamp,
+    p: &CustomerPatch,
+    phone: Option<Option<String>>,
+) -> Result<Customer> {
     let before = get(tx, &p.id)?;
     let f = CustomerFields {
         name: p.name.as_deref().map(str::trim).unwrap_or(&before.name).to_string(),
@@ -269,10 +284,7 @@ pub fn update_tx(tx: &Transaction, stamp: &Stamp, p: &CustomerPatch, country: &s
             Some(e) => blank_to_none(e.as_deref()).map(str::to_string),
             None => before.email.clone(),
         },
-        phone: match &p.phone {
-            Some(ph) => phone_field("phone", ph.as_deref(), country)?,
-            None => before.phone.clone(),
-        },
+        phone: phone.unwrap_or_else(|| before.phone.clone()),
         address: p.address.as_deref().map(str::trim).unwrap_or(&before.address).to_string(),
         notes: p.notes.as_deref().map(str::trim).unwrap_or(&before.notes).to_string(),
         marketing_consent: p.marketing_consent.unwrap_or(before.marketing_consent),
@@ -395,6 +407,9 @@ pub fn get_cmd(ctx: &mut Ctx, input: IdInput) -> Result<CustomerDetail> {
     Ok(CustomerDetail { customer, vehicles })
 }
 
+// Phones are read before the write lock is taken: the phone-number metadata
+// loads on first use, and that has no place inside a transaction.
+
 pub fn create_cmd(ctx: &mut Ctx, input: NewCustomer) -> Result<Customer> {
     let country = crate::settings::branch(ctx.conn())?.country;
     let fields = input.fields(&country)?;
@@ -403,5 +418,12 @@ pub fn create_cmd(ctx: &mut Ctx, input: NewCustomer) -> Result<Customer> {
 
 pub fn update_cmd(ctx: &mut Ctx, input: CustomerPatch) -> Result<Customer> {
     let country = crate::settings::branch(ctx.conn())?.country;
-    ctx.write(|tx, stamp| update_tx(tx, stamp, &input, &country))
+    let phone = input.phone(&country)?;
+    if phone.is_none() {
+        // The search terms are remade from the phone kept: read it now too.
+        if let Some(kept) = find(ctx.conn(), &input.id)?.and_then(|c| c.phone) {
+            let _ = crate::validate::national_digits(&kept);
+        }
+    }
+    ctx.write(|tx, stamp| update_tx(tx, stamp, &input, phone.clone()))
 }

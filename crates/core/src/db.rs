@@ -28,6 +28,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0009_invoice_settings", include_str!("../../../migrations/0009_invoice_settings.sql")),
     ("0010_refund_attempts", include_str!("../../../migrations/0010_refund_attempts.sql")),
     ("0011_job_order", include_str!("../../../migrations/0011_job_order.sql")),
+    ("0012_login_failures", include_str!("../../../migrations/0012_login_failures.sql")),
 ];
 
 /// The schema version this build writes.
@@ -77,6 +78,27 @@ pub fn check_identity(conn: &Connection) -> Result<()> {
     }
     if version > latest_version() {
         return Err(Error::DatabaseTooNew { found: version, known: latest_version() });
+    }
+    Ok(())
+}
+
+/// Checks that `conn`'s schema is exactly what the migrations make at its
+/// `user_version`: no table, column, index or trigger missing, added or
+/// changed. A file with Pitlane's application id but a damaged schema (a
+/// table dropped, a column set changed, `sqlite_master` edited by hand, a
+/// version that does not match its tables) is `NotPitlaneDatabase`, as is a
+/// schema SQLite itself cannot read. Reads only.
+pub fn check_schema(conn: &Connection) -> Result<()> {
+    let damaged = |why: &str| Error::NotPitlaneDatabase(format!("damaged schema: {why}"));
+    let version = version(conn).map_err(|_| damaged("unreadable"))?;
+    if !(1..=latest_version()).contains(&version) {
+        return Err(damaged("no known version"));
+    }
+    let found = schema_dump(conn).map_err(|_| damaged("unreadable"))?;
+    let reference = Connection::open_in_memory()?;
+    migrate_to(&reference, version)?;
+    if found != schema_dump(&reference)? {
+        return Err(damaged(&format!("differs from version {version}'s")));
     }
     Ok(())
 }

@@ -1,5 +1,8 @@
 //! Reports for managers: the day's sales, technicians' output and the money
-//! still owed. Days are the branch's local days.
+//! still owed. Days are the branch's local days. Every figure is summed in
+//! Rust with checked arithmetic: a sum that does not fit in an `i64` is
+//! `Error::Overflow` naming the figure, never a wrapped or negative total
+//! (SQLite's `sum()` would fail or turn to floating point instead).
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -9,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::api::Ctx;
 use crate::clock::rfc3339;
 use crate::error::{Error, Result};
+use crate::money;
 use crate::totals::RateTotal;
 use crate::validate::{Validate, Violations};
 
@@ -31,17 +35,13 @@ pub fn day_bounds(tz: Tz, d: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
 fn parse_day(field: &str, s: &Option<String>, default: NaiveDate) -> Result<NaiveDate> {
     match s {
         None => Ok(default),
-        Some(s) => {
-            NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| Error::field(field, "must be a date YYYY-MM-DD"))
-        }
+        Some(s) => crate::validate::date_field(field, s),
     }
 }
 
 fn check_day(v: &mut Violations, field: &str, s: &Option<String>) {
     if let Some(s) = s {
-        if NaiveDate::parse_from_str(s, "%Y-%m-%d").is_err() {
-            v.add(field, "must be a date YYYY-MM-DD");
-        }
+        v.date(field, s);
     }
 }
 
@@ -108,18 +108,18 @@ pub fn daily_sales_cmd(ctx: &mut Ctx, input: DayInput) -> Result<DailySales> {
             continue;
         }
         out.invoices += 1;
-        out.subtotal += r.get::<_, i64>(1)?;
-        out.discount += r.get::<_, i64>(2)?;
-        out.tax_total += r.get::<_, i64>(3)?;
-        out.total += r.get::<_, i64>(4)?;
-        out.collected += r.get::<_, i64>(5)?;
-        out.outstanding += r.get::<_, i64>(6)?;
+        out.subtotal = money::add(out.subtotal, r.get(1)?, "subtotal")?;
+        out.discount = money::add(out.discount, r.get(2)?, "discount")?;
+        out.tax_total = money::add(out.tax_total, r.get(3)?, "tax_total")?;
+        out.total = money::add(out.total, r.get(4)?, "total")?;
+        out.collected = money::add(out.collected, r.get(5)?, "collected")?;
+        out.outstanding = money::add(out.outstanding, r.get(6)?, "outstanding")?;
         let summary: Vec<RateTotal> = serde_json::from_str(&r.get::<_, String>(7)?).unwrap_or_default();
         for s in summary {
             match out.tax_summary.iter_mut().find(|x| x.rate_bp == s.rate_bp) {
                 Some(x) => {
-                    x.net += s.net;
-                    x.tax += s.tax;
+                    x.net = money::add(x.net, s.net, "tax_summary.net")?;
+                    x.tax = money::add(x.tax, s.tax, "tax_summary.tax")?;
                 }
                 None => out.tax_summary.push(s),
             }
@@ -180,35 +180,43 @@ pub fn technician_productivity_cmd(ctx: &mut Ctx, input: RangeInput) -> Result<P
     }
     let (from, _) = day_bounds(tz, from_day);
     let (_, to) = day_bounds(tz, to_day);
+    // One row per completed card, then one per labour line of it: summed
+    // here, checked, so no figure can wrap.
     let mut stmt = conn.prepare_cached(
-        "SELECT s.id, s.name,
-                count(DISTINCT j.id),
-                coalesce(sum(CASE WHEN l.kind = 'labour' THEN l.quantity END), 0),
-                coalesce(sum(CASE WHEN l.kind = 'labour' THEN (l.unit_price * l.quantity + 500) / 1000 END), 0)
+        "SELECT s.id, s.name, j.id, j.subtotal, l.quantity, l.unit_price
          FROM staff s
          JOIN job_cards j ON j.technician_id = s.id AND j.status = 'completed' AND j.completed_at >= ?1 AND j.completed_at < ?2
-         LEFT JOIN job_card_lines l ON l.job_card_id = j.id
-         GROUP BY s.id ORDER BY s.name",
+         LEFT JOIN job_card_lines l ON l.job_card_id = j.id AND l.kind = 'labour'
+         ORDER BY s.name, s.id, j.id",
     )?;
-    let mut technicians = stmt
-        .query_map(params![rfc3339(from), rfc3339(to)], |r| {
-            Ok(TechnicianOutput {
-                staff_id: r.get(0)?,
+    let mut rows = stmt.query(params![rfc3339(from), rfc3339(to)])?;
+    let mut technicians: Vec<TechnicianOutput> = Vec::new();
+    let mut last_card = String::new();
+    while let Some(r) = rows.next()? {
+        let staff_id: String = r.get(0)?;
+        if technicians.last().is_none_or(|t| t.staff_id != staff_id) {
+            technicians.push(TechnicianOutput {
+                staff_id,
                 name: r.get(1)?,
-                job_cards_completed: r.get(2)?,
-                labour_hours: r.get(3)?,
-                labour_revenue: r.get(4)?,
+                job_cards_completed: 0,
+                labour_hours: 0,
+                labour_revenue: 0,
                 revenue: 0,
-            })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    for t in &mut technicians {
-        t.revenue = conn.query_row(
-            "SELECT coalesce(sum(subtotal), 0) FROM job_cards
-             WHERE technician_id = ?1 AND status = 'completed' AND completed_at >= ?2 AND completed_at < ?3",
-            params![t.staff_id, rfc3339(from), rfc3339(to)],
-            |r| r.get(0),
-        )?;
+            });
+        }
+        let Some(t) = technicians.last_mut() else { continue };
+        let card: String = r.get(2)?;
+        if card != last_card {
+            t.job_cards_completed += 1;
+            t.revenue = money::add(t.revenue, r.get(3)?, "revenue")?;
+            last_card = card;
+        }
+        if let Some(quantity) = r.get::<_, Option<i64>>(4)? {
+            t.labour_hours = money::add(t.labour_hours, quantity, "labour_hours")?;
+            let net = money::line_net(r.get::<_, Option<i64>>(5)?.unwrap_or(0), quantity)
+                .map_err(|_| Error::Overflow { field: "labour_revenue".into() })?;
+            t.labour_revenue = money::add(t.labour_revenue, net, "labour_revenue")?;
+        }
     }
     Ok(Productivity {
         from: from_day.format("%Y-%m-%d").to_string(),
@@ -268,17 +276,20 @@ pub fn outstanding_cmd(ctx: &mut Ctx, _input: crate::api::NoInput) -> Result<Out
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;
-    let bucket = |lo: i64, hi: i64| {
-        invoices.iter().filter(|i| i.days_overdue >= lo && i.days_overdue <= hi).map(|i| i.balance_due).sum()
+    let bucket = |field: &str, lo: i64, hi: i64| {
+        money::sum(
+            invoices.iter().filter(|i| i.days_overdue >= lo && i.days_overdue <= hi).map(|i| i.balance_due),
+            field,
+        )
     };
     Ok(Outstanding {
         as_of: today.format("%Y-%m-%d").to_string(),
         currency: crate::settings::branch(conn)?.currency,
-        total_due: invoices.iter().map(|i| i.balance_due).sum(),
-        current: bucket(0, 0),
-        overdue_1_30: bucket(1, 30),
-        overdue_31_60: bucket(31, 60),
-        overdue_over_60: bucket(61, i64::MAX),
+        total_due: money::sum(invoices.iter().map(|i| i.balance_due), "total_due")?,
+        current: bucket("current", 0, 0)?,
+        overdue_1_30: bucket("overdue_1_30", 1, 30)?,
+        overdue_31_60: bucket("overdue_31_60", 31, 60)?,
+        overdue_over_60: bucket("overdue_over_60", 61, i64::MAX)?,
         invoices,
     })
 }

@@ -656,9 +656,7 @@ impl Validate for UpdateSettings {
         }
         if let Some(cs) = &self.closures {
             for (i, c) in cs.iter().enumerate() {
-                if chrono::NaiveDate::parse_from_str(&c.date, "%Y-%m-%d").is_err() {
-                    v.add(format!("closures[{i}].date"), "must be a date YYYY-MM-DD");
-                }
+                v.date(&format!("closures[{i}].date"), &c.date);
                 v.max_len(&format!("closures[{i}].reason"), &c.reason, MAX_NAME);
             }
         }

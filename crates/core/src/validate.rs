@@ -3,6 +3,8 @@
 //! (email ignoring case, phone as E.164, plate ignoring case/spaces/hyphens,
 //! VIN with its check digit) live here as pure functions.
 
+use chrono::NaiveDate;
+
 use crate::error::{Error, FieldError, Result};
 
 /// Longest free text accepted anywhere (notes, findings).
@@ -54,6 +56,45 @@ impl Violations {
             self.add(field, format!("must be between {min} and {max}"));
         }
     }
+
+    /// A date written exactly `YYYY-MM-DD` within [`MIN_YEAR`]..=[`MAX_YEAR`].
+    pub fn date(&mut self, field: &str, value: &str) {
+        if parse_date(value).is_none() {
+            self.add(field, DATE_MESSAGE);
+        }
+    }
+}
+
+/// The first and last year a date input may name. Beyond them a date is a
+/// typo or an attack, and a visit near the end of the calendar could not be
+/// represented; inside them every date also sorts correctly as text.
+pub const MIN_YEAR: i32 = 2000;
+pub const MAX_YEAR: i32 = 2100;
+
+/// What a bad date input is told.
+pub const DATE_MESSAGE: &str = "must be a date YYYY-MM-DD between 2000-01-01 and 2100-12-31";
+
+/// The one reading of a date input: exactly `YYYY-MM-DD` (four-digit year,
+/// two-digit month and day, no sign, spaces or time), a real calendar day,
+/// the year within [`MIN_YEAR`]..=[`MAX_YEAR`]. chrono's own parsers accept
+/// `+12026-01-01` and `2026-1-5`, which would break the text ordering that
+/// stored dates rely on.
+pub fn parse_date(s: &str) -> Option<NaiveDate> {
+    let b = s.as_bytes();
+    let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' || !digits(0..4) || !digits(5..7) || !digits(8..10) {
+        return None;
+    }
+    let year: i32 = s[0..4].parse().ok()?;
+    if !(MIN_YEAR..=MAX_YEAR).contains(&year) {
+        return None;
+    }
+    NaiveDate::from_ymd_opt(year, s[5..7].parse().ok()?, s[8..10].parse().ok()?)
+}
+
+/// [`parse_date`], or a 422 naming `field`.
+pub fn date_field(field: &str, s: &str) -> Result<NaiveDate> {
+    parse_date(s).ok_or_else(|| Error::field(field, DATE_MESSAGE))
 }
 
 /// Implemented by every command input: adds each bad field to `v`.
@@ -236,6 +277,37 @@ mod tests {
         assert!(check_email("john@example.com").is_ok());
         for bad in ["john", "john@", "@example.com", "jo hn@example.com", "john@example", "a@b@c.com"] {
             assert!(check_email(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn dates_are_exactly_yyyy_mm_dd_within_the_years_allowed() {
+        let d = |y, m, d| NaiveDate::from_ymd_opt(y, m, d);
+        let cases = [
+            ("a plain date", "2026-11-24", d(2026, 11, 24)),
+            ("the first day allowed", "2000-01-01", d(2000, 1, 1)),
+            ("the last day allowed", "2100-12-31", d(2100, 12, 31)),
+            ("a leap day", "2028-02-29", d(2028, 2, 29)),
+            ("a sign and five digits", "+12026-01-01", None),
+            ("a plus sign", "+2026-01-01", None),
+            ("a minus sign", "-2026-01-01", None),
+            ("the end of the calendar", "9999-12-31", None),
+            ("before the first year", "1999-12-31", None),
+            ("after the last year", "2101-01-01", None),
+            ("one-digit month and day", "2026-1-5", None),
+            ("leading space", " 2026-01-05", None),
+            ("trailing space", "2026-01-05 ", None),
+            ("with a time", "2026-01-05T00:00", None),
+            ("no hyphens", "20260105", None),
+            ("slashes", "2026/01/05", None),
+            ("not a real day", "2026-02-30", None),
+            ("month 13", "2026-13-01", None),
+            ("day zero", "2026-01-00", None),
+            ("non-ASCII digits", "２０２６-01-05", None),
+            ("empty", "", None),
+        ];
+        for (name, input, want) in cases {
+            assert_eq!(parse_date(input), want, "{name}: {input:?}");
         }
     }
 

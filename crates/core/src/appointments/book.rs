@@ -3,7 +3,6 @@
 //! with the capability the service needs, create the appointment and its
 //! reservation, and write the events — in one transaction.
 
-use chrono::NaiveDate;
 use rusqlite::{params, Transaction};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -91,9 +90,7 @@ impl Validate for BookInput {
             v.range("vehicle_year", y, 1886, i64::from(chrono::Datelike::year(&chrono::Utc::now())) + 1);
         }
         v.optional("branch_id", self.branch_id.as_deref(), 100);
-        if NaiveDate::parse_from_str(&self.scheduled_date, "%Y-%m-%d").is_err() {
-            v.add("scheduled_date", "must be a date YYYY-MM-DD");
-        }
+        v.date("scheduled_date", &self.scheduled_date);
         if minutes_of("scheduled_time", &self.scheduled_time).is_err() {
             v.add("scheduled_time", "must be a time HH:MM");
         }
@@ -135,17 +132,36 @@ pub fn message(new_customer: bool, new_vehicle: bool, notified: bool) -> String 
     m
 }
 
+/// What the booking reads from its input before the write lock is taken.
+#[derive(Debug, PartialEq)]
+pub struct Prepared {
+    /// The customer's phone in E.164, read with the branch's country; `None`
+    /// when none was given or the customer is given by id. Reading a phone
+    /// loads the phone-number metadata on first use: done here, outside the
+    /// transaction, so the write lock is never held for it.
+    pub customer_phone: Option<String>,
+}
+
+/// Reads the input as far as it can without the write lock; a phone that is
+/// not a number in `country` is a 422 here.
+pub fn prepare(input: &BookInput, country: &str) -> Result<Prepared> {
+    let by_id = input.customer_id.as_deref().is_some_and(|s| !s.trim().is_empty());
+    let customer_phone =
+        if by_id { None } else { customers::phone_field("customer_phone", input.customer_phone.as_deref(), country)? };
+    Ok(Prepared { customer_phone })
+}
+
 fn find_or_create_customer(
     tx: &Transaction,
     stamp: &Stamp,
     input: &BookInput,
-    country: &str,
+    prepared: &Prepared,
 ) -> Result<(Customer, bool)> {
     if let Some(id) = input.customer_id.as_deref().filter(|s| !s.trim().is_empty()) {
         return Ok((customers::get(tx, id)?, false));
     }
     let email = input.customer_email.as_deref().map(str::trim).filter(|s| !s.is_empty());
-    let phone = customers::phone_field("customer_phone", input.customer_phone.as_deref(), country)?;
+    let phone = prepared.customer_phone.clone();
     let by_email = match email {
         Some(e) => customers::find_by_email(tx, e)?,
         None => None,
@@ -239,12 +255,12 @@ fn slot_error(p: SlotProblem, date: &str) -> Error {
     }
 }
 
-fn book_tx(tx: &Transaction, stamp: &Stamp, input: &BookInput, run: &mut Run) -> Result<Booked> {
+fn book_tx(tx: &Transaction, stamp: &Stamp, input: &BookInput, prepared: &Prepared, run: &mut Run) -> Result<Booked> {
     let cal = calendar(tx)?;
     check_branch(&cal, input.branch_id.as_deref())?;
     let (customer, is_new_customer) = run.step(STEPS[0], || {
         failpoints::check(STEPS[0])?;
-        find_or_create_customer(tx, stamp, input, &cal.branch.country)
+        find_or_create_customer(tx, stamp, input, prepared)
     })?;
     let (vehicle, is_new_vehicle) = run.step(STEPS[1], || {
         failpoints::check(STEPS[1])?;
@@ -256,8 +272,7 @@ fn book_tx(tx: &Transaction, stamp: &Stamp, input: &BookInput, run: &mut Run) ->
         failpoints::check(STEPS[2])?;
         let st = service_type_by_code(tx, &input.service_type)?;
         let duration = input.estimated_duration.unwrap_or(st.duration_minutes);
-        let date = NaiveDate::parse_from_str(&input.scheduled_date, "%Y-%m-%d")
-            .map_err(|_| Error::field("scheduled_date", "must be a date"))?;
+        let date = crate::validate::date_field("scheduled_date", &input.scheduled_date)?;
         let start = minutes_of("scheduled_time", &input.scheduled_time)?;
         let slot = rules::check_visit(cal.tz, &cal.hours, &cal.closures, date, start, duration, stamp.now)
             .map_err(|p| slot_error(p, &input.scheduled_date))?;
@@ -357,12 +372,13 @@ fn book_tx(tx: &Transaction, stamp: &Stamp, input: &BookInput, run: &mut Run) ->
 
 #[tracing::instrument(skip_all, err(level = "info"))]
 pub fn book_cmd(ctx: &mut Ctx, input: BookInput) -> Result<Booked> {
+    let prepared = prepare(&input, &crate::settings::branch(ctx.conn())?.country)?;
     let (mut booked, steps) = orchestration::run_recorded(
         ctx,
         "book_appointment",
         None,
         |b: &Booked| Some(b.appointment.id.clone()),
-        |tx, stamp, run| book_tx(tx, stamp, &input, run),
+        |tx, stamp, run| book_tx(tx, stamp, &input, &prepared, run),
     )?;
     booked.steps = steps;
     // The confirmation jobs were queued with the AppointmentBooked event, in
@@ -371,4 +387,51 @@ pub fn book_cmd(ctx: &mut Ctx, input: BookInput) -> Result<Booked> {
     let notified = channels.reach(booked.customer.email.is_some(), booked.customer.phone.is_some());
     booked.message = message(booked.is_new_customer, booked.is_new_vehicle, notified);
     Ok(booked)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(changes: serde_json::Value) -> BookInput {
+        let mut v = json!({
+            "customer_name": "John Doe", "license_plate": "ABC-123", "scheduled_date": "2026-11-25",
+            "scheduled_time": "09:00", "service_type": "oil_change",
+        });
+        for (k, x) in changes.as_object().into_iter().flatten() {
+            v[k] = x.clone();
+        }
+        serde_json::from_value(v).expect("a booking input")
+    }
+
+    #[test]
+    fn the_phone_is_read_before_the_transaction() {
+        let cases = [
+            (
+                "a national number read with the branch's country",
+                json!({ "customer_phone": "(215) 555-0100" }),
+                "US",
+                Some("+12155550100"),
+            ),
+            ("an international number", json!({ "customer_phone": "+44 20 7946 0018" }), "US", Some("+442079460018")),
+            ("no phone", json!({}), "US", None),
+            ("a blank phone", json!({ "customer_phone": "  " }), "US", None),
+            (
+                "a customer given by id: the phone is not read",
+                json!({ "customer_id": "c1", "customer_phone": "+999 555 0100" }),
+                "US",
+                None,
+            ),
+        ];
+        for (name, changes, country, want) in cases {
+            let prepared = prepare(&input(changes), country).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(prepared, Prepared { customer_phone: want.map(str::to_string) }, "{name}");
+        }
+        let err =
+            prepare(&input(json!({ "customer_phone": "+999 555 0100" })), "US").expect_err("no such country code");
+        assert!(
+            matches!(&err, Error::Validation(f) if f.len() == 1 && f[0].field == "customer_phone"),
+            "a phone that is no number is a 422 naming customer_phone: {err:?}"
+        );
+    }
 }

@@ -255,9 +255,7 @@ pub struct AvailabilityInput {
 
 impl Validate for AvailabilityInput {
     fn validate(&self, v: &mut Violations) {
-        if NaiveDate::parse_from_str(&self.date, "%Y-%m-%d").is_err() {
-            v.add("date", "must be a date YYYY-MM-DD");
-        }
+        v.date("date", &self.date);
         v.required("service_type", &self.service_type, 50);
         if let Some(d) = self.estimated_duration {
             v.range("estimated_duration", d, 5, 1440);
@@ -294,8 +292,7 @@ pub fn availability_cmd(ctx: &mut Ctx, input: AvailabilityInput) -> Result<Avail
             return Err(Error::field("bay_id", "is not an active bay with the capability this service needs"));
         }
     }
-    let date =
-        NaiveDate::parse_from_str(&input.date, "%Y-%m-%d").map_err(|_| Error::field("date", "must be a date"))?;
+    let date = crate::validate::date_field("date", &input.date)?;
     // Every free start of that day: one entry per start, on the first free bay.
     let free = next_free(conn, &cal, &bays, date, duration, ctx.clock.now(), 1, 200)?;
     Ok(Availability { date: input.date, duration_minutes: duration, free })
@@ -370,9 +367,7 @@ impl Validate for ListInput {
     fn validate(&self, v: &mut Violations) {
         for (f, d) in [("from", &self.from), ("to", &self.to)] {
             if let Some(d) = d {
-                if NaiveDate::parse_from_str(d, "%Y-%m-%d").is_err() {
-                    v.add(f, "must be a date YYYY-MM-DD");
-                }
+                v.date(f, d);
             }
         }
         v.optional("bay_id", self.bay_id.as_deref(), 100);

@@ -4,7 +4,7 @@
 //! orchestration run; a failed run is written after the rollback, in its
 //! own transaction, naming the step that failed.
 
-use chrono::{Datelike, NaiveDate};
+use chrono::Datelike;
 use rusqlite::{params, Transaction};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -52,9 +52,7 @@ impl Validate for CompleteInput {
     fn validate(&self, v: &mut Violations) {
         v.required("job_card_id", &self.job_card_id, 100);
         if let Some(d) = &self.invoice_data.due_date {
-            if NaiveDate::parse_from_str(d, "%Y-%m-%d").is_err() {
-                v.add("invoice_data.due_date", "must be a date YYYY-MM-DD");
-            }
+            v.date("invoice_data.due_date", d);
         }
         v.max_len("invoice_data.notes", &self.invoice_data.notes, MAX_TEXT);
     }
@@ -156,8 +154,7 @@ fn complete_tx(
         }
         let due = match &input.invoice_data.due_date {
             Some(d) => {
-                let d = NaiveDate::parse_from_str(d, "%Y-%m-%d")
-                    .map_err(|_| Error::field("invoice_data.due_date", "must be a date"))?;
+                let d = crate::validate::date_field("invoice_data.due_date", d)?;
                 if d < today {
                     return Err(Error::field("invoice_data.due_date", "must not be before the issue date"));
                 }

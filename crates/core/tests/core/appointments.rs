@@ -344,3 +344,27 @@ fn a_failure_at_any_check_in_step_leaves_every_table_as_it_was() {
         );
     }
 }
+
+/// Phones are read (E.164, with the branch's country; the phone-number
+/// metadata loads on first use) before the write lock is taken: with another
+/// process holding the lock, a phone that is no number still gets its 422 at
+/// once, where reading it inside the transaction would first wait out the
+/// lock and fail busy.
+#[test]
+fn phones_are_read_before_the_write_lock_is_taken() {
+    let (s, _) = garage();
+    let ann = s.ok(&s.owner, "customers.create", json!({ "name": "Ann Lee", "phone": "+1 215 555 0100" }));
+    let holder = rusqlite::Connection::open(crate::support::db_path(s.dir.path())).unwrap();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap(); // another process writing, for as long as it likes
+    let cases = [
+        ("appointments.book", "customer_phone", with(john(), json!({ "customer_phone": "+999 555 0100" }))),
+        ("customers.create", "phone", json!({ "name": "Bob", "phone": "+999 555 0100" })),
+        ("customers.update", "phone", json!({ "id": ann["id"], "phone": "+999 555 0100" })),
+    ];
+    for (command, field, input) in cases {
+        let env = s.call(&s.owner, command, input);
+        assert_eq!(failure(&env), (422, "validation_failed".into()), "{command}: {}", env.to_json());
+        assert_eq!(env.to_value()["details"]["fields"][0]["field"], field, "{command}");
+    }
+    holder.execute_batch("ROLLBACK").unwrap();
+}

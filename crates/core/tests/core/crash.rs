@@ -245,6 +245,20 @@ fn child_racer() {
                                 "scheduled_time": "10:00", "service_type": "oil_change" });
             ("appointments.book", input, "bay_unavailable")
         }
+        "book_phone" | "book_by_id" => {
+            let i: u32 = std::env::var("PITLANE_RACER_INDEX").ok().and_then(|i| i.parse().ok()).unwrap_or(0);
+            let time = format!("{:02}:00", 8 + i);
+            let input = if race == "book_phone" {
+                json!({ "customer_name": format!("Racer {i}"), "customer_phone": format!("(215) 555-01{i:02}"),
+                        "license_plate": format!("PH-{i}"), "vehicle_make": "Kia", "vehicle_model": "Rio",
+                        "scheduled_date": "2026-11-25", "scheduled_time": time, "service_type": "oil_change" })
+            } else {
+                let (c, v) = (one("SELECT customer_id FROM vehicles LIMIT 1"), one("SELECT id FROM vehicles LIMIT 1"));
+                json!({ "customer_id": c, "vehicle_id": v, "scheduled_date": "2026-11-25",
+                        "scheduled_time": time, "service_type": "oil_change" })
+            };
+            ("appointments.book", input, "bay_unavailable")
+        }
         "complete" => {
             let card = one("SELECT id FROM job_cards LIMIT 1");
             ("job_cards.complete", json!({ "job_card_id": card }), "already_completed")
@@ -255,7 +269,8 @@ fn child_racer() {
             ("inventory.adjust", input, "insufficient_stock")
         }
     };
-    // Start together: wait for the go file.
+    // Start together: say so, then wait for the go file.
+    std::fs::write(Path::new(&dir).join(format!("ready-{}", std::process::id())), b"ready").unwrap();
     let go = Path::new(&dir).join("go");
     while !go.exists() {
         std::thread::sleep(Duration::from_millis(1));
@@ -351,4 +366,77 @@ fn processes_racing_for_the_last_bay_exactly_one_wins() {
     assert_eq!(codes.iter().filter(|c| **c == Some(3)).count(), 3, "the others are told the bay is taken: {codes:?}");
     let n: i64 = s.api.lock_conn().query_row("SELECT count(*) FROM appointments", [], |r| r.get(0)).unwrap();
     assert_eq!(n, 1);
+}
+
+/// Starts `n` racer processes, waits until every one is logged in and
+/// ready, lets them go at once, and returns their exit codes and the time
+/// from the go to the last exit.
+fn race_timed(dir: &Path, what: &str, n: usize) -> (Vec<Option<i32>>, Duration) {
+    let exe = std::env::current_exe().unwrap();
+    let mut children: Vec<_> = (0..n)
+        .map(|i| {
+            Command::new(&exe)
+                .args(["--exact", "crash::child_racer", "--ignored", "--nocapture", "--test-threads", "1"])
+                .env("PITLANE_RACER", dir)
+                .env("PITLANE_RACE", what)
+                .env("PITLANE_RACER_INDEX", i.to_string())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let ready = || {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with("ready-"))
+            .count()
+    };
+    let waiting = std::time::Instant::now();
+    while ready() < n {
+        assert!(waiting.elapsed() < Duration::from_secs(120), "every racer gets ready");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let go = std::time::Instant::now();
+    std::fs::write(dir.join("go"), b"go").unwrap();
+    let codes = children.iter_mut().map(|c| c.wait().unwrap().code()).collect();
+    (codes, go.elapsed())
+}
+
+/// Eight processes book at once, on one bay across the day: each a new
+/// customer with a phone, or (the baseline, in the same run) an existing
+/// customer by id, reading no phone. Every one books. The phone, and the
+/// phone-number metadata its first reading loads, are read before the write
+/// lock is taken, so no process holds the lock for that. The two times are
+/// printed side by side: a figure to compare, not a timed assertion.
+#[test]
+fn processes_booking_new_customers_with_phones_all_book() {
+    let mut figures = Vec::new();
+    for what in ["book_by_id", "book_phone"] {
+        let s = shop();
+        s.ok(&s.owner, "settings.update", json!({
+            "bays": [{ "name": "Only Bay", "capabilities": ["lift"] }],
+            "service_types": [{ "code": "oil_change", "name": "Oil Change", "duration_minutes": 60, "required_capability": "lift" }],
+        }));
+        let c = s.ok(&s.owner, "customers.create", json!({ "name": "Regular" }));
+        s.ok(
+            &s.owner,
+            "vehicles.register",
+            json!({ "customer_id": c["id"], "license_plate": "REG-1", "make": "Kia", "model": "Rio" }),
+        );
+        let (codes, took) = race_timed(s.dir.path(), what, 8);
+        assert!(codes.iter().all(|c| *c == Some(0)), "{what}: every process books its own hour: {codes:?}");
+        let conn = s.api.lock_conn();
+        let one = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+        assert_eq!(one("SELECT count(*) FROM appointments"), 8, "{what}");
+        if what == "book_phone" {
+            assert_eq!(
+                one("SELECT count(*) FROM customers WHERE phone LIKE '+1215555010_'"),
+                8,
+                "phones stored as E.164"
+            );
+        }
+        figures.push(format!("{what}: {:.0} ms", took.as_secs_f64() * 1000.0));
+    }
+    eprintln!("8 processes booking at once, go to last exit: {}", figures.join(", "));
 }

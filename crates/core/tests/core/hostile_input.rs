@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use crate::support::shop;
+use crate::support::{failure, shop};
 
 /// A valid input per command, and which of its fields are required.
 #[allow(clippy::too_many_arguments)]
@@ -343,4 +343,190 @@ fn money_and_quantity_overflow_is_a_typed_error() {
     assert_eq!(env.status_code(), 422, "beyond the largest quantity: {}", env.to_json());
     let overflow = pitlane_core::money::line_net(i64::MAX, 2000);
     assert!(matches!(overflow, Err(pitlane_core::Error::Overflow { .. })));
+}
+
+/// Dates written any other way than `YYYY-MM-DD`, or beyond the years
+/// allowed (2000..=2100): each must be a 422 naming its field.
+const BAD_DATES: &[(&str, &str)] = &[
+    ("a sign and a five-digit year", "+12026-01-01"),
+    ("a plus sign", "+2026-01-01"),
+    ("the end of the calendar", "9999-12-31"),
+    ("after the last year allowed", "2101-01-01"),
+    ("before the first year allowed", "1999-12-31"),
+    ("one-digit month and day", "2026-1-5"),
+    ("a leading space", " 2026-11-25"),
+    ("a time after the date", "2026-11-25T10:00"),
+    ("not a real day", "2026-02-30"),
+];
+
+#[test]
+fn dates_beyond_the_calendar_or_oddly_written_are_refused_naming_the_field() {
+    let s = shop();
+    s.ok(&s.owner, "settings.update", json!({
+        "bays": [{ "name": "Bay 1", "capabilities": ["lift"] }],
+        "service_types": [{ "code": "oil_change", "name": "Oil Change", "duration_minutes": 60, "required_capability": "lift" }],
+    }));
+    let customer = s.ok(&s.owner, "customers.create", json!({ "name": "Ann Lee" }));
+    let vehicle = s.ok(
+        &s.owner,
+        "vehicles.register",
+        json!({ "customer_id": customer["id"], "license_plate": "ABC-123", "make": "Toyota", "model": "Camry" }),
+    );
+    let card =
+        s.ok(&s.owner, "job_cards.create", json!({ "customer_id": customer["id"], "vehicle_id": vehicle["id"] }));
+    // Every date an input takes: (command, the field as the 422 names it, the input with DATE in it).
+    let inputs = [
+        (
+            "appointments.book",
+            "scheduled_date",
+            json!({ "customer_id": customer["id"], "vehicle_id": vehicle["id"], "scheduled_date": "DATE", "scheduled_time": "09:00", "service_type": "oil_change" }),
+        ),
+        ("appointments.availability", "date", json!({ "date": "DATE", "service_type": "oil_change" })),
+        ("appointments.list", "from", json!({ "from": "DATE" })),
+        ("appointments.list", "to", json!({ "from": "2026-11-25", "to": "DATE" })),
+        ("reports.daily_sales", "date", json!({ "date": "DATE" })),
+        ("reports.technician_productivity", "from", json!({ "from": "DATE", "to": "2026-11-24" })),
+        ("reports.technician_productivity", "to", json!({ "from": "2026-11-01", "to": "DATE" })),
+        (
+            "job_cards.complete",
+            "invoice_data.due_date",
+            json!({ "job_card_id": card["id"], "invoice_data": { "due_date": "DATE" } }),
+        ),
+        ("settings.update", "closures[0].date", json!({ "closures": [{ "date": "DATE", "reason": "Holiday" }] })),
+    ];
+    let before = s.file_bytes();
+    for (command, field, input) in &inputs {
+        for (what, date) in BAD_DATES {
+            let input = input.to_string().replace("DATE", date);
+            let env = s.api.call(Some(&s.owner), command, &input);
+            assert_eq!(env.status_code(), 422, "{command} with {what} in {field}: {}", env.to_json());
+            let fields: Vec<String> = env.to_value()["details"]["fields"]
+                .as_array()
+                .map(|f| f.iter().filter_map(|f| f["field"].as_str().map(str::to_string)).collect())
+                .unwrap_or_default();
+            assert_eq!(fields, vec![field.to_string()], "{command} with {what}: the 422 names {field} alone");
+        }
+        assert!(s.file_bytes() == before, "{command}: the database file is byte-for-byte unchanged");
+    }
+}
+
+#[test]
+fn booking_on_the_last_day_allowed_at_its_last_hour_is_a_clean_answer() {
+    let s = shop();
+    s.ok(&s.owner, "settings.update", json!({
+        "opening_hours": (1..=7).map(|d| json!({ "weekday": d, "opens": "00:00", "closes": "24:00" })).collect::<Vec<_>>(),
+        "bays": [{ "name": "Bay 1", "capabilities": ["lift"] }],
+        "service_types": [{ "code": "oil_change", "name": "Oil Change", "duration_minutes": 60, "required_capability": "lift" }],
+    }));
+    let c = s.ok(&s.owner, "customers.create", json!({ "name": "Late Larry" }));
+    let v = s.ok(
+        &s.owner,
+        "vehicles.register",
+        json!({ "customer_id": c["id"], "license_plate": "END-1", "make": "Kia", "model": "Rio" }),
+    );
+    let book = |date: &str, time: &str| {
+        s.call(
+            &s.owner,
+            "appointments.book",
+            json!({ "customer_id": c["id"], "vehicle_id": v["id"],
+            "scheduled_date": date, "scheduled_time": time, "service_type": "oil_change" }),
+        )
+    };
+    let before = s.file_bytes();
+    for (what, time) in [("the visit would end in year 10000", "23:30"), ("at midnight of year 10000", "23:00")] {
+        let env = book("9999-12-31", time);
+        assert_eq!(failure(&env), (422, "validation_failed".into()), "{what}: {}", env.to_json());
+    }
+    assert!(s.file_bytes() == before, "a date beyond the calendar leaves the database byte-for-byte unchanged");
+    let env = book("2100-12-31", "23:30");
+    assert_eq!(
+        failure(&env),
+        (400, "outside_opening_hours".into()),
+        "the visit would run past the last day's midnight: {}",
+        env.to_json()
+    );
+    let env = book("2100-12-31", "23:00");
+    assert!(env.is_success(), "the last hour of the last day allowed ends at midnight: {}", env.to_json());
+    assert_eq!(env.data().unwrap()["appointment"]["ends_at"], "2101-01-01T05:00:00.000Z", "New York is UTC-5");
+    let env = book("2100-12-31", "23:00");
+    assert_eq!(
+        failure(&env),
+        (409, "bay_unavailable".into()),
+        "the bay is taken; free starts are sought past the calendar's edge"
+    );
+    let free =
+        s.ok(&s.owner, "appointments.availability", json!({ "date": "2100-12-31", "service_type": "oil_change" }));
+    assert!(free["free"].as_array().is_some_and(|f| !f.is_empty()), "free starts on the last day: {free}");
+}
+
+/// Two amounts whose sum does not fit in an i64, written straight into the
+/// database (past any input ceiling): every report answers a typed error
+/// naming the figure, never a 500, a panic or a wrapped total. Amounts that
+/// fit are summed exactly, with no floating point.
+#[test]
+fn report_sums_of_huge_amounts_never_wrap() {
+    for (what, big, fits) in [("sums past i64", i64::MAX / 2 + 1, false), ("sums just within i64", i64::MAX / 4, true)]
+    {
+        let s = shop();
+        let tech = s.staff("tech", "technician");
+        let tech_id = s.ok(&tech, "auth.whoami", json!({}))["staff_id"].clone();
+        let mut invoices = Vec::new();
+        for i in 0..2 {
+            let c = s.ok(&s.owner, "customers.create", json!({ "name": format!("Fleet {i}") }));
+            let v = s.ok(
+                &s.owner,
+                "vehicles.register",
+                json!({ "customer_id": c["id"], "license_plate": format!("BIG-{i}"), "make": "Kia", "model": "Rio" }),
+            );
+            let card = s.ok(&s.owner, "job_cards.create", json!({ "customer_id": c["id"], "vehicle_id": v["id"] }));
+            s.ok(&tech, "job_cards.start", json!({ "job_card_id": card["id"], "technician_id": tech_id }));
+            s.ok(&tech, "job_cards.add_line", json!({ "job_card_id": card["id"], "kind": "labour", "description": "Work", "quantity": 1000, "unit_price": 10000 }));
+            let done = s.ok(&s.owner, "job_cards.complete", json!({ "job_card_id": card["id"] }));
+            invoices.push(done["invoice"]["id"].as_str().unwrap().to_string());
+        }
+        {
+            let conn = s.api.lock_conn();
+            conn.execute(
+                "UPDATE invoices SET subtotal = ?1, discount = 0, tax_total = 0, total = ?1, amount_paid = 0, balance_due = ?1,
+                     tax_summary = json_array(json_object('rate_bp', 825, 'net', ?1, 'tax', 0))",
+                [big],
+            )
+            .unwrap();
+            conn.execute("UPDATE job_cards SET subtotal = ?1, total = ?1", [big]).unwrap();
+            conn.execute("UPDATE job_card_lines SET unit_price = ?1, quantity = 1000 WHERE kind = 'labour'", [big])
+                .unwrap();
+        }
+        for (report, input) in [
+            ("reports.daily_sales", json!({ "date": "2026-11-24" })),
+            ("reports.technician_productivity", json!({ "from": "2026-11-24", "to": "2026-11-24" })),
+            ("reports.outstanding", json!({})),
+        ] {
+            let env = s.call(&s.owner, report, input);
+            if fits {
+                let data = env.data().unwrap_or_else(|| panic!("{what}: {report} answers: {}", env.to_json()));
+                let figures: Vec<i64> = match report {
+                    "reports.daily_sales" => {
+                        ["subtotal", "total", "outstanding"].map(|f| data[f].as_i64().unwrap()).into()
+                    }
+                    "reports.technician_productivity" => {
+                        ["labour_revenue", "revenue"].map(|f| data["technicians"][0][f].as_i64().unwrap()).into()
+                    }
+                    _ => ["total_due", "current"].map(|f| data[f].as_i64().unwrap()).into(),
+                };
+                for f in figures {
+                    assert_eq!(f, 2 * big, "{what}: {report} sums exactly, in integers: {data}");
+                }
+            } else {
+                assert_eq!(
+                    failure(&env),
+                    (422, "amount_out_of_range".into()),
+                    "{what}: {report} answers a typed error, not a wrapped total: {}",
+                    env.to_json()
+                );
+                let field = env.to_value()["details"]["fields"][0]["field"].as_str().unwrap_or_default().to_string();
+                assert!(!field.is_empty(), "{what}: {report} names the figure that does not fit");
+            }
+        }
+        assert_eq!(invoices.len(), 2);
+    }
 }

@@ -205,3 +205,55 @@ fn jobs_queued_before_the_job_order_migration_keep_their_customer_channel_and_or
         "a queued customer message keeps its place in line; a managers' alert has no customer or channel"
     );
 }
+
+#[test]
+fn restore_refuses_a_backup_with_a_damaged_schema_and_leaves_the_live_database_untouched() {
+    let s = shop();
+    s.ok(&s.owner, "customers.create", json!({ "name": "Ann Lee", "email": "ann@example.com" }));
+    let good = s.dir.path().join("good.db");
+    s.ok(&s.owner, "backup.create", json!({ "path": good }));
+    // Each damage made on a copy of a good backup, which keeps Pitlane's
+    // application id and version.
+    let damages: &[(&str, &str)] = &[
+        ("a table dropped", "DROP TABLE bay_reservations;"),
+        ("an index dropped", "DROP INDEX vehicles_customer;"),
+        ("a trigger dropped", "DROP TRIGGER audit_log_no_update;"),
+        ("a column added", "ALTER TABLE customers ADD COLUMN nickname TEXT;"),
+        ("a column dropped", "ALTER TABLE customers DROP COLUMN notes;"),
+        ("a table of another program added", "CREATE TABLE notes (body TEXT);"),
+        (
+            "a table's columns replaced",
+            "DROP TABLE bay_reservations; CREATE TABLE bay_reservations (id TEXT PRIMARY KEY, what TEXT);",
+        ),
+        (
+            "sqlite_master edited into SQL that does not parse",
+            "PRAGMA writable_schema = ON;
+             UPDATE sqlite_master SET sql = 'CREATE TABLE customers (id TEXT PRIMARY KEY, name' WHERE name = 'customers';
+             PRAGMA writable_schema = OFF;",
+        ),
+        (
+            "sqlite_master edited to another column set",
+            "PRAGMA writable_schema = ON;
+             UPDATE sqlite_master SET sql = 'CREATE TABLE customers (id TEXT PRIMARY KEY, name TEXT NOT NULL)' WHERE name = 'customers';
+             PRAGMA writable_schema = OFF;",
+        ),
+        ("a version older than its tables", "PRAGMA user_version = 5;"),
+        ("version zero", "PRAGMA user_version = 0;"),
+    ];
+    let before = s.file_bytes();
+    for (what, sql) in damages {
+        let damaged = s.dir.path().join("damaged.db");
+        std::fs::copy(&good, &damaged).unwrap();
+        {
+            let conn = Connection::open(&damaged).unwrap();
+            conn.execute_batch(sql).unwrap_or_else(|e| panic!("{what}: {e}"));
+            conn.execute_batch("PRAGMA journal_mode = DELETE;").ok();
+        }
+        let env = s.call(&s.owner, "backup.restore", json!({ "path": damaged }));
+        assert_eq!(failure(&env), (400, "not_a_pitlane_database".into()), "{what}: {}", env.to_json());
+        assert!(s.file_bytes() == before, "{what}: the live database is byte-for-byte untouched");
+        std::fs::remove_file(&damaged).unwrap();
+    }
+    let env = s.call(&s.owner, "backup.restore", json!({ "path": good }));
+    assert!(env.is_success(), "the undamaged backup still restores: {}", env.to_json());
+}
