@@ -176,7 +176,7 @@ pub fn technician_productivity_cmd(ctx: &mut Ctx, input: RangeInput) -> Result<P
     let to_day = parse_day("to", &input.to, ctx.clock.now().with_timezone(&tz).date_naive())?;
     let from_day = parse_day("from", &input.from, to_day - chrono::Duration::days(6))?;
     if from_day > to_day {
-        return Err(Error::field("from", "must not be after to"));
+        return Err(Error::field("from", "must be on or before the end date"));
     }
     let (from, _) = day_bounds(tz, from_day);
     let (_, to) = day_bounds(tz, to_day);

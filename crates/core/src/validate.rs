@@ -41,7 +41,10 @@ impl Violations {
 
     pub fn max_len(&mut self, field: &str, value: &str, max: usize) {
         if value.chars().count() > max {
-            self.add(field, format!("must be at most {max} characters"));
+            self.add(
+                field,
+                format!("must be at most {}", crate::wording::plural(max as i64, "character", "characters")),
+            );
         }
     }
 

@@ -38,7 +38,8 @@ impl Mailer {
         let Some(host) = settings.smtp_host else {
             return Ok(None);
         };
-        let from = settings.smtp_from.ok_or("SMTP is set up without a sender address (smtp_from)")?;
+        let from =
+            settings.smtp_from.ok_or("Email is set up without a sender address: add one in the email settings.")?;
         let from: Mailbox = from.parse().map_err(|e| format!("the sender address does not parse: {e}"))?;
         let builder = match settings.smtp_security.as_deref().unwrap_or("starttls") {
             "tls" => SmtpTransport::relay(&host).map_err(|e| format!("smtp: {e}"))?,
@@ -53,7 +54,7 @@ impl Mailer {
             let password = api
                 .read_secret("smtp_password")
                 .map_err(|e| format!("{e}"))?
-                .ok_or("the SMTP password is not in the keyring (smtp_password)")?;
+                .ok_or("The email password is not in the system keyring: enter it again in the email settings.")?;
             builder = builder.credentials(Credentials::new(user, password));
         }
         Ok(Some(Mailer { transport: builder.build(), from }))
