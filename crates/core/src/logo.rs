@@ -61,7 +61,7 @@ pub fn parse(text: &str) -> std::result::Result<Logo, String> {
         return Err(format!("is larger than {} KB", MAX_BYTES / 1024));
     }
     let (media_type, (width, height)) = if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-        ("image/png", png_size(&bytes).ok_or("is a damaged PNG file")?)
+        ("image/png", png_size(&bytes).filter(|_| png_decodes(&bytes)).ok_or("is a damaged PNG file")?)
     } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
         ("image/jpeg", jpeg_size(&bytes)?)
     } else {
@@ -80,6 +80,19 @@ fn png_size(b: &[u8]) -> Option<(u32, u32)> {
     }
     let be = |s: &[u8]| u32::from_be_bytes([s[0], s[1], s[2], s[3]]);
     Some((be(&b[16..20]), be(&b[20..24])))
+}
+
+/// Whether the whole PNG decodes: a file cut short or with damaged image
+/// data is refused here, not found out when an invoice is printed.
+fn png_decodes(b: &[u8]) -> bool {
+    let Ok(mut reader) = png::Decoder::new(std::io::Cursor::new(b)).read_info() else {
+        return false;
+    };
+    let Some(size) = reader.output_buffer_size() else {
+        return false;
+    };
+    let mut pixels = vec![0; size];
+    reader.next_frame(&mut pixels).is_ok() && reader.finish().is_ok()
 }
 
 /// Width and height from the JPEG frame header (SOFn); greyscale or colour
@@ -108,6 +121,13 @@ fn jpeg_size(b: &[u8]) -> std::result::Result<(u32, u32), String> {
             let width = u32::from(u16::from_be_bytes([s[3], s[4]]));
             if !matches!(s[5], 1 | 3) {
                 return Err("must be a greyscale or RGB JPEG (not CMYK)".into());
+            }
+            // The image data follows a start of scan and the file ends with
+            // its end-of-image marker: a file cut short has none.
+            let rest = b.get(i + 2 + len..).ok_or_else(damaged)?;
+            let scan = rest.windows(2).any(|w| w == [0xFF, 0xDA]);
+            if !scan || !b.ends_with(&[0xFF, 0xD9]) {
+                return Err(damaged());
             }
             return Ok((width, height));
         }
@@ -162,12 +182,33 @@ mod tests {
         base64::engine::general_purpose::STANDARD.encode(bytes)
     }
 
-    /// A PNG header claiming `w`×`h` (the checks read only the header).
-    fn png(w: u32, h: u32) -> Vec<u8> {
+    /// A PNG header claiming `w`×`h`, and nothing after it.
+    fn png_header(w: u32, h: u32) -> Vec<u8> {
         let mut b = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
         b.extend(w.to_be_bytes());
         b.extend(h.to_be_bytes());
         b.extend([8, 2, 0, 0, 0, 0, 0, 0, 0]);
+        b
+    }
+
+    /// A whole RGB PNG of `w`×`h` pixels.
+    fn png(w: u32, h: u32) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        let mut encoder = png::Encoder::new(&mut bytes, w, h);
+        encoder.set_color(png::ColorType::Rgb);
+        let mut writer = encoder.write_header().unwrap();
+        writer.write_image_data(&vec![200; (w * h * 3) as usize]).unwrap();
+        writer.finish().unwrap();
+        bytes
+    }
+
+    /// A PNG whose compressed image data is overwritten with garbage.
+    fn png_with_damaged_data() -> Vec<u8> {
+        let mut b = png(40, 20);
+        let at = b.windows(4).position(|w| w == b"IDAT").unwrap() + 4;
+        for byte in &mut b[at..at + 8] {
+            *byte = 0x5A;
+        }
         b
     }
 
@@ -176,6 +217,7 @@ mod tests {
         b.extend(h.to_be_bytes());
         b.extend(w.to_be_bytes());
         b.extend([components, 1, 0x11, 0]);
+        b.extend([0xFF, 0xDA, 0, 2, 0x12, 0x34, 0xFF, 0xD9]);
         b
     }
 
@@ -193,8 +235,18 @@ mod tests {
             ("not base64", "%%%".to_string()),
             ("a GIF", b64(b"GIF89a\x01\x00\x01\x00")),
             ("a PNG too wide", b64(&png(5000, 10))),
-            ("a PNG of no pixels", b64(&png(0, 10))),
+            ("a PNG of no pixels", b64(&png_header(0, 10))),
             ("a cut PNG", b64(&png(10, 10)[..20])),
+            ("a PNG cut after its header", b64(&png_header(50, 50))),
+            (
+                "a PNG cut in its image data",
+                b64(&{
+                    let whole = png(40, 20);
+                    whole[..whole.len() - 20].to_vec()
+                }),
+            ),
+            ("a PNG whose image data is damaged", b64(&png_with_damaged_data())),
+            ("a JPEG cut short", b64(&jpeg(10, 10, 3)[..24])),
             ("a CMYK JPEG", b64(&jpeg(10, 10, 4))),
             ("a JPEG without a frame", b64(&[0xFF, 0xD8, 0xFF, 0xD9])),
             ("too large", b64(&[png(10, 10), vec![0; MAX_BYTES]].concat())),

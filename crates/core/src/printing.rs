@@ -210,6 +210,11 @@ pub fn printable(conn: &Connection, invoice_id: &str, now: DateTime<Utc>) -> Res
             _ => String::new(),
         };
         let quantity = text(l, "quantity_display");
+        // "1 pc", "2 pcs": the plural unit names an item's count.
+        let unit = match (quantity.as_str(), unit.as_str()) {
+            ("1", "pcs") => "pc".to_string(),
+            _ => unit,
+        };
         let (order, group) = match kind.as_str() {
             "labour" => (0, "Labour"),
             "part" => (1, "Parts"),
@@ -263,17 +268,24 @@ pub fn printable(conn: &Connection, invoice_id: &str, now: DateTime<Utc>) -> Res
         "void" => "Void",
         _ => "Due",
     };
+    // A void invoice asks for nothing: no due date, nothing to pay, no
+    // payment instructions.
+    let void = invoice.status == "void";
+    let mut facts = vec![
+        ("Invoice".into(), invoice.number.clone()),
+        ("Date".into(), day(&invoice.issued_at, tz)),
+        ("Due".into(), day(&invoice.due_date, tz)),
+        ("Job card".into(), card.number.clone()),
+        ("Status".into(), status.into()),
+    ];
+    if void {
+        facts.retain(|(label, _): &(String, String)| label != "Due");
+    }
     Ok(PrintableInvoice {
         paper: if branch.paper_size == "Letter" { Paper::Letter } else { Paper::A4 },
         title: if invoice.status == "void" { "Invoice (void)".into() } else { "Invoice".into() },
         number: invoice.number.clone(),
-        facts: vec![
-            ("Invoice".into(), invoice.number.clone()),
-            ("Date".into(), day(&invoice.issued_at, tz)),
-            ("Due".into(), day(&invoice.due_date, tz)),
-            ("Job card".into(), card.number.clone()),
-            ("Status".into(), status.into()),
-        ],
+        facts,
         branch: Party { name: branch.name.clone(), lines: branch_lines },
         customer: Party { name: customer.name.clone(), lines: customer_lines },
         vehicle: Party { name: vehicle.license_plate.clone(), lines: vehicle_lines },
@@ -281,11 +293,15 @@ pub fn printable(conn: &Connection, invoice_id: &str, now: DateTime<Utc>) -> Res
         lines,
         totals,
         payments: paid,
-        balance_due: ("Balance due".into(), format!("{} {}", invoice.currency, amount(invoice.balance_due))),
+        balance_due: if void {
+            ("Void: nothing to pay".into(), format!("{} {}", invoice.currency, amount(0)))
+        } else {
+            ("Balance due".into(), format!("{} {}", invoice.currency, amount(invoice.balance_due)))
+        },
         complaint: card.complaint.trim().to_string(),
         work_performed: card.findings.trim().to_string(),
         notes: invoice.notes.clone(),
-        payment_instructions: branch.payment_instructions.clone(),
+        payment_instructions: if void { String::new() } else { branch.payment_instructions.clone() },
         footer: branch.invoice_footer.clone(),
         logo: crate::logo::get(conn, &branch.id)?,
         author: branch.name.clone(),

@@ -85,7 +85,12 @@ fn jpeg_components(b: &[u8]) -> Option<u8> {
 /// Draws `logo` on the first page in the box at `x`, `y` (bottom-left, pt)
 /// of `w` × `h` pt.
 pub(crate) fn place(pdf: &mut Document, logo: &Logo, (x, y, w, h): (f32, f32, f32, f32)) -> Result<(), String> {
-    let image = add_image(pdf, logo)?;
+    // `settings.update` decodes a logo before keeping it; one that still
+    // cannot be read (kept by an older version) is left out rather than
+    // costing the customer their invoice.
+    let Ok(image) = add_image(pdf, logo) else {
+        return Ok(());
+    };
     let page = *pdf.get_pages().get(&1).ok_or("no first page")?;
     let drawing = format!("q {w:.2} 0 0 {h:.2} {x:.2} {y:.2} cm /PitlaneLogo Do Q\n").into_bytes();
     let content = pdf.add_object(Stream::new(Dictionary::new(), drawing));

@@ -237,6 +237,15 @@ fn a_workshop_invoice_carries_units_part_numbers_groups_odometer_story_phones_pa
     assert!(images.lines().nth(2).is_some_and(|r| r.contains("jpeg")), "the JPEG goes in as it is:\n{images}");
     tool("qpdf", &["--check"], &path);
 
+    // A logo damaged after it was checked (kept by an older version) is
+    // left out: the invoice still prints.
+    s.ok(&s.owner, "settings.update", json!({ "branch": { "logo": base64(&png_logo(240, 80)) } }));
+    s.api.lock_conn().execute("UPDATE branch_logos SET bytes = substr(bytes, 1, 40)", []).unwrap();
+    let out = s.ok(&s.owner, "invoices.pdf", json!({ "invoice_id": numbers[0].0 }));
+    let path = std::path::PathBuf::from(out["path"].as_str().unwrap());
+    assert_eq!(tool("pdfimages", &["-list"], &path).lines().count(), 2, "no image, only the list's header");
+    tool("qpdf", &["--check"], &path);
+
     // And removed.
     s.ok(&s.owner, "settings.update", json!({ "branch": { "logo": null } }));
     assert_eq!(s.ok(&s.owner, "settings.get", json!({}))["logo"], Value::Null);
@@ -253,6 +262,15 @@ fn logos_and_branch_settings_that_cannot_print_are_refused() {
             "branch.logo",
         ),
         ("a PNG 5000 pixels wide", json!({ "logo": base64(&png_logo(5000, 2)) }), "branch.logo"),
+        ("a PNG cut after its header", json!({ "logo": base64(&png_logo(50, 50)[..33]) }), "branch.logo"),
+        (
+            "a PNG cut in its image data",
+            json!({ "logo": base64(&{
+            let whole = png_logo(50, 50);
+            whole[..whole.len() - 16].to_vec()
+        }) }),
+            "branch.logo",
+        ),
         ("not base64", json!({ "logo": "not a picture!" }), "branch.logo"),
         ("furlongs", json!({ "odometer_unit": "furlong" }), "branch.odometer_unit"),
         (

@@ -307,7 +307,7 @@ fn the_lines_add_up_to_the_subtotal_on_paper() {
     };
     doc.lines = vec![
         line("Labour", "Brake job", "1.5 h", "110.00", "165.00"),
-        line("Parts", "Brake pads", "1 pcs", "84.73", "84.73"),
+        line("Parts", "Brake pads", "1 pc", "84.73", "84.73"),
         line("Parts", "Engine oil 5W-30", "4.5 L", "9.00", "40.50"),
         line("Fees", "Disposal", "1", "1.00", "1.00"),
     ];
@@ -328,7 +328,7 @@ fn the_lines_add_up_to_the_subtotal_on_paper() {
         .sum();
     assert_eq!(cents, 29123, "the Amount column sums to the subtotal (291.23)");
     let text = raw_text(&path);
-    for want in ["Labour", "Parts", "Fees", "1.5 h", "4.5 L", "1 pcs"] {
+    for want in ["Labour", "Parts", "Fees", "1.5 h", "4.5 L", "1 pc"] {
         assert!(text.contains(&squeeze(want)), "{want} is printed");
     }
 }

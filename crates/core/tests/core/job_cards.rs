@@ -414,6 +414,18 @@ fn partial_payments_refunds_and_voiding() {
     let void = s.ok(&s.owner, "invoices.void", json!({ "invoice_id": invoice, "reason": "job redone under warranty" }));
     assert_eq!(void["status"], "void");
     assert_eq!(failure(&pay(100, "k9")), (409, "invoice_void".into()));
+    s.ok(&s.owner, "settings.update", json!({ "branch": { "payment_instructions": "Pay to account 123." } }));
+    let now = s.api.clock().now();
+    let printed = pitlane_core::printing::printable(&s.api.lock_conn(), invoice.as_str().unwrap(), now).unwrap();
+    assert_eq!(printed.title, "Invoice (void)");
+    assert!(
+        !printed.facts.iter().any(|(label, _)| label == "Due"),
+        "a void invoice has no due date: {:?}",
+        printed.facts
+    );
+    assert_eq!(printed.balance_due.0, "Void: nothing to pay", "a void invoice asks for nothing");
+    assert!(printed.balance_due.1.ends_with(" 0.00"), "{:?}", printed.balance_due);
+    assert_eq!(printed.payment_instructions, "", "and says nothing of how to pay");
     let events: Vec<String> = pitlane_core::outbox::list(&s.api.lock_conn(), 0, 1000)
         .unwrap()
         .into_iter()
