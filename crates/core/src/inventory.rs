@@ -308,7 +308,6 @@ fn pcs() -> String {
 }
 
 const MAX_QTY: i64 = 1_000_000_000_000;
-const MAX_MONEY: i64 = crate::money::MAX_AMOUNT;
 
 fn check_sku(v: &mut Violations, field: &str, sku: &str) {
     v.required(field, sku, 64);
@@ -321,8 +320,8 @@ impl Validate for NewItem {
         v.required("name", &self.name, MAX_NAME);
         v.required("unit", &self.unit, 20);
         v.range("reorder_level", self.reorder_level, 0, MAX_QTY);
-        v.range("cost", self.cost, 0, MAX_MONEY);
-        v.range("price", self.price, 0, MAX_MONEY);
+        v.amount("cost", self.cost);
+        v.amount("price", self.price);
         if let Some(t) = self.tax_rate_bp {
             v.range("tax_rate_bp", t, 0, 100_000);
         }
@@ -413,10 +412,10 @@ impl Validate for ItemPatch {
             v.range("reorder_level", r, 0, MAX_QTY);
         }
         if let Some(c) = self.cost {
-            v.range("cost", c, 0, MAX_MONEY);
+            v.amount("cost", c);
         }
         if let Some(p) = self.price {
-            v.range("price", p, 0, MAX_MONEY);
+            v.amount("price", p);
         }
         if let Some(t) = self.tax_rate_bp {
             v.range("tax_rate_bp", t, 0, 100_000);

@@ -20,7 +20,11 @@ pub fn check_amount(field: &str, what: &str, amount: i64) -> Result<()> {
     if amount > MAX_AMOUNT {
         return Err(Error::field(
             field,
-            format!("makes {what} of {}, more than the most Pitlane prints (9,999,999.99)", format_minor(amount)),
+            format!(
+                "makes {what} of {}, more than the most Pitlane prints ({})",
+                crate::printing::amount(amount),
+                crate::printing::amount(MAX_AMOUNT)
+            ),
         ));
     }
     Ok(())

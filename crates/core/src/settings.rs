@@ -586,7 +586,7 @@ fn check_canned_line(v: &mut Violations, f: &str, l: &CannedLine) {
     v.required(&format!("{f}.description"), &l.description, MAX_NAME);
     v.range(&format!("{f}.quantity"), l.quantity, 1, 1_000_000_000);
     if let Some(p) = l.unit_price {
-        v.range(&format!("{f}.unit_price"), p, 0, crate::money::MAX_AMOUNT);
+        v.amount(&format!("{f}.unit_price"), p);
     }
     if l.kind == "part" && l.item_id.is_none() {
         v.add(format!("{f}.item_id"), "is required for a part line");
@@ -624,7 +624,7 @@ impl Validate for UpdateSettings {
                 v.range("branch.payment_terms_days", d, 0, 365);
             }
             if let Some(r) = b.labour_rate {
-                v.range("branch.labour_rate", r, 0, crate::money::MAX_AMOUNT);
+                v.amount("branch.labour_rate", r);
             }
             if let Some(p) = &b.paper_size {
                 if p != "A4" && p != "Letter" {

@@ -60,6 +60,15 @@ impl Violations {
         }
     }
 
+    /// A price or rate in minor units: 0 up to [`crate::money::MAX_AMOUNT`],
+    /// worded as money ("from 0.00 to 9,999,999.99").
+    pub fn amount(&mut self, field: &str, value: i64) {
+        let max = crate::money::MAX_AMOUNT;
+        if !(0..=max).contains(&value) {
+            self.add(field, format!("must be from 0.00 to {}", crate::printing::amount(max)));
+        }
+    }
+
     /// A date written exactly `YYYY-MM-DD` within [`MIN_YEAR`]..=[`MAX_YEAR`].
     pub fn date(&mut self, field: &str, value: &str) {
         if parse_date(value).is_none() {

@@ -307,7 +307,7 @@ impl Validate for NewLine {
         }
         v.optional("item_id", self.item_id.as_deref(), 100);
         if let Some(p) = self.unit_price {
-            v.range("unit_price", p, 0, crate::money::MAX_AMOUNT);
+            v.amount("unit_price", p);
         }
         if let Some(t) = self.tax_rate_bp {
             v.range("tax_rate_bp", t, 0, 100_000);

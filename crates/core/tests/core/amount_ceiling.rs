@@ -54,6 +54,8 @@ fn amounts_no_invoice_can_print_are_refused_with_the_field_named() {
         let env = s.call(&s.owner, command, input);
         assert_eq!(refused_field(&env), (422, json!(field)), "{name}: {}", env.to_json());
         assert_eq!(s.dump(), before, "{name}: nothing is written");
+        let said = env.to_value()["details"]["fields"][0]["message"].as_str().unwrap_or_default().to_string();
+        assert!(said.contains("9,999,999.99") && !said.contains("999999999"), "{name}: amounts read as money: {said}");
     }
 
     // The top amount itself is fine; a card whose total would pass it is not.
