@@ -33,7 +33,12 @@ impl Sender {
         Sender {
             name: branch.name.trim().to_string(),
             address: branch.address.clone(),
-            phone: branch.phone.trim().to_string(),
+            // Written as on the invoice (`printing::phone`).
+            phone: if branch.phone.trim().is_empty() {
+                String::new()
+            } else {
+                crate::printing::phone(&branch.phone, &branch.country)
+            },
             time_zone: branch.time_zone.parse().unwrap_or(chrono_tz::UTC),
             footer: branch.invoice_footer.trim().to_string(),
         }

@@ -704,19 +704,19 @@ fn messages_greet_the_customer_by_name_and_sign_with_the_branch() {
     worker.run_until_idle().unwrap();
     assert_eq!(
         texts.said(),
-        ["Hello John Doe, your Oil Change for the Toyota Camry (ABC-123) is booked for Wednesday, 25 Nov 2026 at 09:00. Test Garage, +1 215 555 0100"]
+        ["Hello John Doe, your Oil Change for the Toyota Camry (ABC-123) is booked for Wednesday, 25 Nov 2026 at 09:00. Test Garage, (215) 555-0100"]
     );
     let mail = inbox.parsed();
     assert_eq!(mail[0].subject(), Some("Test Garage: your appointment on Wednesday, 25 Nov 2026 at 09:00"));
     assert_eq!(
         mail[0].body_text(0).unwrap().replace("\r\n", "\n").trim_end(),
-        "Hello John Doe,\n\nYour Oil Change for the Toyota Camry (ABC-123) is booked for Wednesday, 25 Nov 2026 at 09:00.\n\nIf that time does not suit you, please call us on +1 215 555 0100.\n\nKind regards,\nTest Garage\n1200 Market Street\nPhiladelphia, PA 19107\n+1 215 555 0100"
+        "Hello John Doe,\n\nYour Oil Change for the Toyota Camry (ABC-123) is booked for Wednesday, 25 Nov 2026 at 09:00.\n\nIf that time does not suit you, please call us on (215) 555-0100.\n\nKind regards,\nTest Garage\n1200 Market Street\nPhiladelphia, PA 19107\n(215) 555-0100"
     );
     check_in(&s, &appointment, true);
     worker.run_until_idle().unwrap();
     assert_eq!(
         texts.said()[1],
-        "Hello John Doe, your Toyota Camry (ABC-123) is ready for pickup. Test Garage, +1 215 555 0100"
+        "Hello John Doe, your Toyota Camry (ABC-123) is ready for pickup. Test Garage, (215) 555-0100"
     );
     let invoice =
         inbox.parsed().into_iter().find(|m| m.subject().unwrap_or("").starts_with("Invoice ")).expect("the invoice");
