@@ -236,6 +236,19 @@ fn run(cli: Cli) -> Result<ExitCode, ExitCode> {
                         let Some(answer) = env.data() else { return Ok(print(&env)) };
                         data[key] = if key == "stats" { answer.clone() } else { answer["jobs"].clone() };
                     }
+                    // Messages skipped because their moment had passed, the latest first.
+                    let done =
+                        api.call_value(token.as_deref(), "jobs.list", &json!({ "state": "succeeded", "limit": 200 }));
+                    let Some(done) = done.data() else { return Ok(print(&done)) };
+                    let outdated: Vec<serde_json::Value> = done["jobs"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter(|j| j["outcome"].as_str().is_some_and(|o| o.starts_with(OUTDATED)))
+                        .take(10)
+                        .cloned()
+                        .collect();
+                    data["outdated"] = serde_json::Value::Array(outdated);
                     if as_json {
                         return Ok(print(&Envelope::ok(data)));
                     }
@@ -352,6 +365,9 @@ fn columns(rows: &[Vec<String>]) -> String {
 /// `pitlane jobs` for people: the counts, then the jobs waiting to run
 /// and the failed ones, each with its try, when it runs next (branch
 /// time), what it is about and its last error.
+/// How the worker words a message skipped because its moment had passed.
+const OUTDATED: &str = "skipped: outdated, ";
+
 fn jobs_table(data: &serde_json::Value, tz: chrono_tz::Tz, now: &str) -> String {
     let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
     let number = |v: &serde_json::Value| v.as_i64().unwrap_or_default();
@@ -419,6 +435,17 @@ fn jobs_table(data: &serde_json::Value, tz: chrono_tz::Tz, now: &str) -> String 
         out.push_str(
             "\nTo try a failed job again: pitlane jobs retry JOB_ID. To give it up: pitlane jobs discard JOB_ID.\n",
         );
+    }
+    let outdated = data["outdated"].as_array().unwrap_or(&empty);
+    if !outdated.is_empty() {
+        out.push_str(&format!("\nNot sent because their moment had passed (the latest {}):\n", outdated.len()));
+        let mut rows = vec![vec!["SKIPPED AT".into(), "ABOUT".into()]];
+        for job in outdated {
+            let why = text(&job["outcome"]);
+            rows.push(vec![pitlane_core::messages::local_time(&text(&job["finished_at"]), tz), text(&job["subject"])]);
+            rows.push(vec![String::new(), format!("why: {}", why.trim_start_matches(OUTDATED))]);
+        }
+        out.push_str(&columns(&rows));
     }
     out
 }

@@ -449,3 +449,19 @@ fn a_closed_stdout_is_not_a_failure_of_the_command() {
         envelope(&pitlane(&db, &["--user", "o", "call", "customers.search", r#"{"query":"written"}"#], Some("1111")));
     assert_eq!(found["data"]["customers"].as_array().map(Vec::len), Some(1), "the change was committed once");
 }
+
+#[test]
+fn pitlane_jobs_shows_the_messages_skipped_because_their_moment_had_passed() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("shop.db");
+    assert_eq!(pitlane(&db, &["demo"], None).status.code(), Some(0));
+    let table =
+        |db: &Path| String::from_utf8(pitlane(db, &["--user", "manager", "jobs"], Some("1234")).stdout).unwrap();
+    assert!(!table(&db).contains("Not sent because"), "nothing skipped before the worker ran");
+    // The demo's checked-in cars still have their booking confirmations queued.
+    assert_eq!(pitlane(&db, &["--user", "manager", "jobs", "work"], Some("1234")).status.code(), Some(0));
+    let after = table(&db);
+    assert!(after.contains("Not sent because their moment had passed (the latest "), "{after}");
+    assert!(after.lines().any(|l| l.trim_start().starts_with("why: the ")), "each with its reason, in words: {after}");
+    assert!(!after.contains("skipped: outdated"), "not the worker's own wording: {after}");
+}
