@@ -1,0 +1,27 @@
+// The route table: every screen, who may see it, and its place in the
+// navigation. Each area keeps its own list (screens/<area>/routes.ts).
+// Roles only shape navigation; the core checks every command again.
+
+import type { Component } from "svelte";
+import { deskRoutes } from "./screens/desk/routes";
+import { techRoutes } from "./screens/tech/routes";
+
+export type Role = "front_desk" | "technician" | "manager" | "owner";
+
+export interface RouteDef {
+  /** `/today`, `/job/:id` */
+  path: string;
+  title: string;
+  roles: Role[];
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  component: () => Promise<{ default: Component<any> }>;
+  /** Shown in the side navigation when set. */
+  nav?: { label: string; order: number; shortcut?: string };
+}
+
+export const routes: RouteDef[] = [...deskRoutes, ...techRoutes];
+
+/** Where a role lands after login. */
+export function homeFor(role: Role): string {
+  return role === "technician" ? "/my-jobs" : "/today";
+}
