@@ -58,6 +58,7 @@ commands! {
     "job_cards.add_line"     => JobCardWork,     job_cards::add_line_cmd;
     "job_cards.remove_line"  => JobCardWork,     job_cards::remove_line_cmd;
     "job_cards.start"        => JobCardWork,     job_cards::start_cmd;
+    "job_cards.update"       => JobCardWork,     job_cards::update::update_cmd;
     "job_cards.complete"     => JobCardWork,     job_cards::complete::complete_cmd;
     "job_cards.cancel"       => JobCardDesk,     job_cards::cancel_cmd;
     "job_cards.orchestration_status" => AnyStaff, job_cards::orchestration_status_cmd;

@@ -3,6 +3,7 @@
 //! orchestrator of its own: [`complete`].
 
 pub mod complete;
+pub mod update;
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::{Deserialize, Serialize};

@@ -84,6 +84,11 @@ fn samples(
             vec!["job_card_id", "technician_id"],
         ),
         (
+            "job_cards.update",
+            json!({ "job_card_id": card, "odometer_in": 1000, "complaint": "c", "findings": "f" }),
+            vec!["job_card_id"],
+        ),
+        (
             "job_cards.complete",
             json!({ "job_card_id": card, "skip_invoice": false, "skip_inventory": false, "invoice_data": { "due_date": "2026-12-31", "notes": "n" } }),
             vec!["job_card_id"],

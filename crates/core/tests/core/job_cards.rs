@@ -525,3 +525,47 @@ fn starting_a_card_without_naming_the_technician() {
         }
     }
 }
+
+#[test]
+fn the_workshop_records_odometer_complaint_and_findings_while_the_car_is_in() {
+    let s = shop();
+    let job = job_in_progress(&s, 1, 5);
+    let card = s.ok(
+        &job.tech,
+        "job_cards.update",
+        json!({ "job_card_id": job.card, "odometer_in": 42150, "findings": "  Rear pads at 2 mm; replaced.  " }),
+    );
+    assert_eq!(card["odometer_in"], 42150);
+    assert_eq!(card["findings"], "Rear pads at 2 mm; replaced.", "texts are trimmed");
+    assert_eq!(card["complaint"], "Service due", "a field not sent stays");
+    let events: Vec<(String, String)> = {
+        let conn = s.api.lock_conn();
+        let mut stmt =
+            conn.prepare("SELECT type, payload FROM outbox WHERE type = 'JobCardUpdated' ORDER BY seq").unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().collect::<Result<_, _>>().unwrap()
+    };
+    assert_eq!(events.len(), 1, "one event for one change");
+    let payload: Value = serde_json::from_str(&events[0].1).unwrap();
+    assert_eq!(payload["odometer_in"], 42150);
+    assert!(payload.get("complaint").is_none(), "the event carries only what changed");
+
+    let other = s.staff("tech_b", "technician");
+    let before = s.dump();
+    s.ok(&job.tech, "job_cards.update", json!({ "job_card_id": job.card, "odometer_in": 42150 }));
+    assert_eq!(s.dump(), before, "the same value again changes nothing and writes no event");
+
+    let (status, code) =
+        failure(&s.call(&other, "job_cards.update", json!({ "job_card_id": job.card, "findings": "x" })));
+    assert_eq!((status, code.as_str()), (403, "forbidden"), "another technician's card");
+    let (status, code) =
+        failure(&s.call(&s.owner, "job_cards.update", json!({ "job_card_id": job.card, "odometer_in": -1 })));
+    assert_eq!((status, code.as_str()), (422, "validation_failed"));
+    let after = s.dump();
+    let changed: Vec<&String> = after.iter().zip(&before).filter(|(a, b)| a != b).map(|(a, _)| &a.0).collect();
+    assert!(changed.is_empty(), "refusals change nothing, but these tables changed: {changed:?}");
+
+    s.ok(&job.tech, "job_cards.complete", json!({ "job_card_id": job.card }));
+    let (status, code) =
+        failure(&s.call(&job.tech, "job_cards.update", json!({ "job_card_id": job.card, "findings": "later" })));
+    assert_eq!((status, code.as_str()), (409, "already_completed"), "a billed card keeps what it was billed with");
+}

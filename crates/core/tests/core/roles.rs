@@ -42,6 +42,7 @@ const MATRIX: &[(&str, [bool; 4])] = &[
     ("job_cards.add_line", [F, T, T, T]),
     ("job_cards.remove_line", [F, T, T, T]),
     ("job_cards.start", [F, T, T, T]),
+    ("job_cards.update", [F, T, T, T]),
     ("job_cards.complete", [F, T, T, T]),
     ("job_cards.cancel", [T, F, T, T]),
     ("job_cards.orchestration_status", [T, T, T, T]),
