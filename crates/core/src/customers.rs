@@ -368,12 +368,13 @@ pub struct SearchOutput {
 /// Customers whose name, email, phone, plate or VIN starts with the query,
 /// answered by one index range scan (see [`search::hits`]).
 pub fn search(conn: &Connection, query: &str, limit: i64) -> Result<Vec<serde_json::Value>> {
+    // A customer matches through several terms (name, surname, email,
+    // plates) that sort apart: one card each, where their first term sorts.
     let mut cards = Vec::new();
-    let mut last = String::new();
+    let mut seen = std::collections::HashSet::new();
     for h in search::hits(conn, query, limit)? {
-        if h.customer_id != last {
+        if seen.insert(h.customer_id) {
             cards.push(serde_json::from_str(&h.card)?);
-            last = h.customer_id;
         }
     }
     Ok(cards)

@@ -159,9 +159,18 @@ impl Worker {
 
     /// Runs due jobs until none is due.
     pub fn run_until_idle(&self) -> pitlane_core::Result<Vec<Ran>> {
+        self.run_until_idle_or_stopped(|| false)
+    }
+
+    /// Runs due jobs until none is due or `stopped()` says so, asked
+    /// between jobs: a stop waits for the job in hand, never for the queue.
+    pub fn run_until_idle_or_stopped(&self, stopped: impl Fn() -> bool) -> pitlane_core::Result<Vec<Ran>> {
         let mut ran = Vec::new();
-        while let Some(r) = self.run_one()? {
-            ran.push(r);
+        while !stopped() {
+            match self.run_one()? {
+                Some(r) => ran.push(r),
+                None => break,
+            }
         }
         Ok(ran)
     }
@@ -201,7 +210,8 @@ impl Worker {
                 }));
             }
             let worker = self.clone();
-            match tokio::task::spawn_blocking(move || worker.run_until_idle()).await {
+            let halt = stop.clone();
+            match tokio::task::spawn_blocking(move || worker.run_until_idle_or_stopped(|| *halt.borrow())).await {
                 Ok(Ok(_)) => {}
                 Ok(Err(e)) => tracing::error!(error = %e, "job queue"),
                 Err(e) => tracing::error!(error = %e, "worker task"),

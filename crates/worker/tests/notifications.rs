@@ -436,6 +436,33 @@ fn the_worker_runs_on_tokio_until_stopped() {
 }
 
 #[test]
+fn a_stop_waits_for_the_job_in_hand_not_for_the_whole_queue() {
+    let s = support::shop();
+    let port = free_port();
+    let inbox = smtp_on(port);
+    smtp_settings(&s, port);
+    let (invoice, _) = completed(&s, "Queue Customer", None, None);
+    let (worker, _api) = worker_for(&s, s.clock.clone());
+    worker.run_until_idle().unwrap();
+    let before = inbox.count();
+    for n in 0..3 {
+        s.ok(&s.owner, "invoices.email", json!({ "invoice_id": invoice, "to": format!("q{n}@example.com") }));
+    }
+    let asked = std::cell::Cell::new(0);
+    let ran = worker
+        .run_until_idle_or_stopped(|| {
+            asked.set(asked.get() + 1);
+            asked.get() > 1
+        })
+        .unwrap();
+    assert_eq!(ran.len(), 1, "the stop came after the first job: one ran");
+    assert_eq!(inbox.count(), before + 1);
+    let queued: i64 =
+        s.api.lock_conn().query_row("SELECT count(*) FROM jobs WHERE state = 'queued'", [], |r| r.get(0)).unwrap();
+    assert_eq!(queued, 2, "the rest wait for the next start");
+}
+
+#[test]
 fn a_job_whose_worker_dies_every_time_ends_in_the_failed_list() {
     let s = support::shop();
     s.item("OIL", "Engine Oil", 5000, 4000);

@@ -134,3 +134,24 @@ fn search_cards_follow_vehicles_and_their_owners() {
     let by_old_plate = s.ok(&s.owner, "vehicles.search", json!({ "query": "kl 77" }));
     assert!(by_old_plate["vehicles"].as_array().unwrap().is_empty(), "the old plate finds nothing");
 }
+
+#[test]
+fn a_customer_found_through_several_terms_is_listed_once() {
+    let s = shop();
+    let anna = s.ok(&s.owner, "customers.create", json!({ "name": "Anna Andersen", "email": "anna@andersen.example" }));
+    s.ok(
+        &s.owner,
+        "vehicles.register",
+        json!({ "customer_id": anna["id"], "license_plate": "AN-1", "make": "Volvo", "model": "V70" }),
+    );
+    s.ok(&s.owner, "customers.create", json!({ "name": "Andrew Ng" }));
+    // "an" starts the name, the surname, the email and the plate of Anna,
+    // and these terms sort apart, with Andrew's name between them.
+    let found = s.ok(&s.owner, "customers.search", json!({ "query": "an" }));
+    let names: Vec<&str> = found["customers"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    let mut unique = names.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(names.len(), unique.len(), "each customer once: {names:?}");
+    assert_eq!(unique, ["Andrew Ng", "Anna Andersen"]);
+}
