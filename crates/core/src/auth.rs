@@ -14,9 +14,9 @@ use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::api::{Actor, Ctx, NoInput};
 use crate::audit;
 use crate::clock::rfc3339;
+use crate::ctx::{Actor, Ctx, NoInput};
 use crate::error::{Error, Result};
 use crate::staff::{pin_matches, Pin};
 use crate::validate::{Validate, Violations};
@@ -105,7 +105,7 @@ pub fn login_cmd(ctx: &mut Ctx, input: LoginInput) -> Result<LoginOutput> {
         if pin_ok {
             tx.execute("UPDATE staff SET failed_pin_count = 0, locked_until = NULL WHERE id = ?1", [&id])?;
             audit::record_tx(tx, &as_of(now, stamp.ids, &id), "auth.login", "staff", Some(&id), json!({}))?;
-            let role = crate::api::Role::parse(&role).ok_or_else(|| Error::Internal("unknown role".into()))?;
+            let role = crate::roles::Role::parse(&role).ok_or_else(|| Error::Internal("unknown role".into()))?;
             return Ok(Outcome::In(Actor { staff_id: id, code: input.code.clone(), name, role }));
         }
         let failed = failed + 1;
@@ -208,7 +208,7 @@ pub fn whoami_cmd(ctx: &mut Ctx, _input: NoInput) -> Result<Actor> {
 pub struct LoginChoice {
     pub code: String,
     pub name: String,
-    pub role: crate::api::Role,
+    pub role: crate::roles::Role,
 }
 
 #[derive(Debug, Serialize, ts_rs::TS)]
@@ -224,7 +224,7 @@ pub fn staff_cmd(ctx: &mut Ctx, _input: NoInput) -> Result<LoginChoices> {
         .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?
         .map(|row| {
             let (code, name, role) = row?;
-            let role = crate::api::Role::parse(&role)
+            let role = crate::roles::Role::parse(&role)
                 .ok_or_else(|| Error::Internal(format!("staff {code} has an unknown role")))?;
             Ok(LoginChoice { code, name, role })
         })

@@ -10,8 +10,8 @@ use rusqlite::{Connection, OpenFlags, MAIN_DB};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::api::Ctx;
 use crate::audit;
+use crate::ctx::Ctx;
 use crate::error::{Error, Result};
 use crate::validate::{Validate, Violations};
 

@@ -6,7 +6,7 @@ use serde_json::Value;
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Every `code` the envelope can carry: first those of the variants
-/// (`api::envelope::code_of`), then those of [`Error::Conflict`] and
+/// ([`Error::code`]), then those of [`Error::Conflict`] and
 /// [`Error::Rule`]. The UI's `ErrorCode` type is generated from this list;
 /// [`Error::conflict`] and [`Error::rule`] refuse (in debug builds) a code
 /// missing from it, and a test checks every code written in the sources.
@@ -136,6 +136,24 @@ impl Error {
     pub fn rule(code: &'static str, message: impl Into<String>, details: Value) -> Self {
         debug_assert!(CODES.contains(&code), "error code {code} is missing from error::CODES");
         Error::Rule { code, message: message.into(), details }
+    }
+
+    /// The machine-readable code the envelope carries (one of [`CODES`]).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::BadRequest(_) => "bad_request",
+            Error::Validation(_) => "validation_failed",
+            Error::NotLoggedIn => "not_logged_in",
+            Error::WrongCredentials { .. } => "wrong_credentials",
+            Error::AccountLocked { .. } => "account_locked",
+            Error::Forbidden { .. } => "forbidden",
+            Error::NotFound { .. } => "not_found",
+            Error::Conflict { code, .. } | Error::Rule { code, .. } => code,
+            Error::Overflow { .. } => "amount_out_of_range",
+            Error::DatabaseTooNew { .. } => "database_too_new",
+            Error::NotPitlaneDatabase(_) => "not_a_pitlane_database",
+            Error::Db(_) | Error::Internal(_) => "internal_error",
+        }
     }
 
     /// SQLITE_BUSY / SQLITE_LOCKED: worth retrying the whole transaction.

@@ -9,9 +9,9 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::api::Ctx;
 use crate::audit;
 use crate::clock::Stamp;
+use crate::ctx::Ctx;
 use crate::error::{Error, Result};
 use crate::money::format_quantity;
 use crate::outbox::{self, NewEvent};
@@ -392,7 +392,7 @@ pub fn create_item_tx(tx: &Transaction, stamp: &Stamp, n: &NewItem, default_tax_
 pub struct ItemPatch {
     pub id: String,
     pub sku: Option<String>,
-    #[serde(default, deserialize_with = "crate::customers::double_option")]
+    #[serde(default, deserialize_with = "crate::validate::double_option")]
     #[ts(optional = nullable)]
     pub barcode: Option<Option<String>>,
     pub name: Option<String>,
@@ -749,7 +749,7 @@ pub fn ledger_cmd(ctx: &mut Ctx, input: LedgerInput) -> Result<Ledger> {
     Ok(Ledger { transactions: ledger(ctx.conn(), &item.id, input.before_seq, input.limit)?, item })
 }
 
-pub fn low_stock_cmd(ctx: &mut Ctx, _input: crate::api::NoInput) -> Result<ItemList> {
+pub fn low_stock_cmd(ctx: &mut Ctx, _input: crate::ctx::NoInput) -> Result<ItemList> {
     let input = ItemsInput { low_stock_only: true, limit: 500, ..Default::default() };
     Ok(ItemList { items: list_items(ctx.conn(), &input)? })
 }

@@ -9,8 +9,8 @@ use chrono_tz::Tz;
 use rusqlite::{params, Connection};
 use serde::{Deserialize, Serialize};
 
-use crate::api::Ctx;
 use crate::clock::rfc3339;
+use crate::ctx::Ctx;
 use crate::error::{Error, Result};
 use crate::money;
 use crate::totals::RateTotal;
@@ -255,7 +255,7 @@ pub struct Outstanding {
     pub invoices: Vec<OutstandingInvoice>,
 }
 
-pub fn outstanding_cmd(ctx: &mut Ctx, _input: crate::api::NoInput) -> Result<Outstanding> {
+pub fn outstanding_cmd(ctx: &mut Ctx, _input: crate::ctx::NoInput) -> Result<Outstanding> {
     let conn = ctx.conn();
     let tz = branch_tz(conn)?;
     let today = ctx.clock.now().with_timezone(&tz).date_naive();

@@ -5,9 +5,9 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::api::Ctx;
 use crate::audit;
 use crate::clock::Stamp;
+use crate::ctx::Ctx;
 use crate::error::{Error, Result};
 use crate::validate::{parse_hhmm, Validate, Violations, MAX_NAME, MAX_TEXT};
 
@@ -340,7 +340,7 @@ pub struct BranchPatch {
     pub idle_lock_minutes: Option<i64>,
     /// A PNG or JPEG, base64-encoded (a `data:` URL too), at most 256 KB and
     /// 4000 pixels a side; `null` removes it.
-    #[serde(default, deserialize_with = "crate::customers::double_option")]
+    #[serde(default, deserialize_with = "crate::validate::double_option")]
     #[ts(optional = nullable)]
     pub logo: Option<Option<String>>,
 }
@@ -942,7 +942,7 @@ pub fn update_tx(tx: &Transaction, stamp: &Stamp, input: &UpdateSettings) -> Res
 
 // ---- commands ----------------------------------------------------------------
 
-pub fn get_cmd(ctx: &mut Ctx, _input: crate::api::NoInput) -> Result<Settings> {
+pub fn get_cmd(ctx: &mut Ctx, _input: crate::ctx::NoInput) -> Result<Settings> {
     let mut settings = load(ctx.conn())?;
     settings.secrets = crate::secrets::states(ctx)?;
     Ok(settings)
@@ -950,7 +950,7 @@ pub fn get_cmd(ctx: &mut Ctx, _input: crate::api::NoInput) -> Result<Settings> {
 
 pub fn update_cmd(ctx: &mut Ctx, input: UpdateSettings) -> Result<Settings> {
     ctx.write(|tx, stamp| update_tx(tx, stamp, &input))?;
-    get_cmd(ctx, crate::api::NoInput {})
+    get_cmd(ctx, crate::ctx::NoInput {})
 }
 
 #[cfg(test)]

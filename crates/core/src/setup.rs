@@ -5,10 +5,11 @@ use rusqlite::{params, Transaction};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::api::{Ctx, Role};
 use crate::audit;
 use crate::clock::Stamp;
+use crate::ctx::Ctx;
 use crate::error::{Error, Result};
+use crate::roles::Role;
 use crate::settings::{
     self, check_country, check_currency, check_tax_rate, check_time_zone, Branch, Device, OpeningInterval,
 };

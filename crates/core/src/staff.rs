@@ -7,10 +7,11 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::api::{Actor, Ctx, Role};
 use crate::audit;
 use crate::clock::Stamp;
+use crate::ctx::{Actor, Ctx};
 use crate::error::{Error, Result};
+use crate::roles::Role;
 use crate::validate::{Validate, Violations, MAX_NAME};
 
 #[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]

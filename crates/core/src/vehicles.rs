@@ -5,14 +5,14 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::api::Ctx;
 use crate::audit;
 use crate::clock::Stamp;
-use crate::customers::{self, double_option, IdInput, SearchInput};
+use crate::ctx::Ctx;
+use crate::customers::{self, Customer, SearchInput};
 use crate::error::{Error, Result};
 use crate::outbox::{self, NewEvent};
 use crate::search;
-use crate::validate::{check_vin, plate_key, Validate, Violations, MAX_NAME};
+use crate::validate::{check_vin, double_option, plate_key, IdInput, Validate, Violations, MAX_NAME};
 
 #[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
 pub struct Vehicle {
@@ -493,4 +493,17 @@ pub fn history_cmd(ctx: &mut Ctx, input: IdInput) -> Result<History> {
     let vehicle = get(ctx.conn(), &input.id)?;
     let records = history(ctx.conn(), &vehicle.id)?;
     Ok(History { vehicle, records })
+}
+#[derive(Debug, Serialize, ts_rs::TS)]
+pub struct CustomerDetail {
+    pub customer: Customer,
+    pub vehicles: Vec<Vehicle>,
+}
+
+/// `customers.get`: a customer with their vehicles (here, as vehicles sit
+/// above customers).
+pub fn customer_detail_cmd(ctx: &mut Ctx, input: IdInput) -> Result<CustomerDetail> {
+    let customer = customers::get(ctx.conn(), &input.id)?;
+    let vehicles = of_customer(ctx.conn(), &customer.id)?;
+    Ok(CustomerDetail { customer, vehicles })
 }

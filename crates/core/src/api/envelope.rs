@@ -78,22 +78,9 @@ impl Envelope {
 /// [`crate::error::CODES`] they make the UI's `ErrorCode`.
 pub const TRANSPORT_CODES: &[&str] = &["not_authorized", "forbidden_origin"];
 
-/// The machine-readable code of an error.
+/// The machine-readable code of an error ([`Error::code`]).
 pub fn code_of(e: &Error) -> &'static str {
-    match e {
-        Error::BadRequest(_) => "bad_request",
-        Error::Validation(_) => "validation_failed",
-        Error::NotLoggedIn => "not_logged_in",
-        Error::WrongCredentials { .. } => "wrong_credentials",
-        Error::AccountLocked { .. } => "account_locked",
-        Error::Forbidden { .. } => "forbidden",
-        Error::NotFound { .. } => "not_found",
-        Error::Conflict { code, .. } | Error::Rule { code, .. } => code,
-        Error::Overflow { .. } => "amount_out_of_range",
-        Error::DatabaseTooNew { .. } => "database_too_new",
-        Error::NotPitlaneDatabase(_) => "not_a_pitlane_database",
-        Error::Db(_) | Error::Internal(_) => "internal_error",
-    }
+    e.code()
 }
 
 /// Maps an error to its envelope. Unexpected errors are logged with a

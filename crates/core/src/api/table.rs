@@ -14,8 +14,10 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 use ts_rs::{TypeVisitor, TS};
 
-use super::{dispatch, Ctx, Permission};
+use super::dispatch;
+use crate::ctx::{Ctx, NoInput};
 use crate::error::Result;
+use crate::roles::Permission;
 use crate::{
     alerts, appointments, audit, auth, backup, customers, inventory, invoices, job_cards, jobs, payments, printing,
     reports, secrets, settings, setup, staff, vehicles,
@@ -123,7 +125,7 @@ commands! {
     "auth.whoami"            => AnyStaff,        auth::whoami_cmd;
     "auth.staff"             => Public,          auth::staff_cmd;
     "customers.search"       => CustomersRead,   customers::search_cmd;
-    "customers.get"          => CustomersRead,   customers::get_cmd;
+    "customers.get"          => CustomersRead,   vehicles::customer_detail_cmd;
     "customers.create"       => CustomersWrite,  customers::create_cmd;
     "customers.update"       => CustomersWrite,  customers::update_cmd;
     "vehicles.search"        => CustomersRead,   vehicles::search_cmd;
@@ -225,6 +227,6 @@ fn audit_list_cmd(ctx: &mut Ctx, input: AuditListInput) -> Result<AuditList> {
     Ok(AuditList { entries: audit::list(ctx.conn(), input.entity_id.as_deref(), input.before_seq, input.limit)? })
 }
 
-fn audit_verify_cmd(ctx: &mut Ctx, _input: super::NoInput) -> Result<audit::Verification> {
+fn audit_verify_cmd(ctx: &mut Ctx, _input: NoInput) -> Result<audit::Verification> {
     audit::verify(ctx.conn())
 }

@@ -9,8 +9,8 @@ use serde_json::json;
 
 use super::rules::{self, SlotProblem};
 use super::{calendar, capable_bays, check_branch, get, minutes_of, next_free, service_type_by_code, Appointment};
-use crate::api::Ctx;
 use crate::clock::{rfc3339, Stamp};
+use crate::ctx::Ctx;
 use crate::customers::{self, Customer, CustomerFields};
 use crate::error::{Error, Result};
 use crate::failpoints;
@@ -131,7 +131,7 @@ pub struct Booked {
 }
 
 /// What was done, in words. `notified`: the confirmation was queued for a
-/// customer whom a fully set-up channel reaches (`jobs::channels`).
+/// customer whom a fully set-up channel reaches (`messages::channels`).
 pub fn message(new_customer: bool, new_vehicle: bool, notified: bool) -> String {
     let mut m = String::from("Appointment booked successfully.");
     if new_customer {
@@ -397,7 +397,7 @@ pub fn book_cmd(ctx: &mut Ctx, input: BookInput) -> Result<Booked> {
     booked.steps = steps;
     // The confirmation jobs were queued with the AppointmentBooked event, in
     // the booking's own transaction (jobs::ROUTES).
-    let channels = crate::jobs::channels(ctx.conn(), ctx.secrets.as_deref())?;
+    let channels = crate::messages::channels(ctx.conn(), ctx.secrets.as_deref())?;
     let notified = channels.reach(booked.customer.email.is_some(), booked.customer.phone.is_some());
     booked.message = message(booked.is_new_customer, booked.is_new_vehicle, notified);
     Ok(booked)

@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::{get, set_status_tx, Appointment, AppointmentAction, Status};
-use crate::api::Ctx;
+use crate::ctx::Ctx;
 use crate::error::{Error, Result};
 use crate::failpoints;
 use crate::job_cards::{self, JobCard, NewJobCard, NewLine};

@@ -12,9 +12,9 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::api::Ctx;
 use crate::audit;
 use crate::clock::{rfc3339, Stamp};
+use crate::ctx::Ctx;
 use crate::error::{Error, Result};
 use crate::outbox::{self, NewEvent};
 use crate::settings::{self, ServiceType};

@@ -8,12 +8,13 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::api::{Actor, Ctx, Role};
 use crate::audit;
 use crate::clock::Stamp;
+use crate::ctx::{Actor, Ctx};
 use crate::error::{Error, Result};
 use crate::money::format_quantity;
 use crate::outbox::{self, NewEvent};
+use crate::roles::Role;
 use crate::validate::{Validate, Violations, MAX_NAME, MAX_TEXT};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
@@ -598,7 +599,7 @@ pub fn cancel_cmd(ctx: &mut Ctx, input: CancelInput) -> Result<JobCard> {
 
 // ---- reads -------------------------------------------------------------------------
 
-pub fn get_cmd(ctx: &mut Ctx, input: crate::customers::IdInput) -> Result<JobCard> {
+pub fn get_cmd(ctx: &mut Ctx, input: crate::validate::IdInput) -> Result<JobCard> {
     get(ctx.conn(), &input.id)
 }
 

@@ -20,9 +20,9 @@ use serde_json::json;
 use super::card::{ask, in_progress, not_configured, unsettled};
 use super::{get, record_refund_tx, refundable, RefundInput, Refunded};
 use crate::alerts::{self, NewAlert};
-use crate::api::Ctx;
 use crate::audit;
 use crate::clock::Stamp;
+use crate::ctx::Ctx;
 use crate::error::{Error, Result};
 use crate::failpoints;
 use crate::gateway::{GatewayError, PaymentGateway, Refund, RefundRequest};
@@ -104,7 +104,7 @@ enum Begin {
 
 /// `payments.refund` of a card payment.
 pub fn refund(ctx: &mut Ctx, input: &RefundInput) -> Result<Refunded> {
-    let Some(gateway) = ctx.gateway()? else {
+    let Some(gateway) = super::gateway(ctx)? else {
         return Err(not_configured());
     };
     match ctx.write(|tx, stamp| begin_tx(tx, stamp, input))? {

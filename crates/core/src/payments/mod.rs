@@ -12,9 +12,9 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::api::Ctx;
 use crate::audit;
 use crate::clock::Stamp;
+use crate::ctx::Ctx;
 use crate::error::{Error, Result};
 use crate::invoices::{self, Invoice};
 use crate::outbox::{self, NewEvent};
@@ -441,5 +441,30 @@ pub fn void_cmd(ctx: &mut Ctx, input: VoidInput) -> Result<Invoice> {
             },
         )?;
         invoices::get(tx, &invoice.id)
+    })
+}
+
+/// The card gateway: the fixed one, or one reached through the
+/// connector with the settings' address and the keyring's key.
+/// `None` when no address is set up.
+pub(crate) fn gateway(ctx: &Ctx) -> Result<Option<std::sync::Arc<dyn crate::gateway::PaymentGateway>>> {
+    if let Some(g) = &ctx.fixed_gateway {
+        return Ok(Some(g.clone()));
+    }
+    let Some(connect) = ctx.connector.clone() else {
+        return Ok(None);
+    };
+    let Some(url) = crate::settings::integration(ctx.conn(), "payment_gateway_url")? else {
+        return Ok(None);
+    };
+    let Some(key) = crate::secrets::read(ctx, "payment_gateway_key")? else {
+        return Err(Error::rule(
+            "card_gateway_key_missing",
+            "The card payment gateway's key is not set up yet: the owner adds it in the settings.",
+            serde_json::json!({}),
+        ));
+    };
+    connect(&url, &key).map(Some).map_err(|e| {
+        Error::rule("gateway_refused", format!("The payment gateway cannot be used: {e}."), serde_json::json!({}))
     })
 }

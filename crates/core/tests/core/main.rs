@@ -13,6 +13,7 @@ mod migrations;
 mod roles;
 mod series;
 mod settings;
+mod shape;
 mod stock;
 mod support;
 mod wording;
