@@ -2,21 +2,20 @@
 //! phone unique as E.164 (read with the branch's country as default).
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::api::Ctx;
 use crate::audit;
 use crate::clock::Stamp;
+use crate::ctx::Ctx;
 use crate::error::{Error, Result};
 use crate::outbox::{self, NewEvent};
 use crate::search;
 use crate::validate::{
     check_email, check_phone_shape, email_key, normalize_phone, Validate, Violations, MAX_NAME, MAX_TEXT,
 };
-use crate::vehicles::{self, Vehicle};
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
 pub struct Customer {
     pub id: String,
     pub name: String,
@@ -154,28 +153,25 @@ pub fn create_tx(tx: &Transaction, stamp: &Stamp, f: &CustomerFields) -> Result<
 
 // ---- inputs -----------------------------------------------------------------
 
-/// `Some(None)` when the field is sent as null (clear it), `None` when left out.
-pub fn double_option<'de, T, D>(de: D) -> std::result::Result<Option<Option<T>>, D::Error>
-where
-    T: Deserialize<'de>,
-    D: Deserializer<'de>,
-{
-    Option::<T>::deserialize(de).map(Some)
-}
-
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct NewCustomer {
     pub name: String,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub email: Option<String>,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub phone: Option<String>,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub address: String,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub notes: String,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub marketing_consent: bool,
 }
 
@@ -222,14 +218,17 @@ impl NewCustomer {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct CustomerPatch {
     pub id: String,
     pub name: Option<String>,
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "crate::validate::double_option")]
+    #[ts(optional = nullable)]
     pub email: Option<Option<String>>,
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "crate::validate::double_option")]
+    #[ts(optional = nullable)]
     pub phone: Option<Option<String>>,
     pub address: Option<String>,
     pub notes: Option<String>,
@@ -339,11 +338,13 @@ pub fn update_tx(
 
 // ---- commands ----------------------------------------------------------------
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct SearchInput {
     pub query: String,
     #[serde(default = "twenty")]
+    #[ts(optional = nullable)]
     pub limit: i64,
 }
 
@@ -360,7 +361,7 @@ impl Validate for SearchInput {
 
 /// Search results are the customers' cards: id, name, email, phone and
 /// vehicles (id, license_plate, make, model, year). `customers.get` gives the rest.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct SearchOutput {
     pub customers: Vec<serde_json::Value>,
 }
@@ -382,30 +383,6 @@ pub fn search(conn: &Connection, query: &str, limit: i64) -> Result<Vec<serde_js
 
 pub fn search_cmd(ctx: &mut Ctx, input: SearchInput) -> Result<SearchOutput> {
     Ok(SearchOutput { customers: search(ctx.conn(), &input.query, input.limit)? })
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct IdInput {
-    pub id: String,
-}
-
-impl Validate for IdInput {
-    fn validate(&self, v: &mut Violations) {
-        v.required("id", &self.id, 100);
-    }
-}
-
-#[derive(Debug, Serialize)]
-pub struct CustomerDetail {
-    pub customer: Customer,
-    pub vehicles: Vec<Vehicle>,
-}
-
-pub fn get_cmd(ctx: &mut Ctx, input: IdInput) -> Result<CustomerDetail> {
-    let customer = get(ctx.conn(), &input.id)?;
-    let vehicles = vehicles::of_customer(ctx.conn(), &customer.id)?;
-    Ok(CustomerDetail { customer, vehicles })
 }
 
 // Phones are read before the write lock is taken: the phone-number metadata

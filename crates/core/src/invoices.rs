@@ -3,14 +3,14 @@
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use crate::api::Ctx;
 use crate::clock::Stamp;
+use crate::ctx::Ctx;
 use crate::error::{Error, Result};
 use crate::validate::{Validate, Violations};
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
 pub struct Invoice {
     pub id: String,
     pub number: String,
@@ -124,20 +124,26 @@ pub fn insert_tx(tx: &Transaction, stamp: &Stamp, n: &NewInvoice) -> Result<Invo
 
 // ---- commands ----------------------------------------------------------------
 
-pub fn get_cmd(ctx: &mut Ctx, input: crate::customers::IdInput) -> Result<Invoice> {
+pub fn get_cmd(ctx: &mut Ctx, input: crate::validate::IdInput) -> Result<Invoice> {
     get(ctx.conn(), &input.id)
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ts_rs::TS)]
+#[ts(rename = "InvoiceListInput")]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct ListInput {
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub status: Option<String>,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub customer_id: Option<String>,
     #[serde(default = "fifty")]
+    #[ts(optional = nullable)]
     pub limit: i64,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub offset: i64,
 }
 
@@ -158,7 +164,7 @@ impl Validate for ListInput {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct InvoiceList {
     pub invoices: Vec<Invoice>,
 }
@@ -172,32 +178,4 @@ pub fn list_cmd(ctx: &mut Ctx, input: ListInput) -> Result<InvoiceList> {
         .query_map(params![input.status, input.customer_id, input.limit, input.offset], from_row)?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(InvoiceList { invoices })
-}
-
-/// The lines as billed, for the invoice's copy: with the part number and
-/// unit of part lines as they were when billed.
-pub fn billed_lines(
-    conn: &Connection,
-    lines: &[crate::job_cards::Line],
-    totals: &crate::totals::Totals,
-) -> Result<Value> {
-    let mut billed = Vec::with_capacity(lines.len());
-    for (l, t) in lines.iter().zip(&totals.lines) {
-        let item = match &l.item_id {
-            Some(id) => crate::inventory::find(conn, id)?,
-            None => None,
-        };
-        let (sku, unit) = match (&item, l.kind.as_str()) {
-            (Some(i), _) => (i.sku.as_str(), i.unit.as_str()),
-            (None, "labour") => ("", "h"),
-            _ => ("", ""),
-        };
-        billed.push(json!({
-            "kind": l.kind, "description": l.description, "item_id": l.item_id, "sku": sku, "unit": unit,
-            "quantity": l.quantity, "quantity_display": l.quantity_display,
-            "unit_price": l.unit_price, "tax_rate_bp": l.tax_rate_bp,
-            "net": t.net, "tax": t.tax, "total": t.total,
-        }));
-    }
-    Ok(Value::Array(billed))
 }

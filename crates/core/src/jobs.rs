@@ -18,75 +18,14 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::api::Ctx;
 use crate::audit;
 use crate::clock::rfc3339;
+use crate::ctx::Ctx;
 use crate::error::{Error, Result};
+pub use crate::messages::{channels, Channels};
 use crate::outbox::EventEnvelope;
+pub use crate::outbox::{channel_of, enqueue_tx, RetryPolicy, CUSTOMER_CHANNELS, ROUTES};
 use crate::validate::{Validate, Violations};
-
-/// Which listeners each event type goes to: the one place listeners are
-/// registered. The worker holds a listener for every name here (a test
-/// checks it).
-/// One listener per way out, so a failing channel (an SMS gateway that is
-/// down) retries alone and never repeats what another already sent.
-pub const ROUTES: &[(&str, &[&str])] = &[
-    ("AppointmentBooked", &["appointment_confirmation_email", "appointment_confirmation_sms"]),
-    ("AppointmentConfirmed", &["appointment_confirmation_email", "appointment_confirmation_sms"]),
-    ("JobCardCompleted", &["vehicle_ready_email", "vehicle_ready_sms"]),
-    ("InvoiceGenerated", &["invoice_email"]),
-    ("InvoiceEmailRequested", &["invoice_email"]),
-    ("LowStockReached", &["low_stock_alert", "low_stock_email"]),
-    ("PaymentCompensated", &["payment_compensation_email"]),
-];
-
-/// The customer messages and the channel each goes by. Jobs of these
-/// listeners are kept in event order per customer and channel: one is not
-/// run while an earlier one to the same customer by the same channel still
-/// waits ([`claim`]).
-pub const CUSTOMER_CHANNELS: &[(&str, &str)] = &[
-    ("appointment_confirmation_email", "email"),
-    ("appointment_confirmation_sms", "sms"),
-    ("vehicle_ready_email", "email"),
-    ("vehicle_ready_sms", "sms"),
-    ("invoice_email", "email"),
-];
-
-/// The channel of a customer message; `None` for the managers' alerts.
-pub fn channel_of(listener: &str) -> Option<&'static str> {
-    CUSTOMER_CHANNELS.iter().find(|(l, _)| *l == listener).map(|(_, c)| *c)
-}
-
-/// Which ways out are fully set up, so that a message sent by them can be
-/// delivered: what a command may promise ("Customer notified.").
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Channels {
-    /// `smtp_host` and `smtp_from` are set, and when `smtp_username` is set
-    /// the `smtp_password` can be read from the keyring.
-    pub email: bool,
-    /// `sms_gateway_url` is set and `sms_api_key` can be read from the keyring.
-    pub sms: bool,
-}
-
-impl Channels {
-    /// Whether a customer with an email address (`email`) and/or a phone
-    /// number (`phone`) is reached by a channel that is fully set up.
-    pub fn reach(self, email: bool, phone: bool) -> bool {
-        (email && self.email) || (phone && self.sms)
-    }
-}
-
-/// The channels as set up now. A secret the keyring cannot give (none
-/// there, no keyring, a locked one) makes its channel not set up.
-pub fn channels(conn: &Connection, secrets: Option<&dyn crate::secrets::SecretStore>) -> Result<Channels> {
-    let settings = crate::settings::integrations(conn)?;
-    let secret = |name: &str| matches!(crate::secrets::read_from(conn, secrets, name), Ok(Some(_)));
-    let email = settings.smtp_host.is_some()
-        && settings.smtp_from.is_some()
-        && (settings.smtp_username.is_none() || secret("smtp_password"));
-    let sms = settings.sms_gateway_url.is_some() && secret("sms_api_key");
-    Ok(Channels { email, sms })
-}
 
 /// Every listener name, once.
 pub fn listener_names() -> Vec<&'static str> {
@@ -94,22 +33,6 @@ pub fn listener_names() -> Vec<&'static str> {
     names.sort_unstable();
     names.dedup();
     names
-}
-
-/// How hard the queue tries (configurable; SPEC 5's defaults).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RetryPolicy {
-    pub max_attempts: u32,
-    /// The first pause; doubled each time, with jitter.
-    pub backoff: Duration,
-    /// How long a claimed job is the worker's before another may take it.
-    pub lease: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy { max_attempts: 3, backoff: Duration::from_secs(60), lease: Duration::from_secs(300) }
-    }
 }
 
 /// The pause before retry number `attempt` (1 = after the first failure):
@@ -127,57 +50,7 @@ pub fn backoff(base: Duration, attempt: u32, job_id: &str) -> Duration {
     exp.mul_f64(jitter)
 }
 
-/// Queues the jobs for one event, inside the event's transaction. A
-/// customer message remembers its customer and channel, and every job its
-/// event's place in the outbox, for [`claim`]'s ordering.
-pub fn enqueue_tx(tx: &Transaction, event: &EventEnvelope, max_attempts: u32) -> Result<()> {
-    let Some((_, listeners)) = ROUTES.iter().find(|(t, _)| *t == event.event_type) else {
-        return Ok(());
-    };
-    let customer_id =
-        if listeners.iter().any(|l| channel_of(l).is_some()) { message_customer(tx, &event.payload)? } else { None };
-    let mut stmt = tx.prepare_cached(
-        "INSERT INTO jobs (id, event_id, event_type, listener, state, max_attempts, run_at, created_at, updated_at,
-                           event_seq, customer_id, channel)
-         VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?6, ?6, ?6, (SELECT seq FROM outbox WHERE id = ?2), ?7, ?8)
-         ON CONFLICT (event_id, listener) DO NOTHING",
-    )?;
-    for listener in *listeners {
-        // The job id is the event id and the listener: stable, so it can be
-        // the idempotency key of what the listener sends.
-        let id = format!("{}:{listener}", event.id);
-        let channel = channel_of(listener);
-        let customer = channel.and(customer_id.as_deref());
-        stmt.execute(params![
-            id,
-            event.id,
-            event.event_type,
-            listener,
-            max_attempts,
-            event.occurred_at,
-            customer,
-            channel
-        ])?;
-    }
-    Ok(())
-}
-
-/// The customer a message event is about: its `customer_id`, or the
-/// customer of its `invoice_id` (`InvoiceEmailRequested`).
-fn message_customer(conn: &Connection, payload: &serde_json::Value) -> Result<Option<String>> {
-    if let Some(id) = payload.get("customer_id").and_then(serde_json::Value::as_str) {
-        return Ok(Some(id.to_string()));
-    }
-    let Some(invoice) = payload.get("invoice_id").and_then(serde_json::Value::as_str) else {
-        return Ok(None);
-    };
-    Ok(conn
-        .prepare_cached("SELECT customer_id FROM invoices WHERE id = ?1")?
-        .query_row([invoice], |r| r.get(0))
-        .optional()?)
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
 pub struct Job {
     pub id: String,
     pub event_id: String,
@@ -398,10 +271,12 @@ pub fn skip_queued(conn: &Connection, job_id: &str, now: DateTime<Utc>, outcome:
 
 // ---- commands ----------------------------------------------------------------
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct FailedInput {
     #[serde(default = "default_limit")]
+    #[ts(optional = nullable)]
     pub limit: i64,
 }
 
@@ -415,7 +290,7 @@ impl Validate for FailedInput {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct FailedJobs {
     pub jobs: Vec<Job>,
 }
@@ -429,13 +304,17 @@ pub fn failed_cmd(ctx: &mut Ctx, input: FailedInput) -> Result<FailedJobs> {
     Ok(FailedJobs { jobs: described(ctx.conn(), jobs)? })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ts_rs::TS)]
+#[ts(rename = "JobsListInput")]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct ListInput {
     /// `waiting` (queued or running: the default), or one state.
     #[serde(default = "waiting")]
+    #[ts(optional = nullable)]
     pub state: String,
     #[serde(default = "default_limit")]
+    #[ts(optional = nullable)]
     pub limit: i64,
 }
 
@@ -554,7 +433,8 @@ fn describe_or_err(conn: &Connection, job: &Job, tz: chrono_tz::Tz) -> Result<St
     Ok(format!("{what}, {to}"))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct JobInput {
     pub job_id: String,
@@ -605,7 +485,7 @@ pub fn discard_cmd(ctx: &mut Ctx, input: JobInput) -> Result<Job> {
     change(ctx, &input, "discarded", "jobs.discard")
 }
 
-#[derive(Debug, Serialize, PartialEq)]
+#[derive(Debug, Serialize, PartialEq, ts_rs::TS)]
 pub struct Stats {
     pub queued: i64,
     /// Of the queued jobs, those that failed before and wait to be tried again.
@@ -669,7 +549,7 @@ pub fn stats(conn: &Connection, now: DateTime<Utc>) -> Result<Stats> {
 }
 
 /// `jobs.stats`.
-pub fn stats_cmd(ctx: &mut Ctx, _input: crate::api::NoInput) -> Result<Stats> {
+pub fn stats_cmd(ctx: &mut Ctx, _input: crate::ctx::NoInput) -> Result<Stats> {
     stats(ctx.conn(), ctx.clock.now())
 }
 

@@ -7,6 +7,9 @@
 use chrono::{DateTime, NaiveDate};
 use chrono_tz::Tz;
 
+use rusqlite::Connection;
+
+use crate::error::Result;
 use crate::settings::Branch;
 
 /// An email's subject and body, and the text message saying the same.
@@ -37,7 +40,7 @@ impl Sender {
             phone: if branch.phone.trim().is_empty() {
                 String::new()
             } else {
-                crate::printing::phone(&branch.phone, &branch.country)
+                crate::wording::phone(&branch.phone, &branch.country)
             },
             time_zone: branch.time_zone.parse().unwrap_or(chrono_tz::UTC),
             footer: branch.invoice_footer.trim().to_string(),
@@ -47,7 +50,7 @@ impl Sender {
 
 /// A visit's branch-local date and time: "Wednesday, 25 Nov 2026 at 09:00".
 pub fn visit_time(date: &str, time: &str, tz: Tz) -> String {
-    let day = crate::printing::day(date, tz);
+    let day = crate::wording::day(date, tz);
     match NaiveDate::parse_from_str(date, "%Y-%m-%d") {
         Ok(d) => format!("{}, {day} at {time}", d.format("%A")),
         Err(_) => format!("{day} at {time}"),
@@ -57,7 +60,7 @@ pub fn visit_time(date: &str, time: &str, tz: Tz) -> String {
 /// A moment (RFC 3339) in the branch's time: "25 Nov 2026 09:14".
 pub fn local_time(at: &str, tz: Tz) -> String {
     match DateTime::parse_from_rfc3339(at) {
-        Ok(t) => format!("{} {}", crate::printing::day(at, tz), t.with_timezone(&tz).format("%H:%M")),
+        Ok(t) => format!("{} {}", crate::wording::day(at, tz), t.with_timezone(&tz).format("%H:%M")),
         Err(_) => at.to_string(),
     }
 }
@@ -156,11 +159,11 @@ pub struct InvoiceFacts<'a> {
 /// The email that carries an invoice: its subject and body (no text).
 pub fn invoice(branch: &Sender, customer: &str, facts: &InvoiceFacts) -> (String, String) {
     let tz = branch.time_zone;
-    let money = |minor: i64| format!("{} {}", facts.currency, crate::printing::amount(minor));
+    let money = |minor: i64| format!("{} {}", facts.currency, crate::money::amount(minor));
     let mut paragraphs = vec![format!(
         "Please find attached invoice {} of {} for {}.",
         facts.number,
-        crate::printing::day(facts.issued_at, tz),
+        crate::wording::day(facts.issued_at, tz),
         money(facts.total)
     )];
     paragraphs.push(if facts.void {
@@ -171,10 +174,10 @@ pub fn invoice(branch: &Sender, customer: &str, facts: &InvoiceFacts) -> (String
         format!(
             "Thank you for your payment. The remaining {} is due by {}.",
             money(facts.balance_due),
-            crate::printing::day(facts.due_date, tz)
+            crate::wording::day(facts.due_date, tz)
         )
     } else {
-        format!("The amount is due by {}.", crate::printing::day(facts.due_date, tz))
+        format!("The amount is due by {}.", crate::wording::day(facts.due_date, tz))
     });
     let mut body = email(customer, &paragraphs, branch);
     if !branch.footer.is_empty() {
@@ -183,6 +186,37 @@ pub fn invoice(branch: &Sender, customer: &str, facts: &InvoiceFacts) -> (String
         body.push('\n');
     }
     (format!("Invoice {} from {}", facts.number, branch.name), body)
+}
+
+/// Which ways out are fully set up, so that a message sent by them can be
+/// delivered: what a command may promise ("Customer notified.").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Channels {
+    /// `smtp_host` and `smtp_from` are set, and when `smtp_username` is set
+    /// the `smtp_password` can be read from the keyring.
+    pub email: bool,
+    /// `sms_gateway_url` is set and `sms_api_key` can be read from the keyring.
+    pub sms: bool,
+}
+
+impl Channels {
+    /// Whether a customer with an email address (`email`) and/or a phone
+    /// number (`phone`) is reached by a channel that is fully set up.
+    pub fn reach(self, email: bool, phone: bool) -> bool {
+        (email && self.email) || (phone && self.sms)
+    }
+}
+
+/// The channels as set up now. A secret the keyring cannot give (none
+/// there, no keyring, a locked one) makes its channel not set up.
+pub fn channels(conn: &Connection, secrets: Option<&dyn crate::secrets::SecretStore>) -> Result<Channels> {
+    let settings = crate::settings::integrations(conn)?;
+    let secret = |name: &str| matches!(crate::secrets::read_from(conn, secrets, name), Ok(Some(_)));
+    let email = settings.smtp_host.is_some()
+        && settings.smtp_from.is_some()
+        && (settings.smtp_username.is_none() || secret("smtp_password"));
+    let sms = settings.sms_gateway_url.is_some() && secret("sms_api_key");
+    Ok(Channels { email, sms })
 }
 
 #[cfg(test)]

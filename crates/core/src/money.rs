@@ -22,8 +22,8 @@ pub fn check_amount(field: &str, what: &str, amount: i64) -> Result<()> {
             field,
             format!(
                 "makes {what} of {}, more than the most Pitlane prints ({})",
-                crate::printing::amount(amount),
-                crate::printing::amount(MAX_AMOUNT)
+                self::amount(amount),
+                self::amount(MAX_AMOUNT)
             ),
         ));
     }
@@ -90,6 +90,21 @@ pub fn format_minor(amount: i64) -> String {
     let sign = if amount < 0 { "-" } else { "" };
     let abs = amount.unsigned_abs();
     format!("{sign}{}.{:02}", abs / 100, abs % 100)
+}
+
+/// 1234567 → "12,345.67".
+pub fn amount(minor: i64) -> String {
+    let plain = format_minor(minor);
+    let (sign, rest) = plain.strip_prefix('-').map(|r| ("-", r)).unwrap_or(("", plain.as_str()));
+    let (whole, cents) = rest.split_once('.').unwrap_or((rest, "00"));
+    let mut grouped = String::new();
+    for (i, c) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    format!("{sign}{grouped}.{cents}")
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::clock::Stamp;
 use crate::error::{Error, Result};
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
 pub struct Step {
     pub name: &'static str,
     pub outcome: &'static str,
@@ -55,7 +55,7 @@ pub fn record(
     attempts: u32,
 ) -> Result<String> {
     let id = stamp.new_id();
-    let code = error.map(|e| crate::api::envelope::code_of(e).to_string());
+    let code = error.map(|e| e.code().to_string());
     conn.prepare_cached(
         "INSERT INTO orchestration_runs (id, operation, subject_id, actor_id, started_at, finished_at, outcome,
                                          failed_step, error_code, attempts, steps)
@@ -78,12 +78,12 @@ pub fn record(
 }
 
 /// Runs an orchestrator's steps in one IMMEDIATE transaction (retried on a
-/// busy database by [`crate::api::Ctx::write`]) and records the run: inside
+/// busy database by [`crate::ctx::Ctx::write`]) and records the run: inside
 /// that transaction on success, in a transaction of its own after the
 /// rollback on failure, naming the failed step (`commit` when every step
 /// passed and the commit itself failed).
 pub fn run_recorded<T>(
-    ctx: &mut crate::api::Ctx,
+    ctx: &mut crate::ctx::Ctx,
     operation: &str,
     subject_on_failure: Option<&str>,
     subject_on_success: impl Fn(&T) -> Option<String>,

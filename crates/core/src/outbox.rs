@@ -4,14 +4,16 @@
 //! The envelope's fields (SPEC 5) are a wire format: changing them breaks
 //! stored events and the sync protocol.
 
-use rusqlite::{params, Connection, Transaction};
+use std::time::Duration;
+
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::clock::Stamp;
 use crate::error::{Error, Result};
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
 pub struct EventEnvelope {
     pub id: String,
     #[serde(rename = "type")]
@@ -82,7 +84,7 @@ pub fn append_tx(tx: &Transaction, stamp: &Stamp, event: NewEvent) -> Result<Eve
         env.actor_id,
         env.payload.to_string()
     ])?;
-    crate::jobs::enqueue_tx(tx, &env, crate::jobs::RetryPolicy::default().max_attempts)?;
+    enqueue_tx(tx, &env, RetryPolicy::default().max_attempts)?;
     Ok(env)
 }
 
@@ -125,4 +127,104 @@ pub fn list(conn: &Connection, after_seq: i64, limit: i64) -> Result<Vec<(i64, E
         })?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
+}
+
+// ---- the jobs an event queues (SPEC 5; run by `jobs` and the worker) ----------
+
+/// Which listeners each event type goes to: the one place listeners are
+/// registered. The worker holds a listener for every name here (a test
+/// checks it).
+/// One listener per way out, so a failing channel (an SMS gateway that is
+/// down) retries alone and never repeats what another already sent.
+pub const ROUTES: &[(&str, &[&str])] = &[
+    ("AppointmentBooked", &["appointment_confirmation_email", "appointment_confirmation_sms"]),
+    ("AppointmentConfirmed", &["appointment_confirmation_email", "appointment_confirmation_sms"]),
+    ("JobCardCompleted", &["vehicle_ready_email", "vehicle_ready_sms"]),
+    ("InvoiceGenerated", &["invoice_email"]),
+    ("InvoiceEmailRequested", &["invoice_email"]),
+    ("LowStockReached", &["low_stock_alert", "low_stock_email"]),
+    ("PaymentCompensated", &["payment_compensation_email"]),
+];
+
+/// The customer messages and the channel each goes by. Jobs of these
+/// listeners are kept in event order per customer and channel: one is not
+/// run while an earlier one to the same customer by the same channel still
+/// waits (`jobs::claim`).
+pub const CUSTOMER_CHANNELS: &[(&str, &str)] = &[
+    ("appointment_confirmation_email", "email"),
+    ("appointment_confirmation_sms", "sms"),
+    ("vehicle_ready_email", "email"),
+    ("vehicle_ready_sms", "sms"),
+    ("invoice_email", "email"),
+];
+
+/// The channel of a customer message; `None` for the managers' alerts.
+pub fn channel_of(listener: &str) -> Option<&'static str> {
+    CUSTOMER_CHANNELS.iter().find(|(l, _)| *l == listener).map(|(_, c)| *c)
+}
+
+/// How hard the queue tries (configurable; SPEC 5's defaults).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RetryPolicy {
+    pub max_attempts: u32,
+    /// The first pause; doubled each time, with jitter.
+    pub backoff: Duration,
+    /// How long a claimed job is the worker's before another may take it.
+    pub lease: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy { max_attempts: 3, backoff: Duration::from_secs(60), lease: Duration::from_secs(300) }
+    }
+}
+
+/// Queues the jobs for one event, inside the event's transaction. A
+/// customer message remembers its customer and channel, and every job its
+/// event's place in the outbox, for `jobs::claim`'s ordering.
+pub fn enqueue_tx(tx: &Transaction, event: &EventEnvelope, max_attempts: u32) -> Result<()> {
+    let Some((_, listeners)) = ROUTES.iter().find(|(t, _)| *t == event.event_type) else {
+        return Ok(());
+    };
+    let customer_id =
+        if listeners.iter().any(|l| channel_of(l).is_some()) { message_customer(tx, &event.payload)? } else { None };
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO jobs (id, event_id, event_type, listener, state, max_attempts, run_at, created_at, updated_at,
+                           event_seq, customer_id, channel)
+         VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?6, ?6, ?6, (SELECT seq FROM outbox WHERE id = ?2), ?7, ?8)
+         ON CONFLICT (event_id, listener) DO NOTHING",
+    )?;
+    for listener in *listeners {
+        // The job id is the event id and the listener: stable, so it can be
+        // the idempotency key of what the listener sends.
+        let id = format!("{}:{listener}", event.id);
+        let channel = channel_of(listener);
+        let customer = channel.and(customer_id.as_deref());
+        stmt.execute(params![
+            id,
+            event.id,
+            event.event_type,
+            listener,
+            max_attempts,
+            event.occurred_at,
+            customer,
+            channel
+        ])?;
+    }
+    Ok(())
+}
+
+/// The customer a message event is about: its `customer_id`, or the
+/// customer of its `invoice_id` (`InvoiceEmailRequested`).
+fn message_customer(conn: &Connection, payload: &serde_json::Value) -> Result<Option<String>> {
+    if let Some(id) = payload.get("customer_id").and_then(serde_json::Value::as_str) {
+        return Ok(Some(id.to_string()));
+    }
+    let Some(invoice) = payload.get("invoice_id").and_then(serde_json::Value::as_str) else {
+        return Ok(None);
+    };
+    Ok(conn
+        .prepare_cached("SELECT customer_id FROM invoices WHERE id = ?1")?
+        .query_row([invoice], |r| r.get(0))
+        .optional()?)
 }

@@ -6,104 +6,19 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::api::Ctx;
+use crate::ctx::Ctx;
 use crate::error::{Error, Result};
 use crate::validate::{Validate, Violations};
 use crate::{customers, invoices, job_cards, payments, settings, vehicles};
 
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
-pub enum Paper {
-    A4,
-    Letter,
-}
-
-/// A name and the lines under it (address, phone, tax number…).
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Party {
-    pub name: String,
-    pub lines: Vec<String>,
-}
-
-/// One line as printed. Lines come grouped (labour, then parts, then
-/// fees), each group under its `group` heading.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct PrintLine {
-    /// "Labour", "Parts" or "Fees".
-    pub group: String,
-    pub description: String,
-    /// The part number of a part line; empty for labour and fees.
-    pub sku: String,
-    /// With its unit: "0.5 h", "4.5 L", "2 pcs".
-    pub quantity: String,
-    pub unit_price: String,
-    pub tax_rate: String,
-    /// Before tax: the lines add up to the subtotal; tax is in the summary.
-    pub amount: String,
-}
-
-/// Everything an invoice shows, already worded and formatted.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct PrintableInvoice {
-    pub paper: Paper,
-    pub title: String,
-    pub number: String,
-    /// (label, value): issue date, due date, job card, status.
-    pub facts: Vec<(String, String)>,
-    pub branch: Party,
-    pub customer: Party,
-    pub vehicle: Party,
-    /// What the customer reported, and what the technician found and did.
-    pub complaint: String,
-    pub work_performed: String,
-    pub currency: String,
-    pub lines: Vec<PrintLine>,
-    /// (label, amount): subtotal, discount, tax per rate, total.
-    pub totals: Vec<(String, String)>,
-    /// (label, amount) per payment and refund.
-    pub payments: Vec<(String, String)>,
-    pub balance_due: (String, String),
-    pub notes: String,
-    /// Bank details, how to pay (the branch's setting).
-    pub payment_instructions: String,
-    pub footer: String,
-    #[serde(skip)]
-    pub logo: Option<crate::logo::Logo>,
-    /// The PDF's Author (the branch) and creation date (when printed).
-    pub author: String,
-    pub printed_at: DateTime<Utc>,
-}
-
-/// A finished document.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Printed {
-    pub bytes: Vec<u8>,
-    pub pages: u32,
-}
-
-/// Lays out an invoice as a PDF.
-pub trait InvoicePrinter: Send + Sync {
-    fn print(&self, invoice: &PrintableInvoice) -> std::result::Result<Printed, String>;
-}
-
-/// 1234567 → "12,345.67".
-pub fn amount(minor: i64) -> String {
-    let plain = crate::money::format_minor(minor);
-    let (sign, rest) = plain.strip_prefix('-').map(|r| ("-", r)).unwrap_or(("", plain.as_str()));
-    let (whole, cents) = rest.split_once('.').unwrap_or((rest, "00"));
-    let mut grouped = String::new();
-    for (i, c) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
-    format!("{sign}{grouped}.{cents}")
-}
+pub use crate::document::{InvoicePrinter, Paper, Party, PrintLine, PrintableInvoice, Printed};
+pub use crate::money::amount;
+pub use crate::wording::{day, phone};
 
 fn rate(bp: i64) -> String {
     let whole = bp / 100;
@@ -114,32 +29,6 @@ fn rate(bp: i64) -> String {
         format!("{whole}.{}%", frac / 10)
     } else {
         format!("{whole}.{frac:02}%")
-    }
-}
-
-/// A date as the invoice writes it, in `tz`: "25 Nov 2026" (from RFC 3339 or `YYYY-MM-DD`).
-pub fn day(at: &str, tz: chrono_tz::Tz) -> String {
-    if let Ok(t) = DateTime::parse_from_rfc3339(at) {
-        return t.with_timezone(&Utc).with_timezone(&tz).format("%-d %b %Y").to_string();
-    }
-    NaiveDate::parse_from_str(at, "%Y-%m-%d").map(|d| d.format("%-d %b %Y").to_string()).unwrap_or_else(|_| at.into())
-}
-
-/// A phone as the branch writes it: the national format for numbers of the
-/// branch's country, the international one for others; as stored when it
-/// does not read as a number.
-pub fn phone(raw: &str, country: &str) -> String {
-    let home: Option<phonenumber::country::Id> = country.parse().ok();
-    match phonenumber::parse(home, raw.trim()) {
-        Ok(n) => {
-            let mode = if home.is_some() && n.country().id() == home {
-                phonenumber::Mode::National
-            } else {
-                phonenumber::Mode::International
-            };
-            n.format().mode(mode).to_string()
-        }
-        _ => raw.trim().to_string(),
     }
 }
 
@@ -336,10 +225,16 @@ pub fn write_pdf(
     Ok((path, printed))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct PdfInput {
     pub invoice_id: String,
+    /// Also answer the PDF itself (`content_base64`), for a preview where
+    /// the file's path is of no use (browser mode).
+    #[serde(default)]
+    #[ts(optional = nullable)]
+    pub inline: bool,
 }
 
 impl Validate for PdfInput {
@@ -348,14 +243,19 @@ impl Validate for PdfInput {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct PdfWritten {
     pub path: String,
     pub pages: u32,
     pub bytes: usize,
+    /// The PDF, standard base64: only when asked for with `inline`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub content_base64: Option<String>,
 }
 
-/// `invoices.pdf`: writes the invoice's PDF and returns its path.
+/// `invoices.pdf`: writes the invoice's PDF and returns its path (and,
+/// with `inline`, the PDF itself).
 pub fn pdf_cmd(ctx: &mut Ctx, input: PdfInput) -> Result<PdfWritten> {
     let printer: Arc<dyn InvoicePrinter> = ctx
         .printer
@@ -365,15 +265,26 @@ pub fn pdf_cmd(ctx: &mut Ctx, input: PdfInput) -> Result<PdfWritten> {
     let doc = printable(ctx.conn(), &input.invoice_id, now)?;
     let folder = folder(ctx)?;
     let (path, printed) = write_pdf(printer.as_ref(), &doc, &folder)?;
-    Ok(PdfWritten { path: path.display().to_string(), pages: printed.pages, bytes: printed.bytes.len() })
+    let content_base64 = input.inline.then(|| {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(&printed.bytes)
+    });
+    Ok(PdfWritten {
+        path: path.display().to_string(),
+        pages: printed.pages,
+        bytes: printed.bytes.len(),
+        content_base64,
+    })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct EmailInput {
     pub invoice_id: String,
     /// Send to this address instead of the customer's.
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub to: Option<String>,
 }
 
@@ -388,7 +299,7 @@ impl Validate for EmailInput {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct EmailQueued {
     pub job_id: String,
     pub to: String,

@@ -4,42 +4,25 @@
 //! keyring crate. With no keyring on the computer a secret is refused with
 //! a clear message: there is no plaintext fallback.
 
+use rusqlite::OptionalExtension;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::api::Ctx;
 use crate::audit;
+use crate::ctx::Ctx;
 use crate::error::{Error, Result};
+pub use crate::keyring::{SecretError, SecretStore};
 use crate::validate::{Validate, Violations};
 
 /// The secrets Pitlane keeps, by name.
 pub const NAMES: &[&str] = &["payment_gateway_key", "smtp_password", "sms_api_key"];
 
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum SecretError {
-    /// No keyring service on this computer.
-    #[error("no keyring is available on this computer ({0})")]
-    NoKeyring(String),
-    /// The keyring is there but locked, and was not unlocked when asked
-    /// (no desktop session to ask in, or the prompt was dismissed).
-    #[error("the keyring is locked ({0})")]
-    Locked(String),
-    #[error("the keyring failed ({0})")]
-    Failed(String),
-}
-
-/// Where secrets are kept. Names are already scoped to the device.
-pub trait SecretStore: Send + Sync {
-    fn set(&self, name: &str, value: &str) -> Result<(), SecretError>;
-    fn get(&self, name: &str) -> Result<Option<String>, SecretError>;
-    fn delete(&self, name: &str) -> Result<(), SecretError>;
-}
-
 /// The keyring entry name of `name` on this device: two databases on one
 /// computer (the demo and the real one) never share a key.
 fn scoped(conn: &rusqlite::Connection, name: &str) -> Result<String> {
-    let device = crate::settings::device(conn)?.ok_or_else(|| Error::Internal("device row missing".into()))?;
-    Ok(format!("{}/{name}", device.id))
+    let device: Option<String> = conn.query_row("SELECT id FROM device", [], |r| r.get(0)).optional()?;
+    let device = device.ok_or_else(|| Error::Internal("device row missing".into()))?;
+    Ok(format!("{device}/{name}"))
 }
 
 fn refused(e: SecretError) -> Error {
@@ -73,7 +56,8 @@ pub fn read_from(conn: &rusqlite::Connection, store: Option<&dyn SecretStore>, n
     store.get(&scoped(conn, name)?).map_err(refused)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct SetSecretInput {
     pub name: String,
@@ -98,7 +82,7 @@ impl Validate for SetSecretInput {
     }
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
 pub struct SecretState {
     pub name: String,
     /// `set`, `not_set`, `locked` (the keyring is locked), or

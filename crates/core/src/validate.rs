@@ -4,6 +4,7 @@
 //! VIN with its check digit) live here as pure functions.
 
 use chrono::NaiveDate;
+use serde::{Deserialize, Deserializer};
 
 use crate::error::{Error, FieldError, Result};
 
@@ -65,7 +66,7 @@ impl Violations {
     pub fn amount(&mut self, field: &str, value: i64) {
         let max = crate::money::MAX_AMOUNT;
         if !(0..=max).contains(&value) {
-            self.add(field, format!("must be from 0.00 to {}", crate::printing::amount(max)));
+            self.add(field, format!("must be from 0.00 to {}", crate::money::amount(max)));
         }
     }
 
@@ -243,6 +244,30 @@ pub fn parse_hhmm(s: &str) -> Option<u32> {
         Some(h * 60 + m)
     } else {
         None
+    }
+}
+
+// ---- shared input shapes -----------------------------------------------------
+
+/// `Some(None)` when the field is sent as null (clear it), `None` when left out.
+pub fn double_option<'de, T, D>(de: D) -> std::result::Result<Option<Option<T>>, D::Error>
+where
+    T: Deserialize<'de>,
+    D: Deserializer<'de>,
+{
+    Option::<T>::deserialize(de).map(Some)
+}
+
+#[derive(Debug, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
+#[serde(deny_unknown_fields)]
+pub struct IdInput {
+    pub id: String,
+}
+
+impl Validate for IdInput {
+    fn validate(&self, v: &mut Violations) {
+        v.required("id", &self.id, 100);
     }
 }
 

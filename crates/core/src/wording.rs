@@ -50,6 +50,34 @@ pub fn field_label(path: &str) -> String {
     }
 }
 
+/// A date as the invoice writes it, in `tz`: "25 Nov 2026" (from RFC 3339 or `YYYY-MM-DD`).
+pub fn day(at: &str, tz: chrono_tz::Tz) -> String {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(at) {
+        return t.with_timezone(&chrono::Utc).with_timezone(&tz).format("%-d %b %Y").to_string();
+    }
+    chrono::NaiveDate::parse_from_str(at, "%Y-%m-%d")
+        .map(|d| d.format("%-d %b %Y").to_string())
+        .unwrap_or_else(|_| at.into())
+}
+
+/// A phone as the branch writes it: the national format for numbers of the
+/// branch's country, the international one for others; as stored when it
+/// does not read as a number.
+pub fn phone(raw: &str, country: &str) -> String {
+    let home: Option<phonenumber::country::Id> = country.parse().ok();
+    match phonenumber::parse(home, raw.trim()) {
+        Ok(n) => {
+            let mode = if home.is_some() && n.country().id() == home {
+                phonenumber::Mode::National
+            } else {
+                phonenumber::Mode::International
+            };
+            n.format().mode(mode).to_string()
+        }
+        _ => raw.trim().to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

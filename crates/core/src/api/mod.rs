@@ -5,7 +5,6 @@
 //! entry and events.
 
 pub mod envelope;
-pub mod roles;
 mod table;
 
 use std::collections::HashMap;
@@ -13,47 +12,27 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
-use rusqlite::{Connection, Transaction};
+use rusqlite::Connection;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 
+pub use crate::ctx::{Actor, Ctx, NoInput, SESSION_IDLE_LIMIT};
+pub use crate::roles::{Permission, Role};
 pub use envelope::Envelope;
-pub use roles::{Permission, Role};
-pub use table::{Command, COMMANDS};
+pub use table::{Command, TypeSet, COMMANDS};
 
-use crate::clock::{Clock, IdSource, Stamp, SystemClock, UuidV7Ids};
+use crate::clock::{Clock, IdSource, SystemClock, UuidV7Ids};
+use crate::ctx::Session;
+use crate::document::InvoicePrinter;
 use crate::error::{Error, Result};
 use crate::gateway::{CardPolicy, GatewayConnector, PaymentGateway};
-use crate::printing::InvoicePrinter;
-use crate::secrets::SecretStore;
+use crate::keyring::SecretStore;
+use crate::roles;
 use crate::validate::{Validate, Violations};
-
-/// The staff member a call runs as.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Actor {
-    pub staff_id: String,
-    pub code: String,
-    pub name: String,
-    pub role: Role,
-}
-
-struct Session {
-    staff_id: String,
-    last_seen: chrono::DateTime<chrono::Utc>,
-}
-
-/// Sessions end after this long without a call.
-pub const SESSION_IDLE_LIMIT: chrono::Duration = chrono::Duration::hours(12);
 
 /// Inputs bigger than this are refused before parsing.
 pub const MAX_INPUT_BYTES: usize = 4 * 1024 * 1024;
-
-/// A command that takes no input: `{}` (or nothing).
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NoInput {}
-impl Validate for NoInput {}
 
 /// The core as the transports see it.
 pub struct Api {
@@ -300,130 +279,6 @@ impl Api {
                 .map(str::to_string)
                 .ok_or_else(|| Error::Internal("login answered without a token".into())),
             Err(e) => Err(e),
-        }
-    }
-}
-
-/// What a command sees: the connection, time, ids and the actor.
-pub struct Ctx<'a> {
-    /// Held for the whole command, except inside [`Ctx::released`].
-    conn: Option<MutexGuard<'a, Connection>>,
-    db: &'a Mutex<Connection>,
-    pub clock: &'a dyn Clock,
-    pub ids: &'a dyn IdSource,
-    pub actor: Option<Actor>,
-    api_sessions: &'a Mutex<HashMap<String, Session>>,
-    pub token: Option<&'a str>,
-    pub command: &'static str,
-    fixed_gateway: Option<Arc<dyn PaymentGateway>>,
-    connector: Option<Arc<GatewayConnector>>,
-    pub secrets: Option<Arc<dyn SecretStore>>,
-    pub printer: Option<Arc<dyn InvoicePrinter>>,
-    db_path: Option<PathBuf>,
-    pub card_policy: CardPolicy,
-    /// When the settlement pass running in this context must stop asking
-    /// the gateway (`payments::card::ask` clips each call to it).
-    pub(crate) deadline: Option<std::time::Instant>,
-}
-
-const HELD: &str = "the connection is held outside Ctx::released";
-
-impl Ctx<'_> {
-    pub fn conn(&self) -> &Connection {
-        self.conn.as_deref().expect(HELD)
-    }
-
-    /// The database file, when there is one (not in memory).
-    pub fn db_path(&self) -> Option<&Path> {
-        self.db_path.as_deref()
-    }
-
-    pub fn conn_mut(&mut self) -> &mut Connection {
-        self.conn.as_deref_mut().expect(HELD)
-    }
-
-    /// The card gateway: the fixed one, or one reached through the
-    /// connector with the settings' address and the keyring's key.
-    /// `None` when no address is set up.
-    pub fn gateway(&self) -> Result<Option<Arc<dyn PaymentGateway>>> {
-        if let Some(g) = &self.fixed_gateway {
-            return Ok(Some(g.clone()));
-        }
-        let Some(connect) = self.connector.clone() else {
-            return Ok(None);
-        };
-        let Some(url) = crate::settings::integration(self.conn(), "payment_gateway_url")? else {
-            return Ok(None);
-        };
-        let Some(key) = crate::secrets::read(self, "payment_gateway_key")? else {
-            return Err(Error::rule(
-                "card_gateway_key_missing",
-                "The card payment gateway's key is not set up yet: the owner adds it in the settings.",
-                serde_json::json!({}),
-            ));
-        };
-        connect(&url, &key).map(Some).map_err(|e| {
-            Error::rule("gateway_refused", format!("The payment gateway cannot be used: {e}."), serde_json::json!({}))
-        })
-    }
-
-    /// Runs `f` with the database released, so a slow outside call (the
-    /// payment gateway) does not hold up other commands; takes it back after.
-    pub fn released<T>(&mut self, f: impl FnOnce() -> T) -> T {
-        self.conn = None;
-        let out = f();
-        self.conn = Some(self.db.lock().unwrap_or_else(|e| e.into_inner()));
-        out
-    }
-
-    pub fn actor(&self) -> Result<&Actor> {
-        self.actor.as_ref().ok_or(Error::NotLoggedIn)
-    }
-
-    pub fn stamp(&self) -> Stamp<'_> {
-        Stamp { now: self.clock.now(), ids: self.ids, actor_id: self.actor.as_ref().map(|a| a.staff_id.as_str()) }
-    }
-
-    /// Runs `f` in one IMMEDIATE transaction and commits; on error rolls
-    /// back everything. A busy database is retried a few times with backoff.
-    pub fn write<T>(&mut self, mut f: impl FnMut(&Transaction, &Stamp) -> Result<T>) -> Result<T> {
-        let actor_id = self.actor.as_ref().map(|a| a.staff_id.clone());
-        let mut delay = Duration::from_millis(20);
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let stamp = Stamp { now: self.clock.now(), ids: self.ids, actor_id: actor_id.as_deref() };
-            let result = (|| -> Result<T> {
-                let tx = crate::db::immediate(self.conn.as_deref_mut().expect(HELD))?;
-                let out = f(&tx, &stamp)?;
-                tx.commit()?;
-                Ok(out)
-            })();
-            match result {
-                Err(e) if e.is_transient() && attempt < 5 => {
-                    tracing::warn!(attempt, "database busy, retrying");
-                    std::thread::sleep(delay);
-                    delay *= 2;
-                }
-                other => return other,
-            }
-        }
-    }
-
-    /// Starts a session for `staff_id` and returns its token.
-    /// Sessions idle past [`SESSION_IDLE_LIMIT`] are dropped here too, so
-    /// abandoned ones do not pile up.
-    pub fn open_session(&self, staff_id: &str, token: String) -> String {
-        let now = self.clock.now();
-        let mut sessions = self.api_sessions.lock().unwrap_or_else(|e| e.into_inner());
-        sessions.retain(|_, s| now - s.last_seen <= SESSION_IDLE_LIMIT);
-        sessions.insert(token.clone(), Session { staff_id: staff_id.to_string(), last_seen: now });
-        token
-    }
-
-    pub fn close_session(&self) {
-        if let Some(t) = self.token {
-            self.api_sessions.lock().unwrap_or_else(|e| e.into_inner()).remove(t);
         }
     }
 }

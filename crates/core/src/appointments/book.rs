@@ -9,8 +9,8 @@ use serde_json::json;
 
 use super::rules::{self, SlotProblem};
 use super::{calendar, capable_bays, check_branch, get, minutes_of, next_free, service_type_by_code, Appointment};
-use crate::api::Ctx;
 use crate::clock::{rfc3339, Stamp};
+use crate::ctx::Ctx;
 use crate::customers::{self, Customer, CustomerFields};
 use crate::error::{Error, Result};
 use crate::failpoints;
@@ -21,37 +21,51 @@ use crate::vehicles::{self, NewVehicle, Vehicle};
 
 pub const STEPS: [&str; 7] = ["customer", "vehicle", "branch_hours", "bay", "appointment", "outbox", "commit"];
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct BookInput {
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub customer_id: Option<String>,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub customer_name: Option<String>,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub customer_email: Option<String>,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub customer_phone: Option<String>,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub vehicle_id: Option<String>,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub license_plate: Option<String>,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub vehicle_make: Option<String>,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub vehicle_model: Option<String>,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub vehicle_year: Option<i64>,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub branch_id: Option<String>,
     pub scheduled_date: String,
     pub scheduled_time: String,
     pub service_type: String,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub estimated_duration: Option<i64>,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub bay_id: Option<String>,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub notes: String,
 }
 
@@ -103,7 +117,7 @@ impl Validate for BookInput {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct Booked {
     pub appointment: Appointment,
     pub customer: Customer,
@@ -117,7 +131,7 @@ pub struct Booked {
 }
 
 /// What was done, in words. `notified`: the confirmation was queued for a
-/// customer whom a fully set-up channel reaches (`jobs::channels`).
+/// customer whom a fully set-up channel reaches (`messages::channels`).
 pub fn message(new_customer: bool, new_vehicle: bool, notified: bool) -> String {
     let mut m = String::from("Appointment booked successfully.");
     if new_customer {
@@ -383,7 +397,7 @@ pub fn book_cmd(ctx: &mut Ctx, input: BookInput) -> Result<Booked> {
     booked.steps = steps;
     // The confirmation jobs were queued with the AppointmentBooked event, in
     // the booking's own transaction (jobs::ROUTES).
-    let channels = crate::jobs::channels(ctx.conn(), ctx.secrets.as_deref())?;
+    let channels = crate::messages::channels(ctx.conn(), ctx.secrets.as_deref())?;
     let notified = channels.reach(booked.customer.email.is_some(), booked.customer.phone.is_some());
     booked.message = message(booked.is_new_customer, booked.is_new_vehicle, notified);
     Ok(booked)

@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::{get, set_status_tx, Appointment, AppointmentAction, Status};
-use crate::api::Ctx;
+use crate::ctx::Ctx;
 use crate::error::{Error, Result};
 use crate::failpoints;
 use crate::job_cards::{self, JobCard, NewJobCard, NewLine};
@@ -15,7 +15,7 @@ use crate::outbox::{self, NewEvent};
 
 pub const STEPS: [&str; 4] = ["appointment", "job_card", "canned_lines", "commit"];
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct CheckedIn {
     pub appointment: Appointment,
     pub job_card: JobCard,

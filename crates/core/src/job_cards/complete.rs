@@ -5,13 +5,13 @@
 //! own transaction, naming the step that failed.
 
 use chrono::Datelike;
-use rusqlite::{params, Transaction};
+use rusqlite::{params, Connection, Transaction};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::{ensure_may_work_on, get, wrong_status, JobCard, Status};
-use crate::api::{Actor, Ctx};
 use crate::clock::Stamp;
+use crate::ctx::{Actor, Ctx};
 use crate::error::{Error, Result};
 use crate::failpoints;
 use crate::inventory::{self, Change, Movement, Reference};
@@ -26,25 +26,32 @@ use crate::vehicles::ServiceRecord;
 pub const STEPS: [&str; 7] =
     ["prerequisites", "finalize_totals", "generate_invoice", "deduct_stock", "service_record", "outbox", "commit"];
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct InvoiceData {
     /// YYYY-MM-DD; by default the issue date plus the branch's payment terms.
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub due_date: Option<String>,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub notes: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct CompleteInput {
     pub job_card_id: String,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub skip_invoice: bool,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub skip_inventory: bool,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub invoice_data: InvoiceData,
 }
 
@@ -58,7 +65,7 @@ impl Validate for CompleteInput {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct Completed {
     pub job_card: JobCard,
     pub invoice: Option<Invoice>,
@@ -70,7 +77,7 @@ pub struct Completed {
 
 /// What was done, in words: no invoice sentence when none was made.
 /// `notified`: the car-ready note (and the invoice email) were queued for a
-/// customer whom a fully set-up channel reaches (`jobs::channels`).
+/// customer whom a fully set-up channel reaches (`messages::channels`).
 pub fn message(invoice: Option<&Invoice>, stock_items: Option<usize>, notified: bool) -> String {
     let mut m = String::from("Job card completed successfully.");
     if let Some(i) = invoice {
@@ -170,7 +177,7 @@ fn complete_tx(
                 customer_id: &card.customer_id,
                 vehicle_id: &card.vehicle_id,
                 currency: &branch.currency,
-                lines: invoices::billed_lines(tx, &card.lines, &totals)?,
+                lines: billed_lines(tx, &card.lines, &totals)?,
                 totals: &totals,
                 due_date: &due.format("%Y-%m-%d").to_string(),
                 notes: input.invoice_data.notes.trim(),
@@ -316,8 +323,32 @@ pub fn complete_cmd(ctx: &mut Ctx, input: CompleteInput) -> Result<Completed> {
     done.steps = steps;
     // The notes themselves were queued with the events (jobs::ROUTES).
     let customer = crate::customers::get(ctx.conn(), &done.job_card.customer_id)?;
-    let channels = crate::jobs::channels(ctx.conn(), ctx.secrets.as_deref())?;
+    let channels = crate::messages::channels(ctx.conn(), ctx.secrets.as_deref())?;
     let notified = channels.reach(customer.email.is_some(), customer.phone.is_some());
     done.message = message(done.invoice.as_ref(), Some(done.inventory_transactions_count), notified);
     Ok(done)
+}
+
+/// The lines as billed, for the invoice's copy: with the part number and
+/// unit of part lines as they were when billed.
+pub fn billed_lines(conn: &Connection, lines: &[super::Line], totals: &crate::totals::Totals) -> Result<Value> {
+    let mut billed = Vec::with_capacity(lines.len());
+    for (l, t) in lines.iter().zip(&totals.lines) {
+        let item = match &l.item_id {
+            Some(id) => crate::inventory::find(conn, id)?,
+            None => None,
+        };
+        let (sku, unit) = match (&item, l.kind.as_str()) {
+            (Some(i), _) => (i.sku.as_str(), i.unit.as_str()),
+            (None, "labour") => ("", "h"),
+            _ => ("", ""),
+        };
+        billed.push(json!({
+            "kind": l.kind, "description": l.description, "item_id": l.item_id, "sku": sku, "unit": unit,
+            "quantity": l.quantity, "quantity_display": l.quantity_display,
+            "unit_price": l.unit_price, "tax_rate_bp": l.tax_rate_bp,
+            "net": t.net, "tax": t.tax, "total": t.total,
+        }));
+    }
+    Ok(Value::Array(billed))
 }

@@ -8,13 +8,14 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::{ensure_may_work_on, get, wrong_status, JobCard, Status};
-use crate::api::Ctx;
 use crate::audit;
+use crate::ctx::Ctx;
 use crate::error::Result;
 use crate::outbox::{self, NewEvent};
 use crate::validate::{Validate, Violations, MAX_TEXT};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable, rename = "JobCardUpdateInput")]
 #[serde(deny_unknown_fields)]
 pub struct UpdateInput {
     pub job_card_id: String,

@@ -28,9 +28,9 @@ use serde_json::json;
 
 use super::{by_key, get, Paid, PaymentInput};
 use crate::alerts::{self, NewAlert};
-use crate::api::Ctx;
 use crate::audit;
 use crate::clock::Stamp;
+use crate::ctx::Ctx;
 use crate::error::{Error, Result};
 use crate::failpoints;
 use crate::gateway::{Charge, ChargeRequest, ChargeStatus, GatewayError, PaymentGateway, RefundRequest};
@@ -39,7 +39,7 @@ use crate::money::format_minor;
 use crate::outbox::{self, NewEvent};
 
 /// One card payment attempt: the saga's durable state.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
 pub struct Attempt {
     pub id: String,
     pub idempotency_key: String,
@@ -124,7 +124,7 @@ enum Begin {
 
 /// `payments.process` with `method: card`.
 pub fn process(ctx: &mut Ctx, input: PaymentInput) -> Result<Paid> {
-    let Some(gateway) = ctx.gateway()? else {
+    let Some(gateway) = super::gateway(ctx)? else {
         return Err(not_configured());
     };
     match ctx.write(|tx, stamp| begin_tx(tx, stamp, &input))? {
@@ -461,7 +461,7 @@ fn record_tx(tx: &Transaction, stamp: &Stamp, a: &Attempt, charge: &Charge) -> R
 
 /// A short reason and its code for what stopped the recording.
 fn describe(e: &Error) -> (String, String) {
-    let code = crate::api::envelope::code_of(e).to_string();
+    let code = e.code().to_string();
     let reason = match e {
         Error::Rule { message, .. } | Error::Conflict { message, .. } => message.trim_end_matches('.').to_string(),
         Error::NotFound { entity, .. } => format!("the {entity} no longer exists"),
@@ -695,7 +695,7 @@ fn result_of(ctx: &Ctx, a: &Attempt, replayed: bool) -> Result<Paid> {
 }
 
 /// What a settlement pass did.
-#[derive(Debug, Default, Clone, Serialize, PartialEq)]
+#[derive(Debug, Default, Clone, Serialize, PartialEq, ts_rs::TS)]
 pub struct Resolution {
     /// Attempts (charges, refunds, rechecks) the gateway was asked about.
     pub examined: u32,
@@ -754,7 +754,7 @@ pub fn resolve_unfinished(ctx: &mut Ctx, include_recent: bool, budget: Duration)
     if total == 0 {
         return Ok(out);
     }
-    let gateway: Option<Arc<dyn PaymentGateway>> = match ctx.gateway() {
+    let gateway: Option<Arc<dyn PaymentGateway>> = match super::gateway(ctx) {
         Ok(g) => g,
         Err(e) => {
             tracing::warn!(error = %e, "cannot reach the payment gateway to settle card payments");

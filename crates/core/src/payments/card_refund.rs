@@ -20,9 +20,9 @@ use serde_json::json;
 use super::card::{ask, in_progress, not_configured, unsettled};
 use super::{get, record_refund_tx, refundable, RefundInput, Refunded};
 use crate::alerts::{self, NewAlert};
-use crate::api::Ctx;
 use crate::audit;
 use crate::clock::Stamp;
+use crate::ctx::Ctx;
 use crate::error::{Error, Result};
 use crate::failpoints;
 use crate::gateway::{GatewayError, PaymentGateway, Refund, RefundRequest};
@@ -30,7 +30,7 @@ use crate::invoices;
 use crate::money::format_minor;
 
 /// One manager's refund of a card payment: the saga's durable state.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
 pub struct RefundAttempt {
     pub id: String,
     pub idempotency_key: String,
@@ -104,7 +104,7 @@ enum Begin {
 
 /// `payments.refund` of a card payment.
 pub fn refund(ctx: &mut Ctx, input: &RefundInput) -> Result<Refunded> {
-    let Some(gateway) = ctx.gateway()? else {
+    let Some(gateway) = super::gateway(ctx)? else {
         return Err(not_configured());
     };
     match ctx.write(|tx, stamp| begin_tx(tx, stamp, input))? {

@@ -104,6 +104,7 @@ fn samples(
         ),
         ("auth.login", json!({ "code": "owner", "pin": "0000" }), vec!["code", "pin"]),
         ("auth.whoami", json!({}), vec![]),
+        ("auth.staff", json!({}), vec![]),
         ("customers.search", json!({ "query": "ann", "limit": 10 }), vec!["query"]),
         ("customers.get", json!({ "id": customer }), vec!["id"]),
         (
