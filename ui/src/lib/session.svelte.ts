@@ -14,14 +14,10 @@
 
 import { call, onApiError, setSession } from "./api";
 import { setBranchFormat } from "./format";
+import type { Actor } from "./generated/types";
 import type { Role } from "../routes";
 
-export interface Actor {
-  staff_id: string;
-  code: string;
-  name: string;
-  role: Role;
-}
+export type { Actor };
 
 export interface BranchInfo {
   name: string;
@@ -68,10 +64,11 @@ function idleOverrideMs(): number | null {
  */
 export async function login(code: string, pin: string): Promise<{ resumed: boolean }> {
   const r = await call("auth.login", { code, pin });
-  setSession(r.token as string);
-  const staff = r.staff as Actor;
+  setSession(r.token);
+  const staff = r.staff;
   const s = await call("settings.get", {});
-  const b = s.branch as BranchInfo & { idle_lock_minutes?: number };
+  // idle_lock_minutes is being added by the core (default 5); read it where it lands.
+  const b = s.branch as typeof s.branch & { idle_lock_minutes?: number };
   const minutes = (s as { idle_lock_minutes?: number }).idle_lock_minutes ?? b.idle_lock_minutes ?? 5;
   setBranchFormat({ currency: b.currency, timezone: b.time_zone });
   const resumed = session.locked && session.actor?.staff_id === staff.staff_id;
