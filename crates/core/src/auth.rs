@@ -32,7 +32,8 @@ pub const MAX_UNKNOWN_CODES: i64 = 10_000;
 const NO_ONES_PIN_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$x5T7dsXSyhRYRRvmGaSS3A$kERzpu65FgBvk4Z4PSbXbOIg20WKqCof8iqmz2LAbfI";
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct LoginInput {
     pub code: String,
@@ -46,7 +47,7 @@ impl Validate for LoginInput {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct LoginOutput {
     pub token: String,
     pub staff: Actor,
@@ -186,7 +187,7 @@ fn wrong_pin_for_unknown_code_tx(
     })
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ts_rs::TS)]
 pub struct LoggedOut {
     pub logged_out: bool,
 }

@@ -16,14 +16,14 @@ use crate::error::{Error, Result};
 use crate::validate::{Validate, Violations};
 use crate::{customers, invoices, job_cards, payments, settings, vehicles};
 
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, ts_rs::TS)]
 pub enum Paper {
     A4,
     Letter,
 }
 
 /// A name and the lines under it (address, phone, tax number…).
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
 pub struct Party {
     pub name: String,
     pub lines: Vec<String>,
@@ -31,7 +31,7 @@ pub struct Party {
 
 /// One line as printed. Lines come grouped (labour, then parts, then
 /// fees), each group under its `group` heading.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
 pub struct PrintLine {
     /// "Labour", "Parts" or "Fees".
     pub group: String,
@@ -47,7 +47,7 @@ pub struct PrintLine {
 }
 
 /// Everything an invoice shows, already worded and formatted.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
 pub struct PrintableInvoice {
     pub paper: Paper,
     pub title: String,
@@ -336,7 +336,8 @@ pub fn write_pdf(
     Ok((path, printed))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct PdfInput {
     pub invoice_id: String,
@@ -348,7 +349,7 @@ impl Validate for PdfInput {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct PdfWritten {
     pub path: String,
     pub pages: u32,
@@ -368,12 +369,14 @@ pub fn pdf_cmd(ctx: &mut Ctx, input: PdfInput) -> Result<PdfWritten> {
     Ok(PdfWritten { path: path.display().to_string(), pages: printed.pages, bytes: printed.bytes.len() })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct EmailInput {
     pub invoice_id: String,
     /// Send to this address instead of the customer's.
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub to: Option<String>,
 }
 
@@ -388,7 +391,7 @@ impl Validate for EmailInput {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct EmailQueued {
     pub job_id: String,
     pub to: String,

@@ -11,7 +11,7 @@ use crate::clock::Stamp;
 use crate::error::{Error, Result};
 use crate::validate::{parse_hhmm, Validate, Violations, MAX_NAME, MAX_TEXT};
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
 pub struct Branch {
     pub id: String,
     pub code: String,
@@ -46,7 +46,7 @@ pub fn default_odometer_unit(country: &str) -> &'static str {
 /// The most characters of `branch.payment_instructions`.
 pub const MAX_PAYMENT_INSTRUCTIONS: usize = 1000;
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ts_rs::TS)]
 #[serde(deny_unknown_fields)]
 pub struct OpeningInterval {
     /// ISO weekday: 1 = Monday … 7 = Sunday.
@@ -56,16 +56,17 @@ pub struct OpeningInterval {
     pub closes: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ts_rs::TS)]
 #[serde(deny_unknown_fields)]
 pub struct Closure {
     /// "YYYY-MM-DD", branch local date.
     pub date: String,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub reason: String,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
 pub struct Bay {
     pub id: String,
     pub name: String,
@@ -73,7 +74,7 @@ pub struct Bay {
     pub active: bool,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ts_rs::TS)]
 #[serde(deny_unknown_fields)]
 pub struct CannedLine {
     pub kind: String,
@@ -81,13 +82,15 @@ pub struct CannedLine {
     /// Thousandths: hours for labour, the item's unit for parts.
     pub quantity: i64,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub item_id: Option<String>,
     /// Minor units; none means the item's price or the branch labour rate.
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub unit_price: Option<i64>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
 pub struct ServiceType {
     pub id: String,
     pub code: String,
@@ -98,7 +101,7 @@ pub struct ServiceType {
     pub lines: Vec<CannedLine>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
 pub struct Device {
     pub id: String,
     pub tenant_id: String,
@@ -106,7 +109,7 @@ pub struct Device {
     pub series_letter: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct Settings {
     pub branch: Branch,
     pub opening_hours: Vec<OpeningInterval>,
@@ -123,7 +126,7 @@ pub struct Settings {
 
 /// Where the device reaches outside services. Addresses only: their keys
 /// are secrets, in the keyring.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq, ts_rs::TS)]
 pub struct Integrations {
     pub payment_gateway_url: Option<String>,
     pub smtp_host: Option<String>,
@@ -310,7 +313,8 @@ pub fn load(conn: &Connection) -> Result<Settings> {
 
 // ---- settings.update -------------------------------------------------------
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct BranchPatch {
     pub name: Option<String>,
@@ -332,33 +336,42 @@ pub struct BranchPatch {
     /// A PNG or JPEG, base64-encoded (a `data:` URL too), at most 256 KB and
     /// 4000 pixels a side; `null` removes it.
     #[serde(default, deserialize_with = "crate::customers::double_option")]
+    #[ts(optional = nullable)]
     pub logo: Option<Option<String>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct BayInput {
     /// Leave out to add a new bay.
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub id: Option<String>,
     pub name: String,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub capabilities: Vec<String>,
     #[serde(default = "yes")]
+    #[ts(optional = nullable)]
     pub active: bool,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceTypeInput {
     pub code: String,
     pub name: String,
     pub duration_minutes: i64,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub required_capability: Option<String>,
     #[serde(default = "yes")]
+    #[ts(optional = nullable)]
     pub active: bool,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub lines: Vec<CannedLine>,
 }
 
@@ -366,55 +379,73 @@ fn yes() -> bool {
     true
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateSettings {
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub branch: Option<BranchPatch>,
     /// Replaces the whole week.
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub opening_hours: Option<Vec<OpeningInterval>>,
     /// Replaces the list of closures.
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub closures: Option<Vec<Closure>>,
     /// Bays to add (no id) or change (with id).
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub bays: Option<Vec<BayInput>>,
     /// Service types to add or change, matched by code; lines are replaced.
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub service_types: Option<Vec<ServiceTypeInput>>,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub integrations: Option<IntegrationsPatch>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct IntegrationsPatch {
     /// The card payment gateway's address (https; plain http only on
     /// loopback). For every field an empty string removes the setting.
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub payment_gateway_url: Option<String>,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub smtp_host: Option<String>,
     /// A number; a numeric string is taken too (older callers sent one).
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub smtp_port: Option<PortInput>,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub smtp_username: Option<String>,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub smtp_from: Option<String>,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub smtp_security: Option<String>,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub sms_gateway_url: Option<String>,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub sms_sender: Option<String>,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub alerts_email: Option<String>,
 }
 
 /// A port as sent: a JSON number, or the same as a string; `""` removes it.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(untagged)]
 pub enum PortInput {
     Number(serde_json::Number),

@@ -16,7 +16,8 @@ use crate::money::format_quantity;
 use crate::outbox::{self, NewEvent};
 use crate::validate::{Validate, Violations, MAX_NAME, MAX_TEXT};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[ts(rename = "JobCardStatus")]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Open,
@@ -45,7 +46,7 @@ pub fn can_move(from: Status, to: Status) -> bool {
     matches!((from, to), (Open, InProgress) | (Open, Cancelled) | (InProgress, Completed) | (InProgress, Cancelled))
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
 pub struct Line {
     pub id: String,
     pub position: i64,
@@ -58,7 +59,7 @@ pub struct Line {
     pub tax_rate_bp: i64,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
 pub struct JobCard {
     pub id: String,
     pub number: String,
@@ -173,16 +174,20 @@ fn wrong_status(card: &JobCard, action: &str) -> Error {
 
 // ---- create ---------------------------------------------------------------------
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct NewJobCard {
     pub customer_id: String,
     pub vehicle_id: String,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub technician_id: Option<String>,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub complaint: String,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub odometer_in: Option<i64>,
 }
 
@@ -268,22 +273,27 @@ pub fn create_cmd(ctx: &mut Ctx, input: NewJobCard) -> Result<JobCard> {
 
 // ---- lines ------------------------------------------------------------------------
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct NewLine {
     pub job_card_id: String,
     pub kind: String,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub description: Option<String>,
     /// Thousandths: hours for labour, the item's unit for parts.
     pub quantity: i64,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub item_id: Option<String>,
     /// Minor units; by default the item's price (part), the technician's or
     /// branch's labour rate (labour); a fee without one stays unpriced.
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub unit_price: Option<i64>,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub tax_rate_bp: Option<i64>,
 }
 
@@ -420,7 +430,8 @@ pub fn add_line_cmd(ctx: &mut Ctx, input: NewLine) -> Result<JobCard> {
     })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct RemoveLine {
     pub job_card_id: String,
@@ -460,17 +471,21 @@ pub fn remove_line_cmd(ctx: &mut Ctx, input: RemoveLine) -> Result<JobCard> {
 
 // ---- start and cancel -------------------------------------------------------------
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct StartInput {
     pub job_card_id: String,
     /// Leave out: a technician starts the card for themselves; a manager
     /// or owner starts it for the technician it is assigned to.
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub technician_id: Option<String>,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub odometer: Option<i64>,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub notes: Option<String>,
 }
 
@@ -538,11 +553,13 @@ pub fn start_cmd(ctx: &mut Ctx, input: StartInput) -> Result<JobCard> {
     })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct CancelInput {
     pub job_card_id: String,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub reason: String,
 }
 
@@ -585,18 +602,25 @@ pub fn get_cmd(ctx: &mut Ctx, input: crate::customers::IdInput) -> Result<JobCar
     get(ctx.conn(), &input.id)
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ts_rs::TS)]
+#[ts(rename = "JobCardListInput")]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct ListInput {
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub status: Option<Status>,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub technician_id: Option<String>,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub vehicle_id: Option<String>,
     #[serde(default = "fifty")]
+    #[ts(optional = nullable)]
     pub limit: i64,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub offset: i64,
 }
 
@@ -613,7 +637,7 @@ impl Validate for ListInput {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct JobCardList {
     pub job_cards: Vec<JobCard>,
 }
@@ -635,7 +659,8 @@ pub fn list_cmd(ctx: &mut Ctx, input: ListInput) -> Result<JobCardList> {
     Ok(JobCardList { job_cards })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct StatusInput {
     pub job_card_id: String,
@@ -647,7 +672,7 @@ impl Validate for StatusInput {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct RunRecord {
     pub id: String,
     pub operation: String,
@@ -660,7 +685,7 @@ pub struct RunRecord {
     pub steps: serde_json::Value,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct OrchestrationStatus {
     pub job_card_id: String,
     pub status: Status,
