@@ -5,6 +5,7 @@
 import type { Component } from "svelte";
 import { deskRoutes } from "./screens/desk/routes";
 import { techRoutes } from "./screens/tech/routes";
+import { jobsRoutes } from "./screens/jobs/routes";
 
 export type Role = "front_desk" | "technician" | "manager" | "owner";
 
@@ -19,7 +20,7 @@ export interface RouteDef {
   nav?: { label: string; order: number; shortcut?: string };
 }
 
-export const routes: RouteDef[] = [...deskRoutes, ...techRoutes];
+export const routes: RouteDef[] = [...deskRoutes, ...techRoutes, ...jobsRoutes];
 
 /** Where a role lands after login. */
 export function homeFor(role: Role): string {
