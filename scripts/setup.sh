@@ -39,7 +39,8 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 # tauri-driver bridges WebDriver to WebKitWebDriver for the real-window test.
 if ! command -v tauri-driver >/dev/null && [ ! -x "$HOME/.cargo/bin/tauri-driver" ]; then
-  # Under the machine's shared cargo lock when there is one.
-  if [ -e /tmp/pitlane-cargo.lock ]; then LOCK=(flock /tmp/pitlane-cargo.lock); else LOCK=(); fi
+  # Under a shared cargo lock when PITLANE_CARGO_LOCK names one (machines
+  # where several builds share a target dir; not set when the caller holds it).
+  if [ -n "${PITLANE_CARGO_LOCK:-}" ]; then LOCK=(flock "$PITLANE_CARGO_LOCK"); else LOCK=(); fi
   "${LOCK[@]}" cargo install tauri-driver --locked --quiet
 fi

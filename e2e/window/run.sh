@@ -8,9 +8,10 @@ cd "$(dirname "$0")/../.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/pitlane-target}"
 bin="$(mktemp -d)"
 trap 'rm -rf "$bin"' EXIT
-# Built and copied out under the machine's shared cargo lock when there is
-# one, so another build cannot swap the binaries between build and run.
-if [ -e /tmp/pitlane-cargo.lock ]; then LOCK=(flock /tmp/pitlane-cargo.lock); else LOCK=(); fi
+# Built and copied out in one step, under the shared cargo lock when
+# PITLANE_CARGO_LOCK names one, so another build sharing the target dir
+# cannot swap the binaries between build and run.
+if [ -n "${PITLANE_CARGO_LOCK:-}" ]; then LOCK=(flock "$PITLANE_CARGO_LOCK"); else LOCK=(); fi
 "${LOCK[@]}" bash -c '
   set -e
   cargo build --quiet --locked --profile e2e -p pitlane-app --features tauri/custom-protocol

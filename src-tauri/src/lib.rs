@@ -99,7 +99,7 @@ fn start(app: &mut tauri::App) -> Result<(), Box<dyn std::error::Error>> {
             dir.join("pitlane.db")
         }
     };
-    tracing::info!(version = env!("CARGO_PKG_VERSION"), db = %db.display(), "app started");
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), pid = std::process::id(), db = %db.display(), "app started");
     let api = pitlane_runtime::open(&db).map(Arc::new).map_err(|e| {
         tracing::error!(error = %e, db = %db.display(), "could not open the database");
         pitlane_core::api::envelope::failure(&e, || pitlane_core::UuidV7Ids.new_id())
@@ -107,8 +107,30 @@ fn start(app: &mut tauri::App) -> Result<(), Box<dyn std::error::Error>> {
     let background =
         api.as_ref().ok().map(|api| Background::start(api.clone(), tauri::async_runtime::handle().inner()));
     app.manage(Shell { api, background: Mutex::new(background), log: Mutex::new(log) });
+    exit_on_signals(app.handle().clone());
     Ok(())
 }
+
+/// SIGTERM (logout, shutdown, `kill`) and SIGINT end the app as closing
+/// its window does, so the worker stops and the log is flushed.
+#[cfg(unix)]
+fn exit_on_signals(app: tauri::AppHandle) {
+    tauri::async_runtime::spawn(async move {
+        use tokio::signal::unix::{signal, SignalKind};
+        let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+        tracing::info!("stop signal received");
+        app.exit(0);
+    });
+}
+
+#[cfg(not(unix))]
+fn exit_on_signals(_app: tauri::AppHandle) {}
 
 /// On exit: the worker stops between two jobs (5 s at most), the log is flushed.
 fn stop(app: &tauri::AppHandle) {
@@ -128,6 +150,13 @@ const NO_RELOAD: &str = r#"addEventListener("keydown", (e) => {
 }, true);"#;
 
 pub fn run() {
+    // WebKitGTK's DMA-BUF renderer leaves the window blank or stale on some
+    // GPUs and on virtual displays (tauri#13899, #9394): off unless the
+    // user chose otherwise. Set before any thread or webview starts.
+    #[cfg(target_os = "linux")]
+    if std::env::var_os("WEBKIT_DISABLE_DMABUF_RENDERER").is_none() {
+        std::env::set_var("WEBKIT_DISABLE_DMABUF_RENDERER", "1");
+    }
     let app = tauri::Builder::default()
         // First: a second start focuses this window instead of opening the database twice.
         .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
