@@ -152,9 +152,8 @@ fn open(db: &std::path::Path) -> Result<Api, ExitCode> {
         print(&env);
         ExitCode::from(1)
     })?;
-    api.set_secret_store(std::sync::Arc::new(pitlane_secrets::KeyringStore::os()));
-    api.set_gateway_connector(pitlane_gateway::connector());
-    api.set_printer(std::sync::Arc::new(pitlane_pdf::PdfPrinter));
+    // The OS keyring, the card gateway, the PDF printer: as the app has them.
+    pitlane_runtime::equip(&api);
     // Unfinished card payments are settled in the background by the worker
     // (`jobs work`), never in front of a command.
     Ok(api)
