@@ -201,6 +201,37 @@ pub fn whoami_cmd(ctx: &mut Ctx, _input: NoInput) -> Result<Actor> {
     Ok(ctx.actor()?.clone())
 }
 
+/// Someone the login screen offers to pick: the code to log in with, the
+/// name and the role. Nothing else (no pay, no lock): the PIN and its
+/// lockout are what keep an account.
+#[derive(Debug, Serialize, ts_rs::TS)]
+pub struct LoginChoice {
+    pub code: String,
+    pub name: String,
+    pub role: crate::api::Role,
+}
+
+#[derive(Debug, Serialize, ts_rs::TS)]
+pub struct LoginChoices {
+    pub staff: Vec<LoginChoice>,
+}
+
+/// `auth.staff`: the active staff, by name, for the login screen.
+pub fn staff_cmd(ctx: &mut Ctx, _input: NoInput) -> Result<LoginChoices> {
+    let mut stmt =
+        ctx.conn().prepare_cached("SELECT code, name, role FROM staff WHERE active = 1 ORDER BY name, code")?;
+    let staff = stmt
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?
+        .map(|row| {
+            let (code, name, role) = row?;
+            let role = crate::api::Role::parse(&role)
+                .ok_or_else(|| Error::Internal(format!("staff {code} has an unknown role")))?;
+            Ok(LoginChoice { code, name, role })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(LoginChoices { staff })
+}
+
 #[cfg(test)]
 mod tests {
     use argon2::password_hash::PasswordHash;

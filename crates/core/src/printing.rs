@@ -341,6 +341,11 @@ pub fn write_pdf(
 #[serde(deny_unknown_fields)]
 pub struct PdfInput {
     pub invoice_id: String,
+    /// Also answer the PDF itself (`content_base64`), for a preview where
+    /// the file's path is of no use (browser mode).
+    #[serde(default)]
+    #[ts(optional = nullable)]
+    pub inline: bool,
 }
 
 impl Validate for PdfInput {
@@ -354,9 +359,14 @@ pub struct PdfWritten {
     pub path: String,
     pub pages: u32,
     pub bytes: usize,
+    /// The PDF, standard base64: only when asked for with `inline`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub content_base64: Option<String>,
 }
 
-/// `invoices.pdf`: writes the invoice's PDF and returns its path.
+/// `invoices.pdf`: writes the invoice's PDF and returns its path (and,
+/// with `inline`, the PDF itself).
 pub fn pdf_cmd(ctx: &mut Ctx, input: PdfInput) -> Result<PdfWritten> {
     let printer: Arc<dyn InvoicePrinter> = ctx
         .printer
@@ -366,7 +376,16 @@ pub fn pdf_cmd(ctx: &mut Ctx, input: PdfInput) -> Result<PdfWritten> {
     let doc = printable(ctx.conn(), &input.invoice_id, now)?;
     let folder = folder(ctx)?;
     let (path, printed) = write_pdf(printer.as_ref(), &doc, &folder)?;
-    Ok(PdfWritten { path: path.display().to_string(), pages: printed.pages, bytes: printed.bytes.len() })
+    let content_base64 = input.inline.then(|| {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(&printed.bytes)
+    });
+    Ok(PdfWritten {
+        path: path.display().to_string(),
+        pages: printed.pages,
+        bytes: printed.bytes.len(),
+        content_base64,
+    })
 }
 
 #[derive(Debug, Deserialize, ts_rs::TS)]

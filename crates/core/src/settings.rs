@@ -32,6 +32,8 @@ pub struct Branch {
     pub odometer_unit: String,
     /// Printed on invoices: bank details, how to pay.
     pub payment_instructions: String,
+    /// Minutes without input before the app locks the screen (1..=240).
+    pub idle_lock_minutes: i64,
 }
 
 /// The odometer's unit in `country` when none is set.
@@ -193,7 +195,7 @@ pub fn branch(conn: &Connection) -> Result<Branch> {
     conn.prepare_cached(
         "SELECT b.id, code, name, address, phone, email, tax_number, country, time_zone, currency,
                 default_tax_rate_bp, payment_terms_days, labour_rate, invoice_footer, paper_size,
-                odometer_unit, payment_instructions
+                odometer_unit, payment_instructions, idle_lock_minutes
          FROM branches b JOIN device d ON d.branch_id = b.id",
     )?
     .query_row([], |r| {
@@ -217,6 +219,7 @@ pub fn branch(conn: &Connection) -> Result<Branch> {
                 .get::<_, Option<String>>(15)?
                 .unwrap_or_else(|| default_odometer_unit(&r.get::<_, String>(7).unwrap_or_default()).into()),
             payment_instructions: r.get(16)?,
+            idle_lock_minutes: r.get(17)?,
         })
     })
     .optional()?
@@ -333,6 +336,8 @@ pub struct BranchPatch {
     /// `km` or `mi`; empty: the country's (mi in the US and GB, else km).
     pub odometer_unit: Option<String>,
     pub payment_instructions: Option<String>,
+    /// Minutes without input before the app locks the screen, 1..=240.
+    pub idle_lock_minutes: Option<i64>,
     /// A PNG or JPEG, base64-encoded (a `data:` URL too), at most 256 KB and
     /// 4000 pixels a side; `null` removes it.
     #[serde(default, deserialize_with = "crate::customers::double_option")]
@@ -654,6 +659,9 @@ impl Validate for UpdateSettings {
             if let Some(d) = b.payment_terms_days {
                 v.range("branch.payment_terms_days", d, 0, 365);
             }
+            if let Some(m) = b.idle_lock_minutes {
+                v.range("branch.idle_lock_minutes", m, 1, 240);
+            }
             if let Some(r) = b.labour_rate {
                 v.amount("branch.labour_rate", r);
             }
@@ -832,6 +840,7 @@ pub fn update_tx(tx: &Transaction, stamp: &Stamp, input: &UpdateSettings) -> Res
             paper_size: p.paper_size.clone().unwrap_or(branch.paper_size.clone()),
             odometer_unit: String::new(),
             payment_instructions: p.payment_instructions.clone().unwrap_or(branch.payment_instructions.clone()),
+            idle_lock_minutes: p.idle_lock_minutes.unwrap_or(branch.idle_lock_minutes),
         };
         let odometer_unit: Option<String> = match p.odometer_unit.as_deref() {
             Some("") => None,
@@ -842,7 +851,7 @@ pub fn update_tx(tx: &Transaction, stamp: &Stamp, input: &UpdateSettings) -> Res
             "UPDATE branches SET name = ?2, address = ?3, phone = ?4, email = ?5, tax_number = ?6, country = ?7,
                  time_zone = ?8, currency = ?9, default_tax_rate_bp = ?10, payment_terms_days = ?11,
                  labour_rate = ?12, invoice_footer = ?13, paper_size = ?14, updated_at = ?15,
-                 odometer_unit = ?16, payment_instructions = ?17
+                 odometer_unit = ?16, payment_instructions = ?17, idle_lock_minutes = ?18
              WHERE id = ?1",
             params![
                 b.id,
@@ -862,6 +871,7 @@ pub fn update_tx(tx: &Transaction, stamp: &Stamp, input: &UpdateSettings) -> Res
                 stamp.at(),
                 odometer_unit,
                 b.payment_instructions.trim_end(),
+                b.idle_lock_minutes,
             ],
         )?;
         if let Some(logo) = &p.logo {

@@ -121,6 +121,7 @@ commands! {
     "auth.login"             => Public,          auth::login_cmd;
     "auth.logout"            => AnyStaff,        auth::logout_cmd;
     "auth.whoami"            => AnyStaff,        auth::whoami_cmd;
+    "auth.staff"             => Public,          auth::staff_cmd;
     "customers.search"       => CustomersRead,   customers::search_cmd;
     "customers.get"          => CustomersRead,   customers::get_cmd;
     "customers.create"       => CustomersWrite,  customers::create_cmd;

@@ -613,6 +613,11 @@ pub struct ListInput {
     #[serde(default)]
     #[ts(optional = nullable)]
     pub technician_id: Option<String>,
+    /// Cards with no technician; with `technician_id`, that technician's
+    /// cards and the unassigned ones ("my jobs").
+    #[serde(default)]
+    #[ts(optional = nullable)]
+    pub unassigned: bool,
     #[serde(default)]
     #[ts(optional = nullable)]
     pub vehicle_id: Option<String>,
@@ -637,25 +642,57 @@ impl Validate for ListInput {
     }
 }
 
+/// A card as a list shows it: the card, and who and what it is for
+/// (read-only display fields, as they are now).
+#[derive(Debug, Serialize, ts_rs::TS)]
+pub struct ListedJobCard {
+    #[serde(flatten)]
+    pub card: JobCard,
+    pub customer_name: String,
+    pub license_plate: String,
+    pub make: String,
+    pub model: String,
+    /// `None` while unassigned.
+    pub technician_name: Option<String>,
+}
+
 #[derive(Debug, Serialize, ts_rs::TS)]
 pub struct JobCardList {
-    pub job_cards: Vec<JobCard>,
+    pub job_cards: Vec<ListedJobCard>,
 }
 
 pub fn list_cmd(ctx: &mut Ctx, input: ListInput) -> Result<JobCardList> {
     let conn = ctx.conn();
-    let ids: Vec<String> = conn
+    let rows: Vec<(String, String, String, String, String, Option<String>)> = conn
         .prepare_cached(
-            "SELECT id FROM job_cards
-             WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR technician_id = ?2) AND (?3 IS NULL OR vehicle_id = ?3)
-             ORDER BY created_at DESC, id DESC LIMIT ?4 OFFSET ?5",
+            "SELECT j.id, c.name, v.license_plate, v.make, v.model, t.name
+             FROM job_cards j
+             JOIN customers c ON c.id = j.customer_id
+             JOIN vehicles v ON v.id = j.vehicle_id
+             LEFT JOIN staff t ON t.id = j.technician_id
+             WHERE (?1 IS NULL OR j.status = ?1)
+               AND ((?2 IS NULL AND NOT ?6) OR j.technician_id = ?2 OR (?6 AND j.technician_id IS NULL))
+               AND (?3 IS NULL OR j.vehicle_id = ?3)
+             ORDER BY j.created_at DESC, j.id DESC LIMIT ?4 OFFSET ?5",
         )?
         .query_map(
-            params![input.status.map(Status::as_str), input.technician_id, input.vehicle_id, input.limit, input.offset],
-            |r| r.get(0),
+            params![
+                input.status.map(Status::as_str),
+                input.technician_id,
+                input.vehicle_id,
+                input.limit,
+                input.offset,
+                input.unassigned
+            ],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
         )?
         .collect::<Result<_, _>>()?;
-    let job_cards = ids.iter().map(|id| get(conn, id)).collect::<Result<Vec<_>>>()?;
+    let job_cards = rows
+        .into_iter()
+        .map(|(id, customer_name, license_plate, make, model, technician_name)| {
+            Ok(ListedJobCard { card: get(conn, &id)?, customer_name, license_plate, make, model, technician_name })
+        })
+        .collect::<Result<Vec<_>>>()?;
     Ok(JobCardList { job_cards })
 }
 

@@ -1,7 +1,7 @@
 // Generated from the Rust code by `PITLANE_WRITE_TYPES=1 cargo test -p pitlane-core --test core generated`.
 // Do not edit: change the Rust types and regenerate.
 
-import type { AcknowledgeInput, Actor, AdjustInput, Adjusted, Alert, AlertList, AlertListInput, Appointment, AppointmentAction, AppointmentList, AppointmentListInput, AuditList, AuditListInput, Availability, AvailabilityInput, BackupInfo, BookInput, Booked, BulkAdjustInput, BulkAdjusted, CancelInput, CheckedIn, CompleteInput, Completed, Customer, CustomerDetail, CustomerPatch, DailySales, DayInput, EmailInput, EmailQueued, FailedInput, FailedJobs, History, IdInput, InitInput, InitOutput, Invoice, InvoiceList, InvoiceListInput, Item, ItemList, ItemPatch, ItemsInput, Job, JobCard, JobCardList, JobCardListInput, JobInput, JobsListInput, Ledger, LedgerInput, LoggedOut, LoginInput, LoginOutput, NewCustomer, NewItem, NewJobCard, NewLine, NewStaff, NewVehicle, NoInput, OrchestrationStatus, Outstanding, Paid, PathInput, PaymentInput, PaymentList, PaymentListInput, PdfInput, PdfWritten, Productivity, RangeInput, RefundInput, Refunded, RemoveLine, Restored, SearchInput, SearchOutput, SecretState, SetSecretInput, Settings, StaffList, StaffListInput, StaffMember, StaffPatch, StartInput, Stats, StatusInput, UpdateSettings, Vehicle, VehicleDetail, VehiclePatch, VehicleSearch, Verification, VoidInput } from "./types";
+import type { AcknowledgeInput, Actor, AdjustInput, Adjusted, Alert, AlertList, AlertListInput, Appointment, AppointmentAction, AppointmentList, AppointmentListInput, AuditList, AuditListInput, Availability, AvailabilityInput, BackupInfo, BookInput, Booked, BulkAdjustInput, BulkAdjusted, CancelInput, CheckedIn, CompleteInput, Completed, Customer, CustomerDetail, CustomerPatch, DailySales, DayInput, EmailInput, EmailQueued, FailedInput, FailedJobs, History, IdInput, InitInput, InitOutput, Invoice, InvoiceList, InvoiceListInput, Item, ItemList, ItemPatch, ItemsInput, Job, JobCard, JobCardList, JobCardListInput, JobInput, JobsListInput, Ledger, LedgerInput, LoggedOut, LoginChoices, LoginInput, LoginOutput, NewCustomer, NewItem, NewJobCard, NewLine, NewStaff, NewVehicle, NoInput, OrchestrationStatus, Outstanding, Paid, PathInput, PaymentInput, PaymentList, PaymentListInput, PdfInput, PdfWritten, Productivity, RangeInput, RefundInput, Refunded, RemoveLine, Restored, SearchInput, SearchOutput, SecretState, SetSecretInput, Settings, StaffList, StaffListInput, StaffMember, StaffPatch, StartInput, Stats, StatusInput, UpdateSettings, Vehicle, VehicleDetail, VehiclePatch, VehicleSearch, Verification, VoidInput } from "./types";
 
 // Every command: its input and output.
 export type Commands = {
@@ -9,6 +9,7 @@ export type Commands = {
   "auth.login": { input: LoginInput; output: LoginOutput };
   "auth.logout": { input: NoInput; output: LoggedOut };
   "auth.whoami": { input: NoInput; output: Actor };
+  "auth.staff": { input: NoInput; output: LoginChoices };
   "customers.search": { input: SearchInput; output: SearchOutput };
   "customers.get": { input: IdInput; output: CustomerDetail };
   "customers.create": { input: NewCustomer; output: Customer };
@@ -85,6 +86,7 @@ export const COMMAND_NAMES = [
   "audit.verify",
   "auth.login",
   "auth.logout",
+  "auth.staff",
   "auth.whoami",
   "backup.create",
   "backup.restore",

@@ -102,13 +102,21 @@ odometer_unit: string,
 /**
  * Printed on invoices: bank details, how to pay.
  */
-payment_instructions: string, };
+payment_instructions: string, 
+/**
+ * Minutes without input before the app locks the screen (1..=240).
+ */
+idle_lock_minutes: number, };
 
 export type BranchPatch = { name?: string | null, address?: string | null, phone?: string | null, email?: string | null, tax_number?: string | null, country?: string | null, time_zone?: string | null, currency?: string | null, default_tax_rate_bp?: number | null, payment_terms_days?: number | null, labour_rate?: number | null, invoice_footer?: string | null, paper_size?: string | null, 
 /**
  * `km` or `mi`; empty: the country's (mi in the US and GB, else km).
  */
 odometer_unit?: string | null, payment_instructions?: string | null, 
+/**
+ * Minutes without input before the app locks the screen, 1..=240.
+ */
+idle_lock_minutes?: number | null, 
 /**
  * A PNG or JPEG, base64-encoded (a `data:` URL too), at most 256 KB and
  * 4000 pixels a side; `null` removes it.
@@ -294,9 +302,14 @@ waits_for: string | null, };
 
 export type JobCard = { id: string, number: string, customer_id: string, vehicle_id: string, appointment_id: string | null, technician_id: string | null, status: JobCardStatus, odometer_in: number | null, complaint: string, findings: string, discount: number, subtotal: number, tax_total: number, total: number, started_at: string | null, completed_at: string | null, cancelled_at: string | null, created_at: string, lines: Array<Line>, };
 
-export type JobCardList = { job_cards: Array<JobCard>, };
+export type JobCardList = { job_cards: Array<ListedJobCard>, };
 
-export type JobCardListInput = { status?: JobCardStatus | null, technician_id?: string | null, vehicle_id?: string | null, limit?: number, offset?: number, };
+export type JobCardListInput = { status?: JobCardStatus | null, technician_id?: string | null, 
+/**
+ * Cards with no technician; with `technician_id`, that technician's
+ * cards and the unassigned ones ("my jobs").
+ */
+unassigned?: boolean, vehicle_id?: string | null, limit?: number, offset?: number, };
 
 export type JobCardStatus = "open" | "in_progress" | "completed" | "cancelled";
 
@@ -318,7 +331,26 @@ export type LedgerInput = { item_id: string, before_seq?: number | null, limit?:
 
 export type Line = { id: string, position: number, kind: string, description: string, item_id: string | null, quantity: number, quantity_display: string, unit_price: number | null, tax_rate_bp: number, };
 
+/**
+ * A card as a list shows it: the card, and who and what it is for
+ * (read-only display fields, as they are now).
+ */
+export type ListedJobCard = { customer_name: string, license_plate: string, make: string, model: string, 
+/**
+ * `None` while unassigned.
+ */
+technician_name: string | null, id: string, number: string, customer_id: string, vehicle_id: string, appointment_id: string | null, technician_id: string | null, status: JobCardStatus, odometer_in: number | null, complaint: string, findings: string, discount: number, subtotal: number, tax_total: number, total: number, started_at: string | null, completed_at: string | null, cancelled_at: string | null, created_at: string, lines: Array<Line>, };
+
 export type LoggedOut = { logged_out: boolean, };
+
+/**
+ * Someone the login screen offers to pick: the code to log in with, the
+ * name and the role. Nothing else (no pay, no lock): the PIN and its
+ * lockout are what keep an account.
+ */
+export type LoginChoice = { code: string, name: string, role: Role, };
+
+export type LoginChoices = { staff: Array<LoginChoice>, };
 
 export type LoginInput = { code: string, pin: Pin, };
 
@@ -418,9 +450,18 @@ card_attempts: Array<Attempt>, };
 
 export type PaymentListInput = { invoice_id: string, };
 
-export type PdfInput = { invoice_id: string, };
+export type PdfInput = { invoice_id: string, 
+/**
+ * Also answer the PDF itself (`content_base64`), for a preview where
+ * the file's path is of no use (browser mode).
+ */
+inline?: boolean, };
 
-export type PdfWritten = { path: string, pages: number, bytes: number, };
+export type PdfWritten = { path: string, pages: number, bytes: number, 
+/**
+ * The PDF, standard base64: only when asked for with `inline`.
+ */
+content_base64?: string, };
 
 /**
  * A PIN, kept out of Debug output and logs.
