@@ -72,6 +72,12 @@ export function minutesOf(hhmm: string): number {
   return h * 60 + m;
 }
 
+/** A branch-local "2026-12-15" → "15 Dec 2026" (no weekday: for dense columns). */
+export function shortDate(ymd: string): string {
+  const [y, m, d] = ymd.split("-").map(Number);
+  return new Intl.DateTimeFormat("en-GB", { timeZone: "UTC", day: "numeric", month: "short", year: "numeric" }).format(new Date(Date.UTC(y, m - 1, d)));
+}
+
 /** YYYY-MM-DD plus n days. */
 export function addDays(ymd: string, n: number): string {
   const [y, m, d] = ymd.split("-").map(Number);
