@@ -1,6 +1,9 @@
 // Who and which car, as the booking and walk-in screens pick them: an existing
 // customer and vehicle found by type-ahead, or new ones typed inline.
 
+import type { BookInput } from "../../lib/generated/types";
+import { call } from "../../lib/api";
+import { typedInt } from "./desk.svelte";
 import type { CustomerCard, VehicleSummary } from "./types";
 
 export type PartyField =
@@ -54,6 +57,21 @@ export class PartyChoice {
     }
   }
 
+  /** Starts from a known customer (`?customer=`) or vehicle and its owner (`?vehicle=`). */
+  async preset(query: URLSearchParams) {
+    const vid = query.get("vehicle");
+    const cid = query.get("customer");
+    if (vid) {
+      const r = await call("vehicles.get", { id: vid });
+      const g = await call("customers.get", { id: r.owner.id });
+      this.chooseCustomer({ id: g.customer.id, name: g.customer.name, email: g.customer.email, phone: g.customer.phone, vehicles: g.vehicles });
+      this.chooseVehicle({ ...r.vehicle, customer_name: r.owner.name });
+    } else if (cid) {
+      const g = await call("customers.get", { id: cid });
+      this.chooseCustomer({ id: g.customer.id, name: g.customer.name, email: g.customer.email, phone: g.customer.phone, vehicles: g.vehicles });
+    }
+  }
+
   reset() {
     this.customer = null;
     this.newCustomer = false;
@@ -64,8 +82,8 @@ export class PartyChoice {
   }
 
   /** The party's part of appointments.book. */
-  bookingInput(): Record<string, unknown> {
-    const out: Record<string, unknown> = {};
+  bookingInput(): Omit<BookInput, "scheduled_date" | "scheduled_time" | "service_type"> {
+    const out: Omit<BookInput, "scheduled_date" | "scheduled_time" | "service_type"> = {};
     if (this.customer && !this.newCustomer) out.customer_id = this.customer.id;
     else {
       out.customer_name = this.name;
@@ -78,7 +96,7 @@ export class PartyChoice {
       out.vehicle_make = this.make;
       out.vehicle_model = this.model;
       const y = this.year.trim();
-      if (y) out.vehicle_year = /^\d+$/.test(y) ? Number(y) : y;
+      if (y) out.vehicle_year = typedInt(y);
     }
     return out;
   }
