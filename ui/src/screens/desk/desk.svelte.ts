@@ -76,3 +76,21 @@ export function weekdayOf(ymd: string): number {
   const w = new Date(Date.UTC(y, m - 1, d)).getUTCDay();
   return w === 0 ? 7 : w;
 }
+
+/** The first of each id, in order (customers.search may list a customer once per matching term). */
+export function uniqueBy<T>(list: T[], key: (t: T) => string): T[] {
+  const seen = new Set<string>();
+  return list.filter((t) => {
+    const k = key(t);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+/** "+12155550142" → "(215) 555-0142" for North American numbers; others as stored (E.164). */
+export function phoneText(e164: string | null | undefined): string {
+  if (!e164) return "—";
+  const m = /^\+1(\d{3})(\d{3})(\d{4})$/.exec(e164);
+  return m ? `(${m[1]}) ${m[2]}-${m[3]}` : e164;
+}
