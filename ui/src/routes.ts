@@ -7,7 +7,9 @@ import { deskRoutes } from "./screens/desk/routes";
 import { techRoutes } from "./screens/tech/routes";
 import { jobsRoutes } from "./screens/jobs/routes";
 
-export type Role = "front_desk" | "technician" | "manager" | "owner";
+import type { Role } from "./lib/generated/types";
+
+export type { Role };
 
 export interface RouteDef {
   /** `/today`, `/job/:id` */

@@ -16,7 +16,7 @@ export async function refreshStatus() {
   try {
     if (isManager()) {
       const s = await call("jobs.stats", {});
-      status.failedJobs = s.failed as number;
+      status.failedJobs = s.failed;
     } else {
       await call("auth.whoami", {});
       status.failedJobs = null;

@@ -1,14 +1,14 @@
 // The vehicle and owner of a job card, read once per screen visit.
 
 import { call } from "../../lib/api";
-import type { Customer, Vehicle } from "./types";
+import type { VehicleDetail } from "../../lib/generated/types";
 
-const cache = new Map<string, Promise<{ vehicle: Vehicle; owner: Customer }>>();
+const cache = new Map<string, Promise<VehicleDetail>>();
 
-export function vehicleOf(id: string): Promise<{ vehicle: Vehicle; owner: Customer }> {
+export function vehicleOf(id: string): Promise<VehicleDetail> {
   let p = cache.get(id);
   if (!p) {
-    p = call("vehicles.get", { id }).then((r) => r as { vehicle: Vehicle; owner: Customer });
+    p = call("vehicles.get", { id });
     p.catch(() => cache.delete(id));
     cache.set(id, p);
   }
