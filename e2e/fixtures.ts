@@ -95,7 +95,7 @@ export interface Backend {
   /** A session token for a demo staff code (auth.login over HTTP). */
   login(code: string): Promise<string>;
   /** The data of a call that must succeed. */
-  ok<T = any>(command: string, input: unknown, session: string): Promise<T>;
+  ok<T = any>(command: string, input: unknown, session: string | null): Promise<T>;
   /** What the gateway double holds. */
   ledger(): Promise<{ charges: any[]; refunds: any[] }>;
 }

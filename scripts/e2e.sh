@@ -35,6 +35,8 @@ if [ "${PITLANE_E2E_PREBUILT:-}" != 1 ]; then
   npm run build
 fi
 
+npx tsc -p e2e/tsconfig.json   # the tests themselves type-check
+
 mkdir -p "$work/keyring"
 XDG_DATA_HOME="$work/keyring" dbus-run-session -- bash -c '
   set -euo pipefail
