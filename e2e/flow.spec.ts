@@ -100,7 +100,8 @@ test("book → confirm → check in → technician completes → invoice with PD
   await expect(lines.getByRole("row").filter({ hasText: "Air Filter" })).toBeVisible();
 
   await tech.getByRole("button", { name: "Complete job" }).click();
-  await expect(tech.getByText("Done", { exact: true })).toBeVisible();
+  await expect(tech.getByText(/^Job card completed successfully\. Invoice INV-\d{4}-A\d{6} generated\./)).toBeVisible();
+  await expect(tech.getByRole("main").locator("[data-status]").first()).toHaveAttribute("data-status", "completed");
   await expect(tech.getByRole("link", { name: /Open invoice/ })).toHaveCount(0); // not for technicians
   await shop.close();
 
