@@ -31,6 +31,9 @@ use tower_http::services::{ServeDir, ServeFile};
 /// The port when none is given.
 pub const DEFAULT_PORT: u16 = 7878;
 
+/// How long a stop waits for the job worker to finish what it runs.
+const WORKER_GRACE: Duration = Duration::from_secs(20);
+
 /// Checks `--bind` before anything is opened: loopback only.
 pub fn check_bind(bind: &str) -> Result<(), String> {
     match bind {
@@ -239,8 +242,12 @@ pub fn serve(api: Api, port: u16, ui: Option<PathBuf>) -> Result<(), String> {
         tracing::info!(port, ui = ?ui, "serving");
         crate::out(format_args!("http://127.0.0.1:{port}/#token={}", served.token));
         let served = axum::serve(listener, app(served, ui.as_deref())).with_graceful_shutdown(shutdown_signal()).await;
+        // The worker finishes the jobs it is running; one left unfinished
+        // is taken up again when its lease runs out.
         let _ = stop.send(true);
-        let _ = worker.await;
+        if tokio::time::timeout(WORKER_GRACE, worker).await.is_err() {
+            tracing::warn!("the job worker was still busy at the stop; its job runs again later");
+        }
         tracing::info!("stopped");
         served.map_err(|e| e.to_string())
     });
