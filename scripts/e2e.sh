@@ -8,7 +8,8 @@
 #   PITLANE_E2E_PREBUILT=1 bash scripts/e2e.sh   uses what is built (PITLANE_BIN or
 #                                         $CARGO_TARGET_DIR/debug/pitlane, ui/dist)
 #   PITLANE_SCREENSHOTS=1 ...             also copies the 1280x800 screenshots to docs/screenshots/
-#   extra arguments go to `playwright test` (a file, -g "name", --headed is not available here)
+#   PITLANE_CARGO_LOCK=""                 builds without taking /tmp/pitlane-cargo.lock (the caller holds it)
+#   extra arguments go to `playwright test` (a file, -g "name")
 #
 # Output (traces of failures, screenshots): $PITLANE_E2E_OUT, default e2e/test-results.
 # Exits non-zero on any failure. Never runs `npx playwright install`: the
@@ -25,12 +26,13 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 if [ "${PITLANE_E2E_PREBUILT:-}" != 1 ]; then
   # Built and copied out under one lock: another build in the same target
-  # directory must not swap the binary under the tests.
-  lock="${PITLANE_CARGO_LOCK:-/tmp/pitlane-cargo.lock}"
-  flock "$lock" bash -c '
-    cargo build --locked -p pitlane-cli -p pitlane-gateway --features pitlane-gateway/double \
+  # directory must not swap the binary under the tests. PITLANE_CARGO_LOCK=""
+  # builds without the lock (when the caller already holds it).
+  build='set -e; cargo build --locked -p pitlane-cli -p pitlane-gateway --features pitlane-gateway/double \
       --bin pitlane --bin pitlane-gateway-double
-    cp "$CARGO_TARGET_DIR/debug/pitlane" "$CARGO_TARGET_DIR/debug/pitlane-gateway-double" "$1/"' bash "$work"
+    cp "$CARGO_TARGET_DIR/debug/pitlane" "$CARGO_TARGET_DIR/debug/pitlane-gateway-double" "$1/"'
+  lock="${PITLANE_CARGO_LOCK-/tmp/pitlane-cargo.lock}"
+  if [ -n "$lock" ]; then flock "$lock" bash -c "$build" bash "$work"; else bash -c "$build" bash "$work"; fi
   export PITLANE_BIN="$work/pitlane" PITLANE_GATEWAY_DOUBLE_BIN="$work/pitlane-gateway-double"
   npm run build
 fi
