@@ -2,6 +2,7 @@
 // customer and vehicle found by type-ahead, or new ones typed inline.
 
 import type { BookInput } from "../../lib/generated/types";
+import { call } from "../../lib/api";
 import { typedInt } from "./desk.svelte";
 import type { CustomerCard, VehicleSummary } from "./types";
 
@@ -53,6 +54,21 @@ export class PartyChoice {
     this.newVehicle = false;
     if (!this.customer && !this.newCustomer && v.customer_id) {
       this.customer = { id: v.customer_id, name: v.customer_name ?? "", email: null, phone: null, vehicles: [v] };
+    }
+  }
+
+  /** Starts from a known customer (`?customer=`) or vehicle and its owner (`?vehicle=`). */
+  async preset(query: URLSearchParams) {
+    const vid = query.get("vehicle");
+    const cid = query.get("customer");
+    if (vid) {
+      const r = await call("vehicles.get", { id: vid });
+      const g = await call("customers.get", { id: r.owner.id });
+      this.chooseCustomer({ id: g.customer.id, name: g.customer.name, email: g.customer.email, phone: g.customer.phone, vehicles: g.vehicles });
+      this.chooseVehicle({ ...r.vehicle, customer_name: r.owner.name });
+    } else if (cid) {
+      const g = await call("customers.get", { id: cid });
+      this.chooseCustomer({ id: g.customer.id, name: g.customer.name, email: g.customer.email, phone: g.customer.phone, vehicles: g.vehicles });
     }
   }
 
