@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: formatting, lints, the UI's type check and build, unit
-# and integration tests, and the desktop app in a real window.
+# and integration tests, the desktop app in a real window, and the UI in
+# Chromium against browser mode.
 # Build output goes to a persistent target directory outside the clone so
 # reruns are fast.
 set -euo pipefail
@@ -16,3 +17,6 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked
 # The desktop app under Xvfb over WebDriver (tauri-driver, WebKitWebDriver).
 bash e2e/window/run.sh
+# The UI in Chromium against browser mode (Playwright): the day of one car,
+# the rules, the screenshots. This script builds without the shared lock.
+PITLANE_CARGO_LOCK="" bash scripts/e2e.sh

@@ -268,6 +268,17 @@ async fn refund_lookup(State(shared): State<Arc<Shared>>, headers: HeaderMap, Pa
     }
 }
 
+/// `GET /v1/ledger` (the double's own, not the contract's): every charge and
+/// refund it holds, so an end-to-end test driving the double as a process
+/// can check what was really charged.
+async fn ledger(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    if !authorized(&shared, &headers) {
+        return error(StatusCode::UNAUTHORIZED, "unauthorized", "wrong or missing API key");
+    }
+    let ledger = shared.ledger();
+    (StatusCode::OK, Json(json!({ "charges": ledger.charges, "refunds": ledger.refunds }))).into_response()
+}
+
 impl GatewayDouble {
     /// Starts the double on a free loopback port, accepting `api_key`.
     pub fn start(api_key: &str) -> std::io::Result<GatewayDouble> {
@@ -290,6 +301,7 @@ impl GatewayDouble {
             .route("/v1/charges/by-key/{key}", get(lookup))
             .route("/v1/refunds", post(refund))
             .route("/v1/refunds/by-key/{key}", get(refund_lookup))
+            .route("/v1/ledger", get(ledger))
             .with_state(shared.clone());
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
         let thread = std::thread::Builder::new().name("gateway-double".into()).spawn(move || {

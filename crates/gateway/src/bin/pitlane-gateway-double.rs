@@ -1,6 +1,7 @@
 //! `pitlane-gateway-double --key KEY [--port N]`: the gateway double
 //! ([`pitlane_gateway::double::GatewayDouble`]) as a process, for end-to-end
-//! tests. Prints its URL on stdout and runs until killed.
+//! tests. Prints its URL on stdout and runs until killed. `GET /v1/ledger`
+//! (with the key) answers every charge and refund it holds.
 
 use std::io::Write;
 use std::process::ExitCode;
