@@ -8,6 +8,9 @@ const out = process.env.PITLANE_E2E_OUT ?? "e2e/test-results";
 
 export default defineConfig({
   testDir: ".",
+  // e2e/window/ is the real-window test (WebdriverIO, e2e/window/run.sh), not Playwright's.
+  testMatch: "**/*.spec.ts",
+  testIgnore: "window/**",
   outputDir: out,
   workers: 1,
   fullyParallel: false,
