@@ -5,8 +5,11 @@
 import type { Component } from "svelte";
 import { deskRoutes } from "./screens/desk/routes";
 import { techRoutes } from "./screens/tech/routes";
+import { jobsRoutes } from "./screens/jobs/routes";
 
-export type Role = "front_desk" | "technician" | "manager" | "owner";
+import type { Role } from "./lib/generated/types";
+
+export type { Role };
 
 export interface RouteDef {
   /** `/today`, `/job/:id` */
@@ -19,7 +22,7 @@ export interface RouteDef {
   nav?: { label: string; order: number; shortcut?: string };
 }
 
-export const routes: RouteDef[] = [...deskRoutes, ...techRoutes];
+export const routes: RouteDef[] = [...deskRoutes, ...techRoutes, ...jobsRoutes];
 
 /** Where a role lands after login. */
 export function homeFor(role: Role): string {

@@ -5,6 +5,8 @@
 //! is not a failure of a command that already ran, so output is written
 //! with [`out`], never with `println!`, which panics on a closed pipe.
 
+mod serve;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -74,6 +76,20 @@ enum Verb {
         #[command(subcommand)]
         action: Option<JobsAction>,
     },
+    /// Browser mode: serve the UI and the command table on 127.0.0.1 (prints
+    /// the address with its secret token; runs the job worker too) until
+    /// Ctrl-C.
+    Serve {
+        /// 0: any free port.
+        #[arg(long, default_value_t = serve::DEFAULT_PORT)]
+        port: u16,
+        /// Only 127.0.0.1 (or localhost) is accepted.
+        #[arg(long, default_value = "127.0.0.1")]
+        bind: String,
+        /// The built UI (default: ui/dist under the current directory or the program's).
+        #[arg(long)]
+        ui: Option<PathBuf>,
+    },
     /// Store a secret in the OS keyring (owner), read from standard input so
     /// it never shows in the process list or shell history. Names:
     /// payment_gateway_key, smtp_password, sms_api_key.
@@ -136,9 +152,8 @@ fn open(db: &std::path::Path) -> Result<Api, ExitCode> {
         print(&env);
         ExitCode::from(1)
     })?;
-    api.set_secret_store(std::sync::Arc::new(pitlane_secrets::KeyringStore::os()));
-    api.set_gateway_connector(pitlane_gateway::connector());
-    api.set_printer(std::sync::Arc::new(pitlane_pdf::PdfPrinter));
+    // The OS keyring, the card gateway, the PDF printer: as the app has them.
+    pitlane_runtime::equip(&api);
     // Unfinished card payments are settled in the background by the worker
     // (`jobs work`), never in front of a command.
     Ok(api)
@@ -321,6 +336,23 @@ fn run(cli: Cli) -> Result<ExitCode, ExitCode> {
                 "settings.set_secret",
                 &json!({ "name": name, "value": value }),
             )))
+        }
+        Verb::Serve { port, bind, ui } => {
+            serve::check_bind(&bind).map_err(|m| usage(&m))?;
+            let ui = match ui {
+                Some(dir) if dir.join("index.html").is_file() => Some(dir),
+                Some(dir) => return Err(usage(&format!("--ui {}: no index.html there", dir.display()))),
+                None => serve::find_ui(),
+            };
+            let api = open(&cli.db)?;
+            match serve::serve(api, port, ui) {
+                Ok(()) => Ok(ExitCode::SUCCESS),
+                Err(message) => {
+                    use std::io::Write;
+                    let _ = writeln!(std::io::stderr().lock(), "pitlane: {message}");
+                    Ok(ExitCode::from(1))
+                }
+            }
         }
         Verb::Migrate => {
             let api = open(&cli.db)?;

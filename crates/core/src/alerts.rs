@@ -13,7 +13,7 @@ use crate::clock::Stamp;
 use crate::error::{Error, Result};
 use crate::validate::{Validate, Violations};
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
 pub struct Alert {
     pub id: String,
     pub kind: String,
@@ -87,14 +87,18 @@ pub fn resolve_tx(tx: &Transaction, stamp: &Stamp, kind: &str, subject_id: &str,
         .execute(params![kind, subject_id, stamp.at(), reason])?)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ts_rs::TS)]
+#[ts(rename = "AlertListInput")]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct ListInput {
     /// Acknowledged and resolved ones too (newest first); by default only
     /// open ones (neither).
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub include_acknowledged: bool,
     #[serde(default = "default_limit")]
+    #[ts(optional = nullable)]
     pub limit: i64,
 }
 
@@ -108,7 +112,7 @@ impl Validate for ListInput {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct AlertList {
     pub alerts: Vec<Alert>,
     pub open_count: i64,
@@ -132,7 +136,8 @@ pub fn list_cmd(ctx: &mut Ctx, input: ListInput) -> Result<AlertList> {
     Ok(AlertList { alerts, open_count })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct AcknowledgeInput {
     pub alert_id: String,

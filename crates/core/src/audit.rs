@@ -14,7 +14,7 @@ use crate::error::Result;
 /// The hash before the first entry.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
 pub struct AuditEntry {
     pub seq: i64,
     pub id: String,
@@ -71,7 +71,7 @@ pub fn record_tx(
     Ok(())
 }
 
-#[derive(Debug, Serialize, PartialEq)]
+#[derive(Debug, Serialize, PartialEq, ts_rs::TS)]
 pub struct Verification {
     pub ok: bool,
     pub entries_checked: i64,

@@ -32,7 +32,8 @@ pub const MAX_UNKNOWN_CODES: i64 = 10_000;
 const NO_ONES_PIN_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$x5T7dsXSyhRYRRvmGaSS3A$kERzpu65FgBvk4Z4PSbXbOIg20WKqCof8iqmz2LAbfI";
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct LoginInput {
     pub code: String,
@@ -46,7 +47,7 @@ impl Validate for LoginInput {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct LoginOutput {
     pub token: String,
     pub staff: Actor,
@@ -186,7 +187,7 @@ fn wrong_pin_for_unknown_code_tx(
     })
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ts_rs::TS)]
 pub struct LoggedOut {
     pub logged_out: bool,
 }
@@ -198,6 +199,37 @@ pub fn logout_cmd(ctx: &mut Ctx, _input: NoInput) -> Result<LoggedOut> {
 
 pub fn whoami_cmd(ctx: &mut Ctx, _input: NoInput) -> Result<Actor> {
     Ok(ctx.actor()?.clone())
+}
+
+/// Someone the login screen offers to pick: the code to log in with, the
+/// name and the role. Nothing else (no pay, no lock): the PIN and its
+/// lockout are what keep an account.
+#[derive(Debug, Serialize, ts_rs::TS)]
+pub struct LoginChoice {
+    pub code: String,
+    pub name: String,
+    pub role: crate::api::Role,
+}
+
+#[derive(Debug, Serialize, ts_rs::TS)]
+pub struct LoginChoices {
+    pub staff: Vec<LoginChoice>,
+}
+
+/// `auth.staff`: the active staff, by name, for the login screen.
+pub fn staff_cmd(ctx: &mut Ctx, _input: NoInput) -> Result<LoginChoices> {
+    let mut stmt =
+        ctx.conn().prepare_cached("SELECT code, name, role FROM staff WHERE active = 1 ORDER BY name, code")?;
+    let staff = stmt
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?
+        .map(|row| {
+            let (code, name, role) = row?;
+            let role = crate::api::Role::parse(&role)
+                .ok_or_else(|| Error::Internal(format!("staff {code} has an unknown role")))?;
+            Ok(LoginChoice { code, name, role })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(LoginChoices { staff })
 }
 
 #[cfg(test)]

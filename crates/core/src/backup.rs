@@ -15,7 +15,8 @@ use crate::audit;
 use crate::error::{Error, Result};
 use crate::validate::{Validate, Violations};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct PathInput {
     pub path: String,
@@ -27,7 +28,7 @@ impl Validate for PathInput {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct BackupInfo {
     pub path: String,
     pub bytes: u64,
@@ -132,7 +133,7 @@ pub fn create_cmd(ctx: &mut Ctx, input: PathInput) -> Result<BackupInfo> {
     Ok(info)
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct Restored {
     pub restored_from: String,
     pub schema_version: i64,

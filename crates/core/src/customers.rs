@@ -16,7 +16,7 @@ use crate::validate::{
 };
 use crate::vehicles::{self, Vehicle};
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
 pub struct Customer {
     pub id: String,
     pub name: String,
@@ -163,19 +163,25 @@ where
     Option::<T>::deserialize(de).map(Some)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct NewCustomer {
     pub name: String,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub email: Option<String>,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub phone: Option<String>,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub address: String,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub notes: String,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub marketing_consent: bool,
 }
 
@@ -222,14 +228,17 @@ impl NewCustomer {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct CustomerPatch {
     pub id: String,
     pub name: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
+    #[ts(optional = nullable)]
     pub email: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
+    #[ts(optional = nullable)]
     pub phone: Option<Option<String>>,
     pub address: Option<String>,
     pub notes: Option<String>,
@@ -339,11 +348,13 @@ pub fn update_tx(
 
 // ---- commands ----------------------------------------------------------------
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct SearchInput {
     pub query: String,
     #[serde(default = "twenty")]
+    #[ts(optional = nullable)]
     pub limit: i64,
 }
 
@@ -360,7 +371,7 @@ impl Validate for SearchInput {
 
 /// Search results are the customers' cards: id, name, email, phone and
 /// vehicles (id, license_plate, make, model, year). `customers.get` gives the rest.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct SearchOutput {
     pub customers: Vec<serde_json::Value>,
 }
@@ -383,7 +394,8 @@ pub fn search_cmd(ctx: &mut Ctx, input: SearchInput) -> Result<SearchOutput> {
     Ok(SearchOutput { customers: search(ctx.conn(), &input.query, input.limit)? })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct IdInput {
     pub id: String,
@@ -395,7 +407,7 @@ impl Validate for IdInput {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct CustomerDetail {
     pub customer: Customer,
     pub vehicles: Vec<Vehicle>,

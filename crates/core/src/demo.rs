@@ -19,7 +19,7 @@ pub const DEMO_STAFF: &[(&str, &str, &str, i64)] = &[
 ];
 
 /// What the demo made, for printing.
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug, serde::Serialize, ts_rs::TS)]
 pub struct DemoSummary {
     pub staff: Vec<(String, String)>,
     pub pin: &'static str,

@@ -5,9 +5,78 @@ use serde_json::Value;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// Every `code` the envelope can carry: first those of the variants
+/// (`api::envelope::code_of`), then those of [`Error::Conflict`] and
+/// [`Error::Rule`]. The UI's `ErrorCode` type is generated from this list;
+/// [`Error::conflict`] and [`Error::rule`] refuse (in debug builds) a code
+/// missing from it, and a test checks every code written in the sources.
+pub const CODES: &[&str] = &[
+    "bad_request",
+    "validation_failed",
+    "not_logged_in",
+    "wrong_credentials",
+    "account_locked",
+    "forbidden",
+    "not_found",
+    "amount_out_of_range",
+    "database_too_new",
+    "not_a_pitlane_database",
+    "internal_error",
+    "already_completed",
+    "already_set_up",
+    "attempt_already_settled",
+    "bay_unavailable",
+    "branch_closed",
+    "card_declined",
+    "card_gateway_key_missing",
+    "card_gateway_not_configured",
+    "card_not_charged",
+    "customer_conflict",
+    "discount_too_large",
+    "dst_change",
+    "duplicate_barcode",
+    "duplicate_bay",
+    "duplicate_email",
+    "duplicate_phone",
+    "duplicate_plate",
+    "duplicate_sku",
+    "duplicate_staff_code",
+    "duplicate_vin",
+    "gateway_mismatch",
+    "gateway_refused",
+    "gateway_unavailable",
+    "idempotency_key_reused",
+    "in_the_past",
+    "insufficient_stock",
+    "invoice_has_payments",
+    "invoice_void",
+    "job_not_failed",
+    "keyring_failed",
+    "keyring_locked",
+    "keyring_unavailable",
+    "last_owner",
+    "late_charge",
+    "no_folder",
+    "no_lines",
+    "no_technician",
+    "not_set_up",
+    "outside_opening_hours",
+    "overpayment",
+    "payment_compensated",
+    "payment_in_progress",
+    "payment_outcome_unknown",
+    "payment_refund_pending",
+    "pdf_unavailable",
+    "refund_not_made",
+    "refund_outcome_unknown",
+    "refund_too_large",
+    "unpriced_lines",
+    "wrong_status",
+];
+
 /// One bad input field: the field's path (`customer.email`, `adjustments[2].quantity`)
 /// and a sentence a person can act on.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
 pub struct FieldError {
     pub field: String,
     pub message: String,
@@ -60,10 +129,12 @@ impl Error {
     }
 
     pub fn conflict(code: &'static str, message: impl Into<String>, details: Value) -> Self {
+        debug_assert!(CODES.contains(&code), "error code {code} is missing from error::CODES");
         Error::Conflict { code, message: message.into(), details }
     }
 
     pub fn rule(code: &'static str, message: impl Into<String>, details: Value) -> Self {
+        debug_assert!(CODES.contains(&code), "error code {code} is missing from error::CODES");
         Error::Rule { code, message: message.into(), details }
     }
 

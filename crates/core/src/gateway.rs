@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 /// What to charge. `idempotency_key` is the attempt's id.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ts_rs::TS)]
 pub struct ChargeRequest {
     pub idempotency_key: String,
     /// Minor units.
@@ -21,7 +21,7 @@ pub struct ChargeRequest {
     pub invoice_id: String,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum ChargeStatus {
     Succeeded,
@@ -29,7 +29,7 @@ pub enum ChargeStatus {
 }
 
 /// A charge as the gateway reports it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ts_rs::TS)]
 pub struct Charge {
     pub id: String,
     pub idempotency_key: String,
@@ -38,13 +38,15 @@ pub struct Charge {
     pub status: ChargeStatus,
     /// Why the card was declined (`insufficient_funds`, `expired_card`...).
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub decline_code: Option<String>,
     /// How much of it has been refunded so far.
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub refunded_amount: i64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ts_rs::TS)]
 pub struct RefundRequest {
     pub idempotency_key: String,
     pub charge_id: String,
@@ -52,7 +54,7 @@ pub struct RefundRequest {
     pub reason: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ts_rs::TS)]
 pub struct Refund {
     pub id: String,
     pub charge_id: String,

@@ -17,7 +17,7 @@ use crate::money::format_quantity;
 use crate::outbox::{self, NewEvent};
 use crate::validate::{Validate, Violations, MAX_NAME, MAX_TEXT};
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
 pub struct Item {
     pub id: String,
     pub sku: String,
@@ -69,7 +69,7 @@ pub fn get(conn: &Connection, id: &str) -> Result<Item> {
     find(conn, id)?.ok_or_else(|| Error::not_found("inventory item", id))
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Movement {
     Purchase,
@@ -92,7 +92,7 @@ impl Movement {
 }
 
 /// What a stock movement refers to (a job card, a supplier delivery…).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(deny_unknown_fields)]
 pub struct Reference {
     #[serde(rename = "type")]
@@ -100,7 +100,7 @@ pub struct Reference {
     pub id: String,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
 pub struct LedgerEntry {
     pub seq: i64,
     pub id: String,
@@ -151,7 +151,8 @@ pub fn insufficient_stock(name: &str, item_id: &str, current: i64, requested: i6
 }
 
 /// One line of a (bulk) adjustment: a signed change in thousandths.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct Change {
     pub item_id: String,
@@ -280,26 +281,34 @@ pub fn adjust_tx(
 
 // ---- item list ---------------------------------------------------------------
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct NewItem {
     pub sku: String,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub barcode: Option<String>,
     pub name: String,
     #[serde(default = "pcs")]
+    #[ts(optional = nullable)]
     pub unit: String,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub reorder_level: i64,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub cost: i64,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub price: i64,
     /// Basis points; the branch's default rate when left out.
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub tax_rate_bp: Option<i64>,
     /// Stock on the shelf when the item is added, in thousandths.
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub opening_stock: i64,
 }
 
@@ -377,12 +386,14 @@ pub fn create_item_tx(tx: &Transaction, stamp: &Stamp, n: &NewItem, default_tax_
     get(tx, &id)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct ItemPatch {
     pub id: String,
     pub sku: Option<String>,
     #[serde(default, deserialize_with = "crate::customers::double_option")]
+    #[ts(optional = nullable)]
     pub barcode: Option<Option<String>>,
     pub name: Option<String>,
     pub unit: Option<String>,
@@ -469,19 +480,25 @@ pub fn update_item_tx(tx: &Transaction, stamp: &Stamp, p: &ItemPatch) -> Result<
 
 // ---- commands ----------------------------------------------------------------
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct ItemsInput {
     /// Part of the name, or the start of the SKU or barcode.
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub query: Option<String>,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub low_stock_only: bool,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub include_inactive: bool,
     #[serde(default = "hundred")]
+    #[ts(optional = nullable)]
     pub limit: i64,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub offset: i64,
 }
 
@@ -497,7 +514,7 @@ impl Validate for ItemsInput {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct ItemList {
     pub items: Vec<Item>,
 }
@@ -545,21 +562,26 @@ fn check_manual_movement(v: &mut Violations, field: &str, m: Movement) {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct AdjustInput {
     pub item_id: String,
     /// Signed change in thousandths (give this or `counted`).
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub quantity: Option<i64>,
     /// For a stocktake: the quantity counted on the shelf, in thousandths.
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub counted: Option<i64>,
     #[serde(rename = "type")]
     pub movement: Movement,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub reference: Option<Reference>,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub reason: String,
 }
 
@@ -589,7 +611,7 @@ impl Validate for AdjustInput {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct Adjusted {
     pub transaction: Option<LedgerEntry>,
     pub item: Item,
@@ -627,15 +649,18 @@ pub fn adjust_cmd(ctx: &mut Ctx, input: AdjustInput) -> Result<Adjusted> {
     })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct BulkAdjustInput {
     pub adjustments: Vec<Change>,
     #[serde(rename = "type")]
     pub movement: Movement,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub reference: Option<Reference>,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub reason: String,
 }
 
@@ -660,7 +685,7 @@ impl Validate for BulkAdjustInput {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct BulkAdjusted {
     pub transactions: Vec<LedgerEntry>,
 }
@@ -681,13 +706,16 @@ pub fn bulk_adjust_cmd(ctx: &mut Ctx, input: BulkAdjustInput) -> Result<BulkAdju
     })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct LedgerInput {
     pub item_id: String,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub before_seq: Option<i64>,
     #[serde(default = "hundred")]
+    #[ts(optional = nullable)]
     pub limit: i64,
 }
 
@@ -701,7 +729,7 @@ impl Validate for LedgerInput {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct Ledger {
     pub item: Item,
     pub transactions: Vec<LedgerEntry>,

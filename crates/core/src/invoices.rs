@@ -10,7 +10,7 @@ use crate::clock::Stamp;
 use crate::error::{Error, Result};
 use crate::validate::{Validate, Violations};
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
 pub struct Invoice {
     pub id: String,
     pub number: String,
@@ -128,16 +128,22 @@ pub fn get_cmd(ctx: &mut Ctx, input: crate::customers::IdInput) -> Result<Invoic
     get(ctx.conn(), &input.id)
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ts_rs::TS)]
+#[ts(rename = "InvoiceListInput")]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct ListInput {
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub status: Option<String>,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub customer_id: Option<String>,
     #[serde(default = "fifty")]
+    #[ts(optional = nullable)]
     pub limit: i64,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub offset: i64,
 }
 
@@ -158,7 +164,7 @@ impl Validate for ListInput {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct InvoiceList {
     pub invoices: Vec<Invoice>,
 }

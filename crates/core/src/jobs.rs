@@ -177,7 +177,7 @@ fn message_customer(conn: &Connection, payload: &serde_json::Value) -> Result<Op
         .optional()?)
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
 pub struct Job {
     pub id: String,
     pub event_id: String,
@@ -398,10 +398,12 @@ pub fn skip_queued(conn: &Connection, job_id: &str, now: DateTime<Utc>, outcome:
 
 // ---- commands ----------------------------------------------------------------
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct FailedInput {
     #[serde(default = "default_limit")]
+    #[ts(optional = nullable)]
     pub limit: i64,
 }
 
@@ -415,7 +417,7 @@ impl Validate for FailedInput {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct FailedJobs {
     pub jobs: Vec<Job>,
 }
@@ -429,13 +431,17 @@ pub fn failed_cmd(ctx: &mut Ctx, input: FailedInput) -> Result<FailedJobs> {
     Ok(FailedJobs { jobs: described(ctx.conn(), jobs)? })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ts_rs::TS)]
+#[ts(rename = "JobsListInput")]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct ListInput {
     /// `waiting` (queued or running: the default), or one state.
     #[serde(default = "waiting")]
+    #[ts(optional = nullable)]
     pub state: String,
     #[serde(default = "default_limit")]
+    #[ts(optional = nullable)]
     pub limit: i64,
 }
 
@@ -554,7 +560,8 @@ fn describe_or_err(conn: &Connection, job: &Job, tz: chrono_tz::Tz) -> Result<St
     Ok(format!("{what}, {to}"))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct JobInput {
     pub job_id: String,
@@ -605,7 +612,7 @@ pub fn discard_cmd(ctx: &mut Ctx, input: JobInput) -> Result<Job> {
     change(ctx, &input, "discarded", "jobs.discard")
 }
 
-#[derive(Debug, Serialize, PartialEq)]
+#[derive(Debug, Serialize, PartialEq, ts_rs::TS)]
 pub struct Stats {
     pub queued: i64,
     /// Of the queued jobs, those that failed before and wait to be tried again.

@@ -15,7 +15,7 @@ pub const MAX_BYTES: usize = 256 * 1024;
 pub const MAX_SIDE: u32 = 4000;
 
 /// What settings show of the logo (never the bytes).
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, ts_rs::TS)]
 pub struct LogoInfo {
     pub media_type: String,
     pub width: u32,

@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::clock::Stamp;
 use crate::error::{Error, Result};
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
 pub struct Step {
     pub name: &'static str,
     pub outcome: &'static str,

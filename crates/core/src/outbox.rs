@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::clock::Stamp;
 use crate::error::{Error, Result};
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
 pub struct EventEnvelope {
     pub id: String,
     #[serde(rename = "type")]

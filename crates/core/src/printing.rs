@@ -16,14 +16,14 @@ use crate::error::{Error, Result};
 use crate::validate::{Validate, Violations};
 use crate::{customers, invoices, job_cards, payments, settings, vehicles};
 
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, ts_rs::TS)]
 pub enum Paper {
     A4,
     Letter,
 }
 
 /// A name and the lines under it (address, phone, tax number…).
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
 pub struct Party {
     pub name: String,
     pub lines: Vec<String>,
@@ -31,7 +31,7 @@ pub struct Party {
 
 /// One line as printed. Lines come grouped (labour, then parts, then
 /// fees), each group under its `group` heading.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
 pub struct PrintLine {
     /// "Labour", "Parts" or "Fees".
     pub group: String,
@@ -47,7 +47,7 @@ pub struct PrintLine {
 }
 
 /// Everything an invoice shows, already worded and formatted.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
 pub struct PrintableInvoice {
     pub paper: Paper,
     pub title: String,
@@ -336,10 +336,16 @@ pub fn write_pdf(
     Ok((path, printed))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct PdfInput {
     pub invoice_id: String,
+    /// Also answer the PDF itself (`content_base64`), for a preview where
+    /// the file's path is of no use (browser mode).
+    #[serde(default)]
+    #[ts(optional = nullable)]
+    pub inline: bool,
 }
 
 impl Validate for PdfInput {
@@ -348,14 +354,19 @@ impl Validate for PdfInput {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct PdfWritten {
     pub path: String,
     pub pages: u32,
     pub bytes: usize,
+    /// The PDF, standard base64: only when asked for with `inline`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub content_base64: Option<String>,
 }
 
-/// `invoices.pdf`: writes the invoice's PDF and returns its path.
+/// `invoices.pdf`: writes the invoice's PDF and returns its path (and,
+/// with `inline`, the PDF itself).
 pub fn pdf_cmd(ctx: &mut Ctx, input: PdfInput) -> Result<PdfWritten> {
     let printer: Arc<dyn InvoicePrinter> = ctx
         .printer
@@ -365,15 +376,26 @@ pub fn pdf_cmd(ctx: &mut Ctx, input: PdfInput) -> Result<PdfWritten> {
     let doc = printable(ctx.conn(), &input.invoice_id, now)?;
     let folder = folder(ctx)?;
     let (path, printed) = write_pdf(printer.as_ref(), &doc, &folder)?;
-    Ok(PdfWritten { path: path.display().to_string(), pages: printed.pages, bytes: printed.bytes.len() })
+    let content_base64 = input.inline.then(|| {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(&printed.bytes)
+    });
+    Ok(PdfWritten {
+        path: path.display().to_string(),
+        pages: printed.pages,
+        bytes: printed.bytes.len(),
+        content_base64,
+    })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct EmailInput {
     pub invoice_id: String,
     /// Send to this address instead of the customer's.
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub to: Option<String>,
 }
 
@@ -388,7 +410,7 @@ impl Validate for EmailInput {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct EmailQueued {
     pub job_id: String,
     pub to: String,

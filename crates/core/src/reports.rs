@@ -45,11 +45,13 @@ fn check_day(v: &mut Violations, field: &str, s: &Option<String>) {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct DayInput {
     /// YYYY-MM-DD, branch local; today by default.
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub date: Option<String>,
 }
 
@@ -59,7 +61,7 @@ impl Validate for DayInput {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct DailySales {
     pub date: String,
     pub currency: String,
@@ -134,14 +136,17 @@ pub fn daily_sales_cmd(ctx: &mut Ctx, input: DayInput) -> Result<DailySales> {
     Ok(out)
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct RangeInput {
     /// First day, branch local; 6 days before `to` by default.
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub from: Option<String>,
     /// Last day, inclusive; today by default.
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub to: Option<String>,
 }
 
@@ -152,7 +157,7 @@ impl Validate for RangeInput {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct TechnicianOutput {
     pub staff_id: String,
     pub name: String,
@@ -163,7 +168,7 @@ pub struct TechnicianOutput {
     pub revenue: i64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct Productivity {
     pub from: String,
     pub to: String,
@@ -225,7 +230,7 @@ pub fn technician_productivity_cmd(ctx: &mut Ctx, input: RangeInput) -> Result<P
     })
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct OutstandingInvoice {
     pub invoice_id: String,
     pub number: String,
@@ -237,7 +242,7 @@ pub struct OutstandingInvoice {
     pub days_overdue: i64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct Outstanding {
     pub as_of: String,
     pub currency: String,

@@ -73,7 +73,8 @@ pub fn read_from(conn: &rusqlite::Connection, store: Option<&dyn SecretStore>, n
     store.get(&scoped(conn, name)?).map_err(refused)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct SetSecretInput {
     pub name: String,
@@ -98,7 +99,7 @@ impl Validate for SetSecretInput {
     }
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
 pub struct SecretState {
     pub name: String,
     /// `set`, `not_set`, `locked` (the keyring is locked), or

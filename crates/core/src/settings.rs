@@ -11,7 +11,7 @@ use crate::clock::Stamp;
 use crate::error::{Error, Result};
 use crate::validate::{parse_hhmm, Validate, Violations, MAX_NAME, MAX_TEXT};
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
 pub struct Branch {
     pub id: String,
     pub code: String,
@@ -32,6 +32,8 @@ pub struct Branch {
     pub odometer_unit: String,
     /// Printed on invoices: bank details, how to pay.
     pub payment_instructions: String,
+    /// Minutes without input before the app locks the screen (1..=240).
+    pub idle_lock_minutes: i64,
 }
 
 /// The odometer's unit in `country` when none is set.
@@ -46,7 +48,7 @@ pub fn default_odometer_unit(country: &str) -> &'static str {
 /// The most characters of `branch.payment_instructions`.
 pub const MAX_PAYMENT_INSTRUCTIONS: usize = 1000;
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ts_rs::TS)]
 #[serde(deny_unknown_fields)]
 pub struct OpeningInterval {
     /// ISO weekday: 1 = Monday … 7 = Sunday.
@@ -56,16 +58,17 @@ pub struct OpeningInterval {
     pub closes: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ts_rs::TS)]
 #[serde(deny_unknown_fields)]
 pub struct Closure {
     /// "YYYY-MM-DD", branch local date.
     pub date: String,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub reason: String,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
 pub struct Bay {
     pub id: String,
     pub name: String,
@@ -73,7 +76,7 @@ pub struct Bay {
     pub active: bool,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ts_rs::TS)]
 #[serde(deny_unknown_fields)]
 pub struct CannedLine {
     pub kind: String,
@@ -81,13 +84,15 @@ pub struct CannedLine {
     /// Thousandths: hours for labour, the item's unit for parts.
     pub quantity: i64,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub item_id: Option<String>,
     /// Minor units; none means the item's price or the branch labour rate.
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub unit_price: Option<i64>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
 pub struct ServiceType {
     pub id: String,
     pub code: String,
@@ -98,7 +103,7 @@ pub struct ServiceType {
     pub lines: Vec<CannedLine>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
 pub struct Device {
     pub id: String,
     pub tenant_id: String,
@@ -106,7 +111,7 @@ pub struct Device {
     pub series_letter: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct Settings {
     pub branch: Branch,
     pub opening_hours: Vec<OpeningInterval>,
@@ -123,7 +128,7 @@ pub struct Settings {
 
 /// Where the device reaches outside services. Addresses only: their keys
 /// are secrets, in the keyring.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq, ts_rs::TS)]
 pub struct Integrations {
     pub payment_gateway_url: Option<String>,
     pub smtp_host: Option<String>,
@@ -190,7 +195,7 @@ pub fn branch(conn: &Connection) -> Result<Branch> {
     conn.prepare_cached(
         "SELECT b.id, code, name, address, phone, email, tax_number, country, time_zone, currency,
                 default_tax_rate_bp, payment_terms_days, labour_rate, invoice_footer, paper_size,
-                odometer_unit, payment_instructions
+                odometer_unit, payment_instructions, idle_lock_minutes
          FROM branches b JOIN device d ON d.branch_id = b.id",
     )?
     .query_row([], |r| {
@@ -214,6 +219,7 @@ pub fn branch(conn: &Connection) -> Result<Branch> {
                 .get::<_, Option<String>>(15)?
                 .unwrap_or_else(|| default_odometer_unit(&r.get::<_, String>(7).unwrap_or_default()).into()),
             payment_instructions: r.get(16)?,
+            idle_lock_minutes: r.get(17)?,
         })
     })
     .optional()?
@@ -310,7 +316,8 @@ pub fn load(conn: &Connection) -> Result<Settings> {
 
 // ---- settings.update -------------------------------------------------------
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct BranchPatch {
     pub name: Option<String>,
@@ -329,36 +336,47 @@ pub struct BranchPatch {
     /// `km` or `mi`; empty: the country's (mi in the US and GB, else km).
     pub odometer_unit: Option<String>,
     pub payment_instructions: Option<String>,
+    /// Minutes without input before the app locks the screen, 1..=240.
+    pub idle_lock_minutes: Option<i64>,
     /// A PNG or JPEG, base64-encoded (a `data:` URL too), at most 256 KB and
     /// 4000 pixels a side; `null` removes it.
     #[serde(default, deserialize_with = "crate::customers::double_option")]
+    #[ts(optional = nullable)]
     pub logo: Option<Option<String>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct BayInput {
     /// Leave out to add a new bay.
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub id: Option<String>,
     pub name: String,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub capabilities: Vec<String>,
     #[serde(default = "yes")]
+    #[ts(optional = nullable)]
     pub active: bool,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceTypeInput {
     pub code: String,
     pub name: String,
     pub duration_minutes: i64,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub required_capability: Option<String>,
     #[serde(default = "yes")]
+    #[ts(optional = nullable)]
     pub active: bool,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub lines: Vec<CannedLine>,
 }
 
@@ -366,55 +384,73 @@ fn yes() -> bool {
     true
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateSettings {
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub branch: Option<BranchPatch>,
     /// Replaces the whole week.
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub opening_hours: Option<Vec<OpeningInterval>>,
     /// Replaces the list of closures.
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub closures: Option<Vec<Closure>>,
     /// Bays to add (no id) or change (with id).
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub bays: Option<Vec<BayInput>>,
     /// Service types to add or change, matched by code; lines are replaced.
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub service_types: Option<Vec<ServiceTypeInput>>,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub integrations: Option<IntegrationsPatch>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct IntegrationsPatch {
     /// The card payment gateway's address (https; plain http only on
     /// loopback). For every field an empty string removes the setting.
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub payment_gateway_url: Option<String>,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub smtp_host: Option<String>,
     /// A number; a numeric string is taken too (older callers sent one).
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub smtp_port: Option<PortInput>,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub smtp_username: Option<String>,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub smtp_from: Option<String>,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub smtp_security: Option<String>,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub sms_gateway_url: Option<String>,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub sms_sender: Option<String>,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub alerts_email: Option<String>,
 }
 
 /// A port as sent: a JSON number, or the same as a string; `""` removes it.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(untagged)]
 pub enum PortInput {
     Number(serde_json::Number),
@@ -623,6 +659,9 @@ impl Validate for UpdateSettings {
             if let Some(d) = b.payment_terms_days {
                 v.range("branch.payment_terms_days", d, 0, 365);
             }
+            if let Some(m) = b.idle_lock_minutes {
+                v.range("branch.idle_lock_minutes", m, 1, 240);
+            }
             if let Some(r) = b.labour_rate {
                 v.amount("branch.labour_rate", r);
             }
@@ -801,6 +840,7 @@ pub fn update_tx(tx: &Transaction, stamp: &Stamp, input: &UpdateSettings) -> Res
             paper_size: p.paper_size.clone().unwrap_or(branch.paper_size.clone()),
             odometer_unit: String::new(),
             payment_instructions: p.payment_instructions.clone().unwrap_or(branch.payment_instructions.clone()),
+            idle_lock_minutes: p.idle_lock_minutes.unwrap_or(branch.idle_lock_minutes),
         };
         let odometer_unit: Option<String> = match p.odometer_unit.as_deref() {
             Some("") => None,
@@ -811,7 +851,7 @@ pub fn update_tx(tx: &Transaction, stamp: &Stamp, input: &UpdateSettings) -> Res
             "UPDATE branches SET name = ?2, address = ?3, phone = ?4, email = ?5, tax_number = ?6, country = ?7,
                  time_zone = ?8, currency = ?9, default_tax_rate_bp = ?10, payment_terms_days = ?11,
                  labour_rate = ?12, invoice_footer = ?13, paper_size = ?14, updated_at = ?15,
-                 odometer_unit = ?16, payment_instructions = ?17
+                 odometer_unit = ?16, payment_instructions = ?17, idle_lock_minutes = ?18
              WHERE id = ?1",
             params![
                 b.id,
@@ -831,6 +871,7 @@ pub fn update_tx(tx: &Transaction, stamp: &Stamp, input: &UpdateSettings) -> Res
                 stamp.at(),
                 odometer_unit,
                 b.payment_instructions.trim_end(),
+                b.idle_lock_minutes,
             ],
         )?;
         if let Some(logo) = &p.logo {

@@ -15,30 +15,39 @@ use crate::settings::{
 use crate::staff::{self, NewStaff, Pin, StaffMember};
 use crate::validate::{Validate, Violations, MAX_NAME};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct InitInput {
     pub branch_name: String,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub branch_code: Option<String>,
     pub owner_name: String,
     pub owner_code: String,
     pub owner_pin: Pin,
     #[serde(default = "utc")]
+    #[ts(optional = nullable)]
     pub time_zone: String,
     #[serde(default = "usd")]
+    #[ts(optional = nullable)]
     pub currency: String,
     #[serde(default = "us")]
+    #[ts(optional = nullable)]
     pub country: String,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub default_tax_rate_bp: i64,
     #[serde(default = "fourteen")]
+    #[ts(optional = nullable)]
     pub payment_terms_days: i64,
     /// This device's letter in every number series (INV-2026-A000001).
     #[serde(default = "letter_a")]
+    #[ts(optional = nullable)]
     pub series_letter: String,
     /// The company this device reports to; a new one when left out.
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub tenant_id: Option<String>,
 }
 
@@ -82,7 +91,7 @@ impl Validate for InitInput {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct InitOutput {
     pub branch: Branch,
     pub owner: StaffMember,

@@ -13,7 +13,7 @@ use crate::clock::Stamp;
 use crate::error::{Error, Result};
 use crate::validate::{Validate, Violations, MAX_NAME};
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
 pub struct StaffMember {
     pub id: String,
     pub code: String,
@@ -26,7 +26,7 @@ pub struct StaffMember {
 }
 
 /// A PIN, kept out of Debug output and logs.
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Deserialize, ts_rs::TS)]
 #[serde(transparent)]
 pub struct Pin(String);
 
@@ -113,7 +113,8 @@ pub fn active_actor(conn: &Connection, id: &str) -> Result<Option<Actor>> {
         .optional()?)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct NewStaff {
     pub code: String,
@@ -121,6 +122,7 @@ pub struct NewStaff {
     pub role: Role,
     pub pin: Pin,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub hourly_rate: i64,
 }
 
@@ -160,7 +162,8 @@ pub fn create_tx(
     get(tx, &id)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct StaffPatch {
     pub id: String,
@@ -243,17 +246,20 @@ pub fn list(conn: &Connection, include_inactive: bool) -> Result<Vec<StaffMember
 
 // ---- commands ----------------------------------------------------------------
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ts_rs::TS)]
+#[ts(rename = "StaffListInput")]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct ListInput {
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub include_inactive: bool,
 }
 impl Validate for ListInput {}
 
 /// A colleague as the front desk and technicians see them: who, and in
 /// which role. No staff code (half a login), pay or lock.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
 pub struct Colleague {
     pub id: String,
     pub name: String,
@@ -263,7 +269,7 @@ pub struct Colleague {
 
 /// `staff.list`: managers and owners get every [`StaffMember`] field, the
 /// front desk and technicians [`Colleague`]s.
-#[derive(Serialize)]
+#[derive(Serialize, ts_rs::TS)]
 #[serde(untagged)]
 pub enum StaffList {
     Full { staff: Vec<StaffMember> },

@@ -17,21 +17,21 @@ pub struct LineInput {
     pub tax_rate_bp: i64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct LineTotal {
     pub net: i64,
     pub tax: i64,
     pub total: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct RateTotal {
     pub rate_bp: i64,
     pub net: i64,
     pub tax: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct Totals {
     pub lines: Vec<LineTotal>,
     pub subtotal: i64,

@@ -14,7 +14,7 @@ use crate::outbox::{self, NewEvent};
 use crate::search;
 use crate::validate::{check_vin, plate_key, Validate, Violations, MAX_NAME};
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
 pub struct Vehicle {
     pub id: String,
     pub customer_id: String,
@@ -28,7 +28,7 @@ pub struct Vehicle {
     pub updated_at: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ts_rs::TS)]
 pub struct VehicleSummary {
     pub id: String,
     pub license_plate: String,
@@ -98,18 +98,22 @@ pub fn summaries_of(conn: &Connection, customer_id: &str) -> Result<Vec<VehicleS
     Ok(rows)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct NewVehicle {
     pub customer_id: String,
     pub license_plate: String,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub vin: Option<String>,
     pub make: String,
     pub model: String,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub year: Option<i64>,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub odometer: Option<i64>,
 }
 
@@ -222,7 +226,8 @@ pub fn register_tx(tx: &Transaction, stamp: &Stamp, n: &NewVehicle) -> Result<Ve
     Ok(v)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct VehiclePatch {
     pub id: String,
@@ -230,10 +235,12 @@ pub struct VehiclePatch {
     pub customer_id: Option<String>,
     pub license_plate: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
+    #[ts(optional = nullable)]
     pub vin: Option<Option<String>>,
     pub make: Option<String>,
     pub model: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
+    #[ts(optional = nullable)]
     pub year: Option<Option<i64>>,
     pub odometer: Option<i64>,
 }
@@ -364,7 +371,7 @@ pub fn raise_odometer_tx(tx: &Transaction, stamp: &Stamp, vehicle_id: &str, read
     Ok(true)
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
 pub struct ServiceRecord {
     pub id: String,
     pub vehicle_id: String,
@@ -400,7 +407,7 @@ pub fn history(conn: &Connection, vehicle_id: &str) -> Result<Vec<ServiceRecord>
 // ---- commands ----------------------------------------------------------------
 
 /// A vehicle in search results, with its owner's name.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct VehicleHit {
     pub id: String,
     pub customer_id: String,
@@ -411,12 +418,13 @@ pub struct VehicleHit {
     pub year: Option<i64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct VehicleSearch {
     pub vehicles: Vec<VehicleHit>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 struct Card {
     id: String,
     name: String,
@@ -455,7 +463,7 @@ pub fn search_cmd(ctx: &mut Ctx, input: SearchInput) -> Result<VehicleSearch> {
     Ok(VehicleSearch { vehicles: search(ctx.conn(), &input.query, input.limit)? })
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct VehicleDetail {
     pub vehicle: Vehicle,
     pub owner: customers::Customer,
@@ -475,7 +483,7 @@ pub fn update_cmd(ctx: &mut Ctx, input: VehiclePatch) -> Result<Vehicle> {
     ctx.write(|tx, stamp| update_tx(tx, stamp, &input))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct History {
     pub vehicle: Vehicle,
     pub records: Vec<ServiceRecord>,

@@ -271,12 +271,17 @@ async fn refund_lookup(State(shared): State<Arc<Shared>>, headers: HeaderMap, Pa
 impl GatewayDouble {
     /// Starts the double on a free loopback port, accepting `api_key`.
     pub fn start(api_key: &str) -> std::io::Result<GatewayDouble> {
+        Self::start_on(api_key, 0)
+    }
+
+    /// Starts the double on loopback `port` (0: a free one), accepting `api_key`.
+    pub fn start_on(api_key: &str, port: u16) -> std::io::Result<GatewayDouble> {
         let shared = Arc::new(Shared {
             key: api_key.to_string(),
             mode: Mutex::new(Mode::Approve),
             ledger: Mutex::new(Ledger::default()),
         });
-        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        let listener = std::net::TcpListener::bind(("127.0.0.1", port))?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

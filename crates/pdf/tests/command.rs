@@ -46,6 +46,14 @@ fn invoices_pdf_writes_the_invoice_beside_the_database() {
     assert_eq!(path, s.dir.path().join("invoices").join(format!("{number}.pdf")));
     assert_eq!(out["pages"], 1);
     assert_eq!(out["bytes"].as_u64().unwrap(), std::fs::metadata(&path).unwrap().len());
+    assert!(out.get("content_base64").is_none(), "the PDF itself only when asked for");
+    let inline = s.ok(&desk, "invoices.pdf", json!({ "invoice_id": invoice, "inline": true }));
+    assert_eq!(inline["path"], out["path"], "the file is written as before");
+    assert_eq!(
+        inline["content_base64"].as_str().expect("inline: the PDF comes along"),
+        base64(&std::fs::read(&path).unwrap()),
+        "the answer carries the very bytes of the file"
+    );
     let text = std::process::Command::new("pdftotext").arg(&path).arg("-").output().unwrap();
     let text: String = String::from_utf8(text.stdout).unwrap().split_whitespace().collect();
     for want in [

@@ -121,6 +121,15 @@ export async function call<C extends CommandName>(command: C, input: Input<C>): 
   throw err;
 }
 
+/**
+ * A command the generated map does not hold yet (it is being added on another
+ * branch): the caller states the output type. Replace with `call` as soon as
+ * the generated map has the command; grep for callPending.
+ */
+export async function callPending<O>(command: string, input: object): Promise<O> {
+  return (await call(command as CommandName, input as never)) as O;
+}
+
 /** A fresh key for one payment attempt: a double click re-sends the same key, never pays twice. */
 export function idempotencyKey(): string {
   return crypto.randomUUID();

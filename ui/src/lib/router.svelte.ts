@@ -8,7 +8,8 @@ export interface Match {
   path: string;
 }
 
-function matchPath(path: string): Match | null {
+/** The route a path leads to, or null. */
+export function matchPath(path: string): Match | null {
   const parts = path.split("?")[0].split("/").filter(Boolean);
   for (const def of routes) {
     const pat = def.path.split("/").filter(Boolean);

@@ -9,11 +9,22 @@ use serde_json::{json, Value};
 use crate::error::Error;
 use crate::wording;
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
 #[serde(untagged)]
 pub enum Envelope {
-    Success { success: bool, data: Value },
-    Failure { success: bool, code: String, message: String, status_code: u16, details: Value },
+    Success {
+        #[ts(type = "true")]
+        success: bool,
+        data: Value,
+    },
+    Failure {
+        #[ts(type = "false")]
+        success: bool,
+        code: String,
+        message: String,
+        status_code: u16,
+        details: Value,
+    },
 }
 
 impl Envelope {
@@ -61,6 +72,11 @@ impl Envelope {
         serde_json::to_string(self).unwrap_or_else(|_| String::from("{\"success\":false}"))
     }
 }
+
+/// Codes the transports answer before a command reaches the core (browser
+/// mode: a missing or wrong serve token, a foreign Host or Origin). With
+/// [`crate::error::CODES`] they make the UI's `ErrorCode`.
+pub const TRANSPORT_CODES: &[&str] = &["not_authorized", "forbidden_origin"];
 
 /// The machine-readable code of an error.
 pub fn code_of(e: &Error) -> &'static str {
@@ -142,4 +158,36 @@ pub fn failure(e: &Error, correlation_id: impl FnOnce() -> String) -> Envelope {
         }
     };
     Envelope::Failure { success: false, code: code_of(e).to_string(), message, status_code: status, details }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::CODES;
+
+    /// Every variant's code is in the list the UI's `ErrorCode` is made of.
+    #[test]
+    fn every_variant_code_is_listed() {
+        let errors = [
+            Error::BadRequest(String::new()),
+            Error::Validation(Vec::new()),
+            Error::NotLoggedIn,
+            Error::WrongCredentials { attempts_left: 1 },
+            Error::AccountLocked { until: String::new() },
+            Error::Forbidden { command: String::new() },
+            Error::NotFound { entity: "x", id: String::new() },
+            Error::Overflow { field: String::new() },
+            Error::DatabaseTooNew { found: 2, known: 1 },
+            Error::NotPitlaneDatabase(String::new()),
+            Error::Internal(String::new()),
+            Error::conflict("wrong_status", "", json!({})),
+            Error::rule("no_lines", "", json!({})),
+        ];
+        for e in &errors {
+            assert!(CODES.contains(&code_of(e)), "{} is not in error::CODES", code_of(e));
+        }
+        for c in TRANSPORT_CODES {
+            assert!(!CODES.contains(c), "{c} is listed twice");
+        }
+    }
 }

@@ -20,7 +20,7 @@ use serde_json::Value;
 
 pub use envelope::Envelope;
 pub use roles::{Permission, Role};
-pub use table::{Command, COMMANDS};
+pub use table::{Command, TypeSet, COMMANDS};
 
 use crate::clock::{Clock, IdSource, Stamp, SystemClock, UuidV7Ids};
 use crate::error::{Error, Result};
@@ -30,7 +30,7 @@ use crate::secrets::SecretStore;
 use crate::validate::{Validate, Violations};
 
 /// The staff member a call runs as.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
 pub struct Actor {
     pub staff_id: String,
     pub code: String,
@@ -50,7 +50,8 @@ pub const SESSION_IDLE_LIMIT: chrono::Duration = chrono::Duration::hours(12);
 pub const MAX_INPUT_BYTES: usize = 4 * 1024 * 1024;
 
 /// A command that takes no input: `{}` (or nothing).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct NoInput {}
 impl Validate for NoInput {}

@@ -1,8 +1,18 @@
 //! The command table (SPEC 7). Adding a command: write its function in its
 //! area (`fn(&mut Ctx, Input) -> Result<Output>`), add one line here, and
 //! document it in docs/API.md.
+//!
+//! Each line also gives the command's TypeScript input and output types
+//! (ts-rs, [`TypeSet`]): the test `generated` in `tests/core/generated.rs`
+//! compares ui/src/lib/generated/ with them and fails on any difference.
+//! After changing a command's input or output, regenerate with
+//! `PITLANE_WRITE_TYPES=1 cargo test -p pitlane-core --test core generated`.
+
+use std::any::TypeId;
+use std::collections::BTreeMap;
 
 use serde_json::Value;
+use ts_rs::{TypeVisitor, TS};
 
 use super::{dispatch, Ctx, Permission};
 use crate::error::Result;
@@ -15,14 +25,95 @@ pub struct Command {
     pub name: &'static str,
     pub permission: Permission,
     pub run: fn(&mut Ctx, Value) -> Result<Value>,
+    /// Declares the input and output types (and the types they use) in the
+    /// set and answers their TypeScript names.
+    pub types: fn(&mut TypeSet) -> (String, String),
 }
 
 macro_rules! commands {
     ($($name:literal => $perm:ident, $f:path;)*) => {
         pub const COMMANDS: &[Command] = &[
-            $(Command { name: $name, permission: Permission::$perm, run: |ctx, v| dispatch(ctx, v, $f) },)*
+            $(Command {
+                name: $name,
+                permission: Permission::$perm,
+                run: |ctx, v| dispatch(ctx, v, $f),
+                types: |set| describe(set, $f),
+            },)*
         ];
     };
+}
+
+/// The TypeScript names of a command function's input and output.
+fn describe<I: TS + 'static, O: TS + 'static>(set: &mut TypeSet, _f: fn(&mut Ctx, I) -> Result<O>) -> (String, String) {
+    (set.add::<I>(), set.add::<O>())
+}
+
+/// The TypeScript declarations of a group of Rust types and of every type
+/// they use, one declaration per name (64-bit integers as `number`: every
+/// amount and count fits in 2^53).
+pub struct TypeSet {
+    cfg: ts_rs::Config,
+    decls: BTreeMap<String, (TypeId, String)>,
+    clashes: Vec<String>,
+}
+
+impl Default for TypeSet {
+    fn default() -> Self {
+        TypeSet { cfg: ts_rs::Config::new().with_large_int("number"), decls: BTreeMap::new(), clashes: Vec::new() }
+    }
+}
+
+impl TypeSet {
+    /// Declares `T` (when it is a named type) and what it uses; answers how
+    /// TypeScript names it (`JobCard`, `Array<Item>`).
+    pub fn add<T: TS + 'static + ?Sized>(&mut self) -> String {
+        if T::output_path().is_some() {
+            self.declare::<T>();
+        } else {
+            T::visit_dependencies(&mut Visit(self));
+        }
+        T::name(&self.cfg)
+    }
+
+    fn declare<T: TS + 'static + ?Sized>(&mut self) {
+        if T::output_path().is_none() {
+            return;
+        }
+        let name = T::ident(&self.cfg);
+        match self.decls.get(&name) {
+            // A shadowed type (serde_json::Value as ts-rs's JsonValue) comes twice.
+            Some((id, decl)) if *id == TypeId::of::<T>() || *decl == Self::decl_of::<T>(&self.cfg) => {}
+            Some(_) => self.clashes.push(format!("{name} ({})", std::any::type_name::<T>())),
+            None => {
+                let decl = Self::decl_of::<T>(&self.cfg);
+                self.decls.insert(name, (TypeId::of::<T>(), decl));
+                T::visit_dependencies(&mut Visit(self));
+            }
+        }
+    }
+
+    fn decl_of<T: TS + 'static + ?Sized>(cfg: &ts_rs::Config) -> String {
+        format!("{}export {}", T::docs().unwrap_or_default(), T::decl(cfg))
+    }
+
+    /// Rust types that would take a name another type already has: each
+    /// needs `#[ts(rename = "…")]`.
+    pub fn clashes(&self) -> &[String] {
+        &self.clashes
+    }
+
+    /// The declarations, ordered by name, as one TypeScript module.
+    pub fn declarations(&self) -> String {
+        self.decls.values().map(|(_, d)| format!("{d}\n")).collect::<Vec<_>>().join("\n")
+    }
+}
+
+struct Visit<'a>(&'a mut TypeSet);
+
+impl TypeVisitor for Visit<'_> {
+    fn visit<T: TS + 'static + ?Sized>(&mut self) {
+        self.0.declare::<T>();
+    }
 }
 
 commands! {
@@ -30,6 +121,7 @@ commands! {
     "auth.login"             => Public,          auth::login_cmd;
     "auth.logout"            => AnyStaff,        auth::logout_cmd;
     "auth.whoami"            => AnyStaff,        auth::whoami_cmd;
+    "auth.staff"             => Public,          auth::staff_cmd;
     "customers.search"       => CustomersRead,   customers::search_cmd;
     "customers.get"          => CustomersRead,   customers::get_cmd;
     "customers.create"       => CustomersWrite,  customers::create_cmd;
@@ -96,14 +188,18 @@ pub fn find(name: &str) -> Option<&'static Command> {
     COMMANDS.iter().find(|c| c.name == name)
 }
 
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct AuditListInput {
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub entity_id: Option<String>,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub before_seq: Option<i64>,
     #[serde(default = "default_limit")]
+    #[ts(optional = nullable)]
     pub limit: i64,
 }
 
@@ -121,7 +217,7 @@ impl crate::validate::Validate for AuditListInput {
     }
 }
 
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, ts_rs::TS)]
 pub struct AuditList {
     pub entries: Vec<audit::AuditEntry>,
 }

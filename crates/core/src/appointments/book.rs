@@ -21,37 +21,51 @@ use crate::vehicles::{self, NewVehicle, Vehicle};
 
 pub const STEPS: [&str; 7] = ["customer", "vehicle", "branch_hours", "bay", "appointment", "outbox", "commit"];
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct BookInput {
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub customer_id: Option<String>,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub customer_name: Option<String>,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub customer_email: Option<String>,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub customer_phone: Option<String>,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub vehicle_id: Option<String>,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub license_plate: Option<String>,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub vehicle_make: Option<String>,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub vehicle_model: Option<String>,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub vehicle_year: Option<i64>,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub branch_id: Option<String>,
     pub scheduled_date: String,
     pub scheduled_time: String,
     pub service_type: String,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub estimated_duration: Option<i64>,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub bay_id: Option<String>,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub notes: String,
 }
 
@@ -103,7 +117,7 @@ impl Validate for BookInput {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct Booked {
     pub appointment: Appointment,
     pub customer: Customer,

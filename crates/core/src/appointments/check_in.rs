@@ -15,7 +15,7 @@ use crate::outbox::{self, NewEvent};
 
 pub const STEPS: [&str; 4] = ["appointment", "job_card", "canned_lines", "commit"];
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct CheckedIn {
     pub appointment: Appointment,
     pub job_card: JobCard,

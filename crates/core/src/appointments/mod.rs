@@ -21,7 +21,8 @@ use crate::settings::{self, ServiceType};
 use crate::validate::{parse_hhmm, Validate, Violations, MAX_TEXT};
 use rules::{FreeStart, Slot};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[ts(rename = "AppointmentStatus")]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Scheduled,
@@ -63,7 +64,7 @@ pub fn can_move(from: Status, to: Status) -> bool {
     )
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
 pub struct Appointment {
     pub id: String,
     pub customer_id: String,
@@ -238,7 +239,8 @@ pub fn set_status_tx(tx: &Transaction, stamp: &Stamp, a: &Appointment, to: Statu
 
 // ---- commands ----------------------------------------------------------------
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct AvailabilityInput {
     /// YYYY-MM-DD, branch local.
@@ -246,10 +248,13 @@ pub struct AvailabilityInput {
     /// Service type code (e.g. oil_change).
     pub service_type: String,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub estimated_duration: Option<i64>,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub bay_id: Option<String>,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub branch_id: Option<String>,
 }
 
@@ -265,7 +270,7 @@ impl Validate for AvailabilityInput {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct Availability {
     pub date: String,
     pub duration_minutes: i64,
@@ -298,11 +303,13 @@ pub fn availability_cmd(ctx: &mut Ctx, input: AvailabilityInput) -> Result<Avail
     Ok(Availability { date: input.date, duration_minutes: duration, free })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct AppointmentAction {
     pub appointment_id: String,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub reason: String,
 }
 
@@ -346,20 +353,27 @@ pub fn cancel_cmd(ctx: &mut Ctx, input: AppointmentAction) -> Result<Appointment
     transition(ctx, &input, Status::Cancelled, "AppointmentCancelled")
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ts_rs::TS)]
+#[ts(rename = "AppointmentListInput")]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct ListInput {
     /// First day (YYYY-MM-DD, branch local); today by default.
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub from: Option<String>,
     /// Last day, inclusive; `from` by default.
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub to: Option<String>,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub status: Option<Status>,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub bay_id: Option<String>,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub customer_id: Option<String>,
 }
 
@@ -375,7 +389,7 @@ impl Validate for ListInput {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct AppointmentList {
     pub appointments: Vec<Appointment>,
 }

@@ -118,7 +118,7 @@ pub fn check_visit(
 }
 
 /// A free start: date, local time and the bay.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
 pub struct FreeStart {
     pub date: String,
     pub time: String,

@@ -26,25 +26,32 @@ use crate::vehicles::ServiceRecord;
 pub const STEPS: [&str; 7] =
     ["prerequisites", "finalize_totals", "generate_invoice", "deduct_stock", "service_record", "outbox", "commit"];
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct InvoiceData {
     /// YYYY-MM-DD; by default the issue date plus the branch's payment terms.
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub due_date: Option<String>,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub notes: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct CompleteInput {
     pub job_card_id: String,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub skip_invoice: bool,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub skip_inventory: bool,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub invoice_data: InvoiceData,
 }
 
@@ -58,7 +65,7 @@ impl Validate for CompleteInput {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct Completed {
     pub job_card: JobCard,
     pub invoice: Option<Invoice>,

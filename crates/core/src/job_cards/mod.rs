@@ -17,7 +17,8 @@ use crate::money::format_quantity;
 use crate::outbox::{self, NewEvent};
 use crate::validate::{Validate, Violations, MAX_NAME, MAX_TEXT};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[ts(rename = "JobCardStatus")]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Open,
@@ -46,7 +47,7 @@ pub fn can_move(from: Status, to: Status) -> bool {
     matches!((from, to), (Open, InProgress) | (Open, Cancelled) | (InProgress, Completed) | (InProgress, Cancelled))
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
 pub struct Line {
     pub id: String,
     pub position: i64,
@@ -59,7 +60,7 @@ pub struct Line {
     pub tax_rate_bp: i64,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
 pub struct JobCard {
     pub id: String,
     pub number: String,
@@ -174,16 +175,20 @@ fn wrong_status(card: &JobCard, action: &str) -> Error {
 
 // ---- create ---------------------------------------------------------------------
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct NewJobCard {
     pub customer_id: String,
     pub vehicle_id: String,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub technician_id: Option<String>,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub complaint: String,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub odometer_in: Option<i64>,
 }
 
@@ -269,22 +274,27 @@ pub fn create_cmd(ctx: &mut Ctx, input: NewJobCard) -> Result<JobCard> {
 
 // ---- lines ------------------------------------------------------------------------
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct NewLine {
     pub job_card_id: String,
     pub kind: String,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub description: Option<String>,
     /// Thousandths: hours for labour, the item's unit for parts.
     pub quantity: i64,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub item_id: Option<String>,
     /// Minor units; by default the item's price (part), the technician's or
     /// branch's labour rate (labour); a fee without one stays unpriced.
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub unit_price: Option<i64>,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub tax_rate_bp: Option<i64>,
 }
 
@@ -421,7 +431,8 @@ pub fn add_line_cmd(ctx: &mut Ctx, input: NewLine) -> Result<JobCard> {
     })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct RemoveLine {
     pub job_card_id: String,
@@ -461,17 +472,21 @@ pub fn remove_line_cmd(ctx: &mut Ctx, input: RemoveLine) -> Result<JobCard> {
 
 // ---- start and cancel -------------------------------------------------------------
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct StartInput {
     pub job_card_id: String,
     /// Leave out: a technician starts the card for themselves; a manager
     /// or owner starts it for the technician it is assigned to.
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub technician_id: Option<String>,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub odometer: Option<i64>,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub notes: Option<String>,
 }
 
@@ -539,11 +554,13 @@ pub fn start_cmd(ctx: &mut Ctx, input: StartInput) -> Result<JobCard> {
     })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct CancelInput {
     pub job_card_id: String,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub reason: String,
 }
 
@@ -586,18 +603,30 @@ pub fn get_cmd(ctx: &mut Ctx, input: crate::customers::IdInput) -> Result<JobCar
     get(ctx.conn(), &input.id)
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ts_rs::TS)]
+#[ts(rename = "JobCardListInput")]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct ListInput {
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub status: Option<Status>,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub technician_id: Option<String>,
+    /// Cards with no technician; with `technician_id`, that technician's
+    /// cards and the unassigned ones ("my jobs").
     #[serde(default)]
+    #[ts(optional = nullable)]
+    pub unassigned: bool,
+    #[serde(default)]
+    #[ts(optional = nullable)]
     pub vehicle_id: Option<String>,
     #[serde(default = "fifty")]
+    #[ts(optional = nullable)]
     pub limit: i64,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub offset: i64,
 }
 
@@ -614,29 +643,62 @@ impl Validate for ListInput {
     }
 }
 
-#[derive(Debug, Serialize)]
+/// A card as a list shows it: the card, and who and what it is for
+/// (read-only display fields, as they are now).
+#[derive(Debug, Serialize, ts_rs::TS)]
+pub struct ListedJobCard {
+    #[serde(flatten)]
+    pub card: JobCard,
+    pub customer_name: String,
+    pub license_plate: String,
+    pub make: String,
+    pub model: String,
+    /// `None` while unassigned.
+    pub technician_name: Option<String>,
+}
+
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct JobCardList {
-    pub job_cards: Vec<JobCard>,
+    pub job_cards: Vec<ListedJobCard>,
 }
 
 pub fn list_cmd(ctx: &mut Ctx, input: ListInput) -> Result<JobCardList> {
     let conn = ctx.conn();
-    let ids: Vec<String> = conn
+    let rows: Vec<(String, String, String, String, String, Option<String>)> = conn
         .prepare_cached(
-            "SELECT id FROM job_cards
-             WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR technician_id = ?2) AND (?3 IS NULL OR vehicle_id = ?3)
-             ORDER BY created_at DESC, id DESC LIMIT ?4 OFFSET ?5",
+            "SELECT j.id, c.name, v.license_plate, v.make, v.model, t.name
+             FROM job_cards j
+             JOIN customers c ON c.id = j.customer_id
+             JOIN vehicles v ON v.id = j.vehicle_id
+             LEFT JOIN staff t ON t.id = j.technician_id
+             WHERE (?1 IS NULL OR j.status = ?1)
+               AND ((?2 IS NULL AND NOT ?6) OR j.technician_id = ?2 OR (?6 AND j.technician_id IS NULL))
+               AND (?3 IS NULL OR j.vehicle_id = ?3)
+             ORDER BY j.created_at DESC, j.id DESC LIMIT ?4 OFFSET ?5",
         )?
         .query_map(
-            params![input.status.map(Status::as_str), input.technician_id, input.vehicle_id, input.limit, input.offset],
-            |r| r.get(0),
+            params![
+                input.status.map(Status::as_str),
+                input.technician_id,
+                input.vehicle_id,
+                input.limit,
+                input.offset,
+                input.unassigned
+            ],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
         )?
         .collect::<Result<_, _>>()?;
-    let job_cards = ids.iter().map(|id| get(conn, id)).collect::<Result<Vec<_>>>()?;
+    let job_cards = rows
+        .into_iter()
+        .map(|(id, customer_name, license_plate, make, model, technician_name)| {
+            Ok(ListedJobCard { card: get(conn, &id)?, customer_name, license_plate, make, model, technician_name })
+        })
+        .collect::<Result<Vec<_>>>()?;
     Ok(JobCardList { job_cards })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct StatusInput {
     pub job_card_id: String,
@@ -648,7 +710,7 @@ impl Validate for StatusInput {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct RunRecord {
     pub id: String,
     pub operation: String,
@@ -661,7 +723,7 @@ pub struct RunRecord {
     pub steps: serde_json::Value,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct OrchestrationStatus {
     pub job_card_id: String,
     pub status: Status,

@@ -39,7 +39,7 @@ use crate::money::format_minor;
 use crate::outbox::{self, NewEvent};
 
 /// One card payment attempt: the saga's durable state.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
 pub struct Attempt {
     pub id: String,
     pub idempotency_key: String,
@@ -695,7 +695,7 @@ fn result_of(ctx: &Ctx, a: &Attempt, replayed: bool) -> Result<Paid> {
 }
 
 /// What a settlement pass did.
-#[derive(Debug, Default, Clone, Serialize, PartialEq)]
+#[derive(Debug, Default, Clone, Serialize, PartialEq, ts_rs::TS)]
 pub struct Resolution {
     /// Attempts (charges, refunds, rechecks) the gateway was asked about.
     pub examined: u32,

@@ -30,7 +30,7 @@ use crate::invoices;
 use crate::money::format_minor;
 
 /// One manager's refund of a card payment: the saga's durable state.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
 pub struct RefundAttempt {
     pub id: String,
     pub idempotency_key: String,

@@ -20,7 +20,7 @@ use crate::invoices::{self, Invoice};
 use crate::outbox::{self, NewEvent};
 use crate::validate::{Validate, Violations, MAX_NAME, MAX_TEXT};
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
 pub struct Payment {
     pub id: String,
     pub invoice_id: String,
@@ -81,7 +81,8 @@ fn set_paid_tx(tx: &Transaction, stamp: &Stamp, invoice: &Invoice, paid: i64) ->
     invoices::get(tx, &invoice.id)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct PaymentInput {
     pub invoice_id: String,
@@ -92,6 +93,7 @@ pub struct PaymentInput {
     pub idempotency_key: String,
     /// A bank transfer's reference, a cheque number…
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub reference: String,
 }
 
@@ -107,7 +109,7 @@ impl Validate for PaymentInput {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct Paid {
     pub payment: Payment,
     pub invoice: Invoice,
@@ -204,15 +206,18 @@ pub fn process_cmd(ctx: &mut Ctx, input: PaymentInput) -> Result<Paid> {
     })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct RefundInput {
     pub payment_id: String,
     /// Minor units; the whole unrefunded amount by default.
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub amount: Option<i64>,
     pub idempotency_key: String,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub reason: String,
 }
 
@@ -227,7 +232,7 @@ impl Validate for RefundInput {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct Refunded {
     pub refund_id: String,
     pub amount: i64,
@@ -355,7 +360,9 @@ fn refundable(payment: &Payment, asked: Option<i64>) -> Result<i64> {
     Ok(amount)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ts_rs::TS)]
+#[ts(rename = "PaymentListInput")]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct ListInput {
     pub invoice_id: String,
@@ -367,7 +374,7 @@ impl Validate for ListInput {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct PaymentList {
     pub payments: Vec<Payment>,
     /// Card payment attempts on the invoice, settled or not (declined,
@@ -390,7 +397,8 @@ pub fn list_cmd(ctx: &mut Ctx, input: ListInput) -> Result<PaymentList> {
     Ok(PaymentList { payments, card_attempts })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct VoidInput {
     pub invoice_id: String,

@@ -569,3 +569,53 @@ fn the_workshop_records_odometer_complaint_and_findings_while_the_car_is_in() {
         failure(&s.call(&job.tech, "job_cards.update", json!({ "job_card_id": job.card, "findings": "later" })));
     assert_eq!((status, code.as_str()), (409, "already_completed"), "a billed card keeps what it was billed with");
 }
+
+/// "My jobs": a technician's own cards and the unassigned ones, each with
+/// whose car it is; another technician's cards stay out.
+#[test]
+fn the_list_gives_my_jobs_and_the_unassigned_ones_with_customer_and_car() {
+    let s = shop();
+    let mine = job_in_progress(&s, 1, 5);
+    let other = s.staff("other", "technician");
+    let other_id = s.ok(&other, "auth.whoami", json!({}))["staff_id"].clone();
+    let c = s.ok(&s.owner, "customers.create", json!({ "name": "Ann Lee", "phone": "+1 202 555 0147" }));
+    let v = s.ok(
+        &s.owner,
+        "vehicles.register",
+        json!({ "customer_id": c["id"], "license_plate": "XYZ-9", "make": "Honda", "model": "Civic" }),
+    );
+    let open =
+        s.ok(&s.owner, "job_cards.create", json!({ "customer_id": c["id"], "vehicle_id": v["id"] }))["id"].clone();
+    let theirs = s.ok(
+        &s.owner,
+        "job_cards.create",
+        json!({ "customer_id": c["id"], "vehicle_id": v["id"], "technician_id": other_id }),
+    )["id"]
+        .clone();
+    let ids = |input: Value| -> Vec<String> {
+        let list = s.ok(&mine.tech, "job_cards.list", input);
+        list["job_cards"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap().to_string()).collect()
+    };
+    assert_eq!(ids(json!({ "technician_id": mine.tech_id, "unassigned": true })), [open.as_str().unwrap(), &mine.card]);
+    assert_eq!(ids(json!({ "unassigned": true })), [open.as_str().unwrap()]);
+    assert_eq!(ids(json!({ "technician_id": mine.tech_id })), [mine.card.as_str()]);
+    assert_eq!(ids(json!({})).len(), 3, "no filter: every card");
+    assert!(ids(json!({ "unassigned": false })).contains(&theirs.as_str().unwrap().to_string()));
+    assert_eq!(
+        ids(json!({ "technician_id": mine.tech_id, "unassigned": true, "status": "open" })),
+        [open.as_str().unwrap()]
+    );
+
+    let list = s.ok(&mine.tech, "job_cards.list", json!({ "technician_id": mine.tech_id, "unassigned": true }));
+    let (unassigned, in_progress) = (&list["job_cards"][0], &list["job_cards"][1]);
+    assert_eq!(
+        (&unassigned["customer_name"], &unassigned["license_plate"], &unassigned["make"], &unassigned["model"]),
+        (&json!("Ann Lee"), &json!("XYZ-9"), &json!("Honda"), &json!("Civic"))
+    );
+    assert_eq!(unassigned["technician_name"], Value::Null);
+    assert_eq!(in_progress["customer_name"], "John Doe");
+    assert_eq!(in_progress["technician_name"], "tech person");
+    assert_eq!(in_progress["lines"].as_array().unwrap().len(), 2, "the card itself, lines and all");
+    assert_eq!(in_progress["number"], s.ok(&mine.tech, "job_cards.get", json!({ "id": mine.card }))["number"]);
+    assert_eq!(failure(&s.call(&mine.tech, "job_cards.list", json!({ "unassigned": "yes" }))).0, 422);
+}

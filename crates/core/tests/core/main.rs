@@ -4,6 +4,7 @@ mod amount_ceiling;
 mod appointments;
 mod audit_chain;
 mod crash;
+mod generated;
 mod hostile_input;
 mod job_cards;
 mod lockout;

@@ -257,3 +257,27 @@ fn restore_refuses_a_backup_with_a_damaged_schema_and_leaves_the_live_database_u
     let env = s.call(&s.owner, "backup.restore", json!({ "path": good }));
     assert!(env.is_success(), "the undamaged backup still restores: {}", env.to_json());
 }
+
+#[test]
+fn a_branch_from_before_the_idle_lock_gets_five_minutes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v12.db");
+    {
+        let conn = Connection::open(&path).unwrap();
+        db::migrate_to(&conn, 12).unwrap();
+        conn.execute(
+            "INSERT INTO branches (id, code, name, country, time_zone, currency, default_tax_rate_bp,
+                                   payment_terms_days, created_at, updated_at)
+             VALUES ('b1', 'MAIN', 'Old Garage', 'US', 'America/New_York', 'USD', 825, 30,
+                     '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z')",
+            [],
+        )
+        .unwrap();
+    }
+    let upgraded = db::open(&path).unwrap();
+    let minutes: i64 =
+        upgraded.query_row("SELECT idle_lock_minutes FROM branches WHERE id = 'b1'", [], |r| r.get(0)).unwrap();
+    assert_eq!(minutes, 5);
+    let refused = upgraded.execute("UPDATE branches SET idle_lock_minutes = 0 WHERE id = 'b1'", []);
+    assert!(refused.is_err(), "the database itself refuses 0 minutes");
+}

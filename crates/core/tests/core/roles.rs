@@ -14,6 +14,7 @@ const MATRIX: &[(&str, [bool; 4])] = &[
     ("auth.login", [T, T, T, T]),
     ("auth.logout", [T, T, T, T]),
     ("auth.whoami", [T, T, T, T]),
+    ("auth.staff", [T, T, T, T]),
     ("customers.search", [T, T, T, T]),
     ("customers.get", [T, T, T, T]),
     ("customers.create", [T, F, T, T]),
@@ -76,7 +77,7 @@ const MATRIX: &[(&str, [bool; 4])] = &[
     ("backup.restore", [F, F, F, T]),
 ];
 
-const PUBLIC: &[&str] = &["setup.init", "auth.login"];
+const PUBLIC: &[&str] = &["setup.init", "auth.login", "auth.staff"];
 
 #[test]
 fn the_matrix_covers_every_command() {
@@ -185,4 +186,29 @@ fn the_staff_list_shows_the_desk_and_technicians_names_and_roles_only() {
         }
         assert!(staff.iter().any(|m| m["role"] == "technician"), "{scenario}: roles are shown");
     }
+}
+
+#[test]
+fn the_login_screen_lists_active_staff_by_name_with_code_name_and_role_only() {
+    let s = shop();
+    let desk = s.staff("desk", "front_desk");
+    s.staff("tech", "technician");
+    let gone = s.ok(&desk, "auth.whoami", json!({}))["staff_id"].clone();
+    s.ok(&s.owner, "staff.update", json!({ "id": gone, "active": false }));
+    let env = s.api.call(None, "auth.staff", "{}");
+    let staff = env.data().expect("public: answers without a session")["staff"].as_array().unwrap().clone();
+    let codes: Vec<&str> = staff.iter().map(|m| m["code"].as_str().unwrap()).collect();
+    assert!(!codes.contains(&"desk"), "an inactive account is not offered: {codes:?}");
+    let names: Vec<&str> = staff.iter().map(|m| m["name"].as_str().unwrap()).collect();
+    let mut sorted = names.clone();
+    sorted.sort_unstable();
+    assert_eq!(names, sorted, "ordered by name");
+    assert_eq!(staff.len(), 2, "the owner and the technician: {staff:?}");
+    for member in &staff {
+        let mut keys: Vec<&str> = member.as_object().unwrap().keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(keys, ["code", "name", "role"], "{member}");
+    }
+    assert!(staff.iter().any(|m| m["code"] == "tech" && m["role"] == "technician"));
+    assert_eq!(failure(&s.api.call(None, "auth.staff", r#"{"x":1}"#)), (422, "validation_failed".into()));
 }

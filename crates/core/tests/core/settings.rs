@@ -46,3 +46,27 @@ fn smtp_port_takes_a_number() {
         }
     }
 }
+
+/// The screen lock's idle time: 5 minutes until the owner changes it,
+/// whole minutes from 1 to 240, read by everyone, set by the owner only.
+#[test]
+fn idle_lock_minutes_default_to_five_and_only_the_owner_changes_them() {
+    let s = shop();
+    let tech = s.staff("tech", "technician");
+    let minutes = |token: &str| s.ok(token, "settings.get", json!({}))["branch"]["idle_lock_minutes"].clone();
+    assert_eq!(minutes(&tech), 5, "the default, readable by a technician");
+    for (scenario, sent) in [("zero", json!(0)), ("over four hours", json!(241)), ("a fraction", json!(2.5))] {
+        let env = s.call(&s.owner, "settings.update", json!({ "branch": { "idle_lock_minutes": sent } }));
+        assert_eq!(failure(&env), (422, "validation_failed".into()), "{scenario}");
+        assert_eq!(env.to_value()["details"]["fields"][0]["field"], "branch.idle_lock_minutes", "{scenario}");
+        assert_eq!(minutes(&s.owner), 5, "{scenario}: unchanged");
+    }
+    let env = s.call(&tech, "settings.update", json!({ "branch": { "idle_lock_minutes": 15 } }));
+    assert_eq!(failure(&env).0, 403, "a technician cannot change it");
+    for m in [1, 240, 15] {
+        let out = s.ok(&s.owner, "settings.update", json!({ "branch": { "idle_lock_minutes": m } }));
+        assert_eq!(out["branch"]["idle_lock_minutes"], m);
+    }
+    s.ok(&s.owner, "settings.update", json!({ "branch": { "name": "Renamed" } }));
+    assert_eq!(minutes(&tech), 15, "kept when other branch settings change");
+}

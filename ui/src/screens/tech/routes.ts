@@ -8,4 +8,6 @@ export const techRoutes: RouteDef[] = [
     component: () => import("./MyJobs.svelte"),
     nav: { label: "My jobs", order: 50 },
   },
+  // Every role opens a job card (the front desk from the today board); the actions follow the role.
+  { path: "/job/:id", title: "Job card", roles: ["front_desk", "technician", "manager", "owner"], component: () => import("./JobCard.svelte") },
 ];

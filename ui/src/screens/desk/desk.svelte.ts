@@ -1,0 +1,96 @@
+// What the desk screens share: the branch's settings (read once, they set the
+// money and time formats) and the names behind the ids that lists carry.
+
+import { call } from "../../lib/api";
+import { setBranchFormat } from "../../lib/format";
+import type { Customer, Settings, Vehicle } from "./types";
+
+let settingsPromise: Promise<Settings> | null = null;
+
+/** settings.get, once per session; sets the branch's currency and time zone for format.ts. */
+export function branchSettings(): Promise<Settings> {
+  if (!settingsPromise) {
+    settingsPromise = (call("settings.get", {}) as Promise<Settings>).then((s) => {
+      setBranchFormat({ currency: s.branch.currency, timezone: s.branch.time_zone });
+      return s;
+    });
+    settingsPromise.catch(() => (settingsPromise = null));
+  }
+  return settingsPromise;
+}
+
+export interface Party {
+  customer: Customer;
+  vehicle: Vehicle;
+}
+
+const parties = new Map<string, Promise<Party>>();
+
+/** The vehicle and its owner (vehicles.get), cached for the session's lists. */
+export function partyOfVehicle(vehicleId: string): Promise<Party> {
+  let p = parties.get(vehicleId);
+  if (!p) {
+    p = (call("vehicles.get", { id: vehicleId }) as Promise<{ vehicle: Vehicle; owner: Customer }>).then((r) => ({
+      customer: r.owner,
+      vehicle: r.vehicle,
+    }));
+    p.catch(() => parties.delete(vehicleId));
+    parties.set(vehicleId, p);
+  }
+  return p;
+}
+
+/** Forget cached names (after an edit). */
+export function forgetParty(vehicleId?: string) {
+  if (vehicleId) parties.delete(vehicleId);
+  else parties.clear();
+}
+
+/** "Volvo V70 2019" */
+export function carName(v: { make: string; model: string; year?: number | null }): string {
+  return [v.make, v.model, v.year ?? ""].filter(Boolean).join(" ");
+}
+
+/** "scheduled" → "Scheduled", "in_progress" → "In progress" */
+export function statusLabel(s: string): string {
+  const t = s.replace(/_/g, " ");
+  return t.charAt(0).toUpperCase() + t.slice(1);
+}
+
+/** Minutes since midnight of "HH:MM". */
+export function minutesOf(hhmm: string): number {
+  const [h, m] = hhmm.split(":").map(Number);
+  return h * 60 + m;
+}
+
+/** YYYY-MM-DD plus n days. */
+export function addDays(ymd: string, n: number): string {
+  const [y, m, d] = ymd.split("-").map(Number);
+  const t = new Date(Date.UTC(y, m - 1, d + n));
+  return t.toISOString().slice(0, 10);
+}
+
+/** ISO weekday 1 (Mon)..7 (Sun) of YYYY-MM-DD. */
+export function weekdayOf(ymd: string): number {
+  const [y, m, d] = ymd.split("-").map(Number);
+  const w = new Date(Date.UTC(y, m - 1, d)).getUTCDay();
+  return w === 0 ? 7 : w;
+}
+
+/** The first of each id, in order (customers.search may list a customer once per matching term). */
+export function uniqueBy<T>(list: T[], key: (t: T) => string): T[] {
+  const seen = new Set<string>();
+  return list.filter((t) => {
+    const k = key(t);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+/** "+12155550142" → "(215) 555-0142" for North American numbers; others as stored (E.164). */
+export function phoneText(e164: string | null | undefined): string {
+  if (!e164) return "—";
+  const m = /^\+1(\d{3})(\d{3})(\d{4})$/.exec(e164);
+  return m ? `(${m[1]}) ${m[2]}-${m[3]}` : e164;
+}

@@ -1,0 +1,21 @@
+// The vehicle and owner of a job card, read once per screen visit.
+
+import { call } from "../../lib/api";
+import type { VehicleDetail } from "../../lib/generated/types";
+
+const cache = new Map<string, Promise<VehicleDetail>>();
+
+export function vehicleOf(id: string): Promise<VehicleDetail> {
+  let p = cache.get(id);
+  if (!p) {
+    p = call("vehicles.get", { id });
+    p.catch(() => cache.delete(id));
+    cache.set(id, p);
+  }
+  return p;
+}
+
+/** Forget what was read (after a screen's data changed). */
+export function forgetVehicles() {
+  cache.clear();
+}
