@@ -12,7 +12,8 @@
 // A 401 not_logged_in from any call locks too (the session ended on the
 // backend: 12 h idle, deactivated, or the backend restarted).
 
-import { call, onApiError, setSession } from "./api";
+import { ApiError, call, onApiError, setSession } from "./api";
+import { time } from "./format";
 import { setBranchFormat } from "./format";
 import type { Actor } from "./generated/types";
 import type { Role } from "../routes";
@@ -80,6 +81,23 @@ export async function login(code: string, pin: string): Promise<{ resumed: boole
   session.locked = false;
   touch();
   return { resumed };
+}
+
+/**
+ * The core's login message with what its details add: the tries left
+ * before the lock (wrong_credentials) or when the lock ends (account_locked).
+ */
+export function loginProblem(e: unknown): unknown {
+  if (!(e instanceof ApiError)) return e;
+  const d = e.details as { attempts_left?: number; locked_until?: string };
+  if (e.code === "wrong_credentials" && typeof d.attempts_left === "number") {
+    const n = d.attempts_left;
+    return new ApiError(e.code, `${e.message} ${n} ${n === 1 ? "try" : "tries"} left before the account is locked.`, e.status, e.details);
+  }
+  if (e.code === "account_locked" && typeof d.locked_until === "string" && !e.message.includes(time(d.locked_until))) {
+    return new ApiError(e.code, `${e.message} Try again after ${time(d.locked_until)}.`, e.status, e.details);
+  }
+  return e;
 }
 
 /** Covers the screen and ends the token; the same PIN resumes. */

@@ -10,7 +10,7 @@ let settingsPromise: Promise<Settings> | null = null;
 /** settings.get, once per session; sets the branch's currency and time zone for format.ts. */
 export function branchSettings(): Promise<Settings> {
   if (!settingsPromise) {
-    settingsPromise = (call("settings.get", {}) as Promise<Settings>).then((s) => {
+    settingsPromise = call("settings.get", {}).then((s) => {
       setBranchFormat({ currency: s.branch.currency, timezone: s.branch.time_zone });
       return s;
     });
@@ -30,7 +30,7 @@ const parties = new Map<string, Promise<Party>>();
 export function partyOfVehicle(vehicleId: string): Promise<Party> {
   let p = parties.get(vehicleId);
   if (!p) {
-    p = (call("vehicles.get", { id: vehicleId }) as Promise<{ vehicle: Vehicle; owner: Customer }>).then((r) => ({
+    p = call("vehicles.get", { id: vehicleId }).then((r) => ({
       customer: r.owner,
       vehicle: r.vehicle,
     }));
@@ -38,6 +38,15 @@ export function partyOfVehicle(vehicleId: string): Promise<Party> {
     parties.set(vehicleId, p);
   }
   return p;
+}
+
+/**
+ * A whole number typed by a person. Text that is not one is sent as typed, so
+ * the core's 422 names the field in its own words (the UI decides nothing).
+ */
+export function typedInt(text: string): number {
+  const t = text.trim().replace(/[,\s]/g, "");
+  return (/^\d+$/.test(t) ? Number(t) : t) as unknown as number;
 }
 
 /** Forget cached names (after an edit). */

@@ -1,6 +1,8 @@
 // Who and which car, as the booking and walk-in screens pick them: an existing
 // customer and vehicle found by type-ahead, or new ones typed inline.
 
+import type { BookInput } from "../../lib/generated/types";
+import { typedInt } from "./desk.svelte";
 import type { CustomerCard, VehicleSummary } from "./types";
 
 export type PartyField =
@@ -64,8 +66,8 @@ export class PartyChoice {
   }
 
   /** The party's part of appointments.book. */
-  bookingInput(): Record<string, unknown> {
-    const out: Record<string, unknown> = {};
+  bookingInput(): Omit<BookInput, "scheduled_date" | "scheduled_time" | "service_type"> {
+    const out: Omit<BookInput, "scheduled_date" | "scheduled_time" | "service_type"> = {};
     if (this.customer && !this.newCustomer) out.customer_id = this.customer.id;
     else {
       out.customer_name = this.name;
@@ -78,7 +80,7 @@ export class PartyChoice {
       out.vehicle_make = this.make;
       out.vehicle_model = this.model;
       const y = this.year.trim();
-      if (y) out.vehicle_year = /^\d+$/.test(y) ? Number(y) : y;
+      if (y) out.vehicle_year = typedInt(y);
     }
     return out;
   }
