@@ -68,9 +68,8 @@ export async function login(code: string, pin: string): Promise<{ resumed: boole
   setSession(r.token);
   const staff = r.staff;
   const s = await call("settings.get", {});
-  // idle_lock_minutes is being added by the core (default 5); read it where it lands.
-  const b = s.branch as typeof s.branch & { idle_lock_minutes?: number };
-  const minutes = (s as { idle_lock_minutes?: number }).idle_lock_minutes ?? b.idle_lock_minutes ?? 5;
+  const b = s.branch;
+  const minutes = b.idle_lock_minutes > 0 ? b.idle_lock_minutes : 5;
   setBranchFormat({ currency: b.currency, timezone: b.time_zone });
   const resumed = session.locked && session.actor?.staff_id === staff.staff_id;
   session.branch = {

@@ -1,4 +1,4 @@
-// The vehicle and owner of a job card, read once per screen visit.
+// The vehicle and owner of a job card (vehicles.get), read once per vehicle.
 
 import { call } from "../../lib/api";
 import type { VehicleDetail } from "../../lib/generated/types";
@@ -15,7 +15,3 @@ export function vehicleOf(id: string): Promise<VehicleDetail> {
   return p;
 }
 
-/** Forget what was read (after a screen's data changed). */
-export function forgetVehicles() {
-  cache.clear();
-}
