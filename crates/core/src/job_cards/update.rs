@@ -14,7 +14,8 @@ use crate::error::Result;
 use crate::outbox::{self, NewEvent};
 use crate::validate::{Validate, Violations, MAX_TEXT};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ts_rs::TS)]
+#[ts(optional_fields = nullable)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateInput {
     pub job_card_id: String,
