@@ -137,7 +137,15 @@ try {
       a.dom = performance.now();
       requestAnimationFrame(() => {
         a.paint = performance.now();
-        a.done({ key: a.key, dom: a.dom, paint: a.paint, items: document.querySelectorAll(".lk-item").length });
+        // Where the time went, from the browser's resource timing of the request.
+        const req = performance
+          .getEntriesByType("resource")
+          .filter((e) => e.name.endsWith("/api/customers.search") && e.startTime >= a.key)
+          .at(-1);
+        a.done({
+          key: a.key, dom: a.dom, paint: a.paint, items: document.querySelectorAll(".lk-item").length,
+          sent: req ? req.startTime : NaN, answered: req ? req.responseEnd : NaN,
+        });
       });
     }).observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
     w.__arm = () => {
@@ -162,7 +170,10 @@ try {
       const r = await page.evaluate(() => window.__wait());
       const value = await box.inputValue();
       if (value !== typed) throw new Error(`the box holds "${value}", expected "${typed}"`);
-      record?.({ query: typed, keyToScreen: r.paint - r.key, keyToDom: r.dom - r.key, items: r.items });
+      record?.({
+        query: typed, keyToScreen: r.paint - r.key, keyToDom: r.dom - r.key, items: r.items,
+        keyToSent: r.sent - r.key, request: r.answered - r.sent, answerToScreen: r.paint - r.answered,
+      });
       await page.waitForTimeout(20);
     }
   }
@@ -227,6 +238,10 @@ try {
   console.log(`  ${"".padEnd(44)} ${"p50".padStart(10)} ${"p95".padStart(10)}`);
   console.log(`  ${"key -> answer painted (UI)".padEnd(44)} ${f1(pct(k2s, 0.5))} ${f1(pct(k2s, 0.95))}`);
   console.log(`  ${"key -> answer in the DOM (UI)".padEnd(44)} ${f1(pct(k2d, 0.5))} ${f1(pct(k2d, 0.95))}`);
+  for (const [label, key] of [["  of which key -> request sent", "keyToSent"], ["  of which the request (resource timing)", "request"], ["  of which answer -> painted", "answerToScreen"]]) {
+    const v = ui.map((r) => r[key]).filter((n) => !Number.isNaN(n));
+    if (v.length) console.log(`  ${label.padEnd(44)} ${f1(pct(v, 0.5))} ${f1(pct(v, 0.95))}`);
+  }
   console.log(`  ${"customers.search over HTTP (baseline)".padEnd(44)} ${f1(pct(http, 0.5))} ${f1(pct(http, 0.95))}`);
   const added = pct(k2s, 0.95) - pct(http, 0.95);
   console.log(`  ${"customers.search by fetch() in the page".padEnd(44)} ${f1(pct(inPage, 0.5))} ${f1(pct(inPage, 0.95))}`);
