@@ -48,7 +48,7 @@ mkdir -p "$bin"
 began=$(date +%s)
 
 # The UI as the app embeds it and browser mode serves it.
-npm run --silent build >/dev/null
+npm run --silent build >"$work/ui-build.log" 2>&1 || { cat "$work/ui-build.log" >&2; exit 1; }
 
 # The baseline app: the smallest Tauri 2 app, built like ours.
 minimal="$work/minimal"
