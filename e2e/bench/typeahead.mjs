@@ -117,14 +117,18 @@ try {
   await page.evaluate(() => {
     const w = window;
     w.__ta = { armed: null };
-    document.addEventListener(
-      "keydown",
-      (e) => {
-        const a = w.__ta.armed;
-        if (a && a.key === null && e.target.id === "customer-search") a.key = e.timeStamp;
-      },
-      true,
-    );
+    // The keydown; a letter Playwright types without key events (ü, é)
+    // starts at its beforeinput instead.
+    for (const type of ["keydown", "beforeinput"]) {
+      document.addEventListener(
+        type,
+        (e) => {
+          const a = w.__ta.armed;
+          if (a && a.key === null && e.target.id === "customer-search") a.key = e.timeStamp;
+        },
+        true,
+      );
+    }
     const spinner = () => document.querySelector("#customer-search")?.parentElement?.querySelector(".lk-spin");
     new MutationObserver(() => {
       const a = w.__ta.armed;
@@ -154,7 +158,13 @@ try {
       w.__ta.armed = a;
     };
     w.__wait = () =>
-      Promise.race([w.__ta.armed.promise, new Promise((_, no) => setTimeout(() => no(new Error("no answer on screen in 10 s")), 10_000))]);
+      Promise.race([w.__ta.armed.promise, new Promise((_, no) =>
+          setTimeout(() => {
+            const a = w.__ta.armed;
+            const box = document.querySelector("#customer-search");
+            no(new Error(`no answer on screen in 10 s for "${box?.value}" (key seen: ${a.key !== null}, spinner seen: ${a.sawSpinner}, spinner now: ${!!spinner()})`));
+          }, 10_000),
+        )]);
   });
 
   async function typeInUi(prefix, record) {
