@@ -149,7 +149,7 @@ def main():
     p.add_argument("--pitlane", required=True, help="the pitlane-app binary")
     p.add_argument("--cli", required=True, help="the pitlane CLI (makes each run's demo database)")
     p.add_argument("--minimal", required=True, help="the minimal Tauri app's binary")
-    p.add_argument("--shots", help="keep each run's idle screen here (raw 32-bit pixels)")
+    p.add_argument("--shots", help="keep each run's idle screen here (raw BGRX: convert -size 1280x800 -depth 8 bgra:F -alpha off F.png)")
     p.add_argument("--json", help="write the figures here too")
     a = p.parse_args()
 
@@ -172,6 +172,10 @@ def main():
                 env["PITLANE_LOG_DIR"] = os.path.join(tmp, "logs")
                 argv = [a.pitlane, "--db", db]
             else:
+                # Pitlane's shell turns WebKit's DMA-BUF renderer off for
+                # itself (src-tauri/src/lib.rs); the minimal app gets the same
+                # from its environment, so both run the same renderer.
+                env["WEBKIT_DISABLE_DMABUF_RENDERER"] = "1"
                 argv = [a.minimal]
             ready, pss, per = one_start(f"{label}-{n}", argv, env, screen, a)
             return ready, pss, per
