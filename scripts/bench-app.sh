@@ -18,6 +18,8 @@
 #   bash scripts/bench-app.sh [start|typeahead|all]     (default all)
 #   BENCH_RUNS=5 BENCH_KEYS=200 BENCH_CUSTOMERS=1000000
 #   PITLANE_CARGO_LOCK=/tmp/lock: cargo runs under `flock` on that file.
+#   BENCH_BIN=DIR: no builds; the binaries pitlane-app, pitlane, pitlane-bench
+#   and minimal-tauri from DIR (e.g. kept from an earlier run).
 # Needs what scripts/setup.sh installs (Tauri's build packages, Xvfb,
 # chromium, node_modules) and python3.
 set -euo pipefail
@@ -50,6 +52,10 @@ began=$(date +%s)
 # The UI as the app embeds it and browser mode serves it.
 npm run --silent build >"$work/ui-build.log" 2>&1 || { cat "$work/ui-build.log" >&2; exit 1; }
 
+if [ -n "${BENCH_BIN:-}" ]; then
+  cp "$BENCH_BIN"/{pitlane-app,pitlane,pitlane-bench,minimal-tauri} "$bin/"
+  echo "using the binaries in $BENCH_BIN (not built)"
+else
 # The baseline app: the smallest Tauri 2 app, built like ours.
 minimal="$work/minimal"
 mkdir -p "$minimal/src" "$minimal/dist" "$minimal/icons"
@@ -108,7 +114,8 @@ t=$(date +%s)
   cd "$2" && cargo build --quiet --release --features custom-protocol
   cp "$CARGO_TARGET_DIR/release/pitlane-bench-minimal-tauri" "$1/minimal-tauri"
 ' _ "$bin" "$minimal"
-echo "  built in $(($(date +%s) - t)) s"
+echo "  built in $(($(date +%s) - t)) s (waiting for the cargo lock included)"
+fi
 ls -l "$bin" | awk 'NR>1 {printf "  %-16s %6.1f MiB\n", $9, $5/1048576}'
 
 if [ "$which" = all ] || [ "$which" = start ]; then
