@@ -82,12 +82,13 @@ def comm(pid):
         return "?"
 
 
-def one_start(label, argv, env, screen, a):
+def one_start(label, argv, env, screen, a, errfile):
     """Spawns argv, returns (ready seconds, PSS KiB, per-process PSS)."""
     frames = []  # (seconds since spawn, pixels) of each grab that changed
     last = screen.grab()
     t0 = time.perf_counter()
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    err = open(errfile, "w+b")
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=err)
     last_big = 0.0
     while True:
         t_before = time.perf_counter()
@@ -99,7 +100,8 @@ def one_start(label, argv, env, screen, a):
             frames.append((t, g))
             last = g
         if proc.poll() is not None:
-            raise SystemExit(f"{label}: exited early ({proc.returncode}): {proc.stderr.read().decode()[-2000:]}")
+            err.seek(0)
+            raise SystemExit(f"{label}: exited early ({proc.returncode}): {err.read().decode(errors='replace')[-2000:]}")
         if t >= a.min_grab and t - last_big >= a.quiet:
             break
         if t >= a.max_grab:
@@ -119,6 +121,7 @@ def one_start(label, argv, env, screen, a):
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+    err.close()
     for p in pids[1:]:
         try:
             os.kill(p, signal.SIGKILL)
@@ -177,7 +180,7 @@ def main():
                 # from its environment, so both run the same renderer.
                 env["WEBKIT_DISABLE_DMABUF_RENDERER"] = "1"
                 argv = [a.minimal]
-            ready, pss, per = one_start(f"{label}-{n}", argv, env, screen, a)
+            ready, pss, per = one_start(f"{label}-{n}", argv, env, screen, a, os.path.join(tmp, "stderr"))
             return ready, pss, per
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
