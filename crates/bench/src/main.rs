@@ -54,6 +54,12 @@ enum Which {
         #[arg(long, default_value_t = 15)]
         runs: usize,
     },
+    /// Only fills (or reuses) the search benchmark's database and prints its
+    /// path: `scripts/bench-app.sh` serves it to the UI's type-ahead.
+    Fill {
+        #[arg(long, default_value_t = 1_000_000)]
+        customers: usize,
+    },
     /// Everything, with the defaults.
     All,
 }
@@ -393,6 +399,18 @@ fn main() {
         Which::Complete { cards } => complete(&args.data, cards),
         Which::Book { samples } => book(&args.data, samples),
         Which::Pdf { runs } => pdf::compare(&args.data, runs),
+        Which::Fill { customers } => {
+            std::fs::create_dir_all(&args.data).expect("data dir");
+            let path = args.data.join(format!("search-{customers}.db"));
+            let started = Instant::now();
+            let (api, _) = shop(&path);
+            fill(&api, customers);
+            println!(
+                "filled in {:.0} s: {} (owner 'owner', PIN {PIN})",
+                started.elapsed().as_secs_f64(),
+                path.display()
+            );
+        }
         Which::All => {
             stock(&args.data, 2000);
             complete(&args.data, 300);
