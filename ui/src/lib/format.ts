@@ -96,3 +96,10 @@ export function todayInBranch(now = new Date()): string {
   const get = (t: string) => parts.find((p) => p.type === t)?.value ?? "";
   return `${get("year")}-${get("month")}-${get("day")}`;
 }
+
+/** A stored E.164 phone as the desk reads it: North American numbers as "(215) 200-1063", others as stored. */
+export function phoneText(e164: string | null | undefined): string {
+  if (!e164) return "—";
+  const m = /^\+1(\d{3})(\d{3})(\d{4})$/.exec(e164);
+  return m ? `(${m[1]}) ${m[2]}-${m[3]}` : e164;
+}

@@ -1,3 +1,4 @@
+export { phoneText } from "../../lib/format";
 // What the desk screens share: the branch's settings (read once, they set the
 // money and time formats) and the names behind the ids that lists carry.
 
@@ -103,9 +104,3 @@ export function uniqueBy<T>(list: T[], key: (t: T) => string): T[] {
   });
 }
 
-/** "+12155550142" → "(215) 555-0142" for North American numbers; others as stored (E.164). */
-export function phoneText(e164: string | null | undefined): string {
-  if (!e164) return "—";
-  const m = /^\+1(\d{3})(\d{3})(\d{4})$/.exec(e164);
-  return m ? `(${m[1]}) ${m[2]}-${m[3]}` : e164;
-}
