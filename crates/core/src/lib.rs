@@ -16,6 +16,7 @@ pub mod db;
 pub mod demo;
 pub mod document;
 pub mod error;
+pub mod events;
 pub mod failpoints;
 pub mod gateway;
 pub mod inventory;
