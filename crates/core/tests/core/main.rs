@@ -18,4 +18,5 @@ mod settings;
 mod shape;
 mod stock;
 mod support;
+mod sync;
 mod wording;
