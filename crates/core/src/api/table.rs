@@ -19,8 +19,8 @@ use crate::ctx::{Ctx, NoInput};
 use crate::error::Result;
 use crate::roles::Permission;
 use crate::{
-    alerts, appointments, audit, auth, backup, customers, inventory, invoices, job_cards, jobs, payments, printing,
-    reports, secrets, settings, setup, staff, vehicles,
+    alerts, appointments, audit, auth, backup, customers, device, inventory, invoices, job_cards, jobs, payments,
+    printing, reports, secrets, settings, setup, staff, vehicles,
 };
 
 pub struct Command {
@@ -184,6 +184,9 @@ commands! {
     "audit.verify"           => AuditRead,       audit_verify_cmd;
     "backup.create"          => OwnerOnly,       backup::create_cmd;
     "backup.restore"         => OwnerOnly,       backup::restore_cmd;
+    "device.identity"        => AnyStaff,        device::identity_cmd;
+    "device.confirm_move"    => OwnerOnly,       device::confirm_move_cmd;
+    "device.new_identity"    => OwnerOnly,       device::new_identity_cmd;
 }
 
 pub fn find(name: &str) -> Option<&'static Command> {

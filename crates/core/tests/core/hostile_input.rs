@@ -184,6 +184,9 @@ fn samples(
         ("audit.verify", json!({}), vec![]),
         ("backup.create", json!({ "path": backup }), vec!["path"]),
         ("backup.restore", json!({ "path": backup }), vec!["path"]),
+        ("device.identity", json!({}), vec![]),
+        ("device.confirm_move", json!({}), vec![]),
+        ("device.new_identity", json!({ "series_letter": "B" }), vec!["series_letter"]),
     ]
 }
 

@@ -75,6 +75,9 @@ const MATRIX: &[(&str, [bool; 4])] = &[
     ("audit.verify", [F, F, T, T]),
     ("backup.create", [F, F, F, T]),
     ("backup.restore", [F, F, F, T]),
+    ("device.identity", [T, T, T, T]),
+    ("device.confirm_move", [F, F, F, T]),
+    ("device.new_identity", [F, F, F, T]),
 ];
 
 const PUBLIC: &[&str] = &["setup.init", "auth.login", "auth.staff"];
