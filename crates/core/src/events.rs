@@ -120,6 +120,8 @@ macro_rules! registry {
 registry! {
     /// The device was set up (`setup.init`): its id, company, branch and series letter.
     DeviceRegistered => Device, "device", 1;
+    /// This database became a new device (`device.new_identity`): number 1 of the new id, linking it to the old one.
+    DeviceIdentityChanged => DeviceIdentityChange, "device", 1;
     /// The branch was created at set-up (`setup.init`): all its settings.
     BranchCreated => BranchSettings, "branch", 1;
     /// The branch's settings changed (`settings.update`): all of them, as they are after the write.
@@ -191,6 +193,18 @@ pub struct Device {
     pub branch_id: String,
     /// The device's letter in every number series (`INV-2026-A000001`).
     pub series_letter: String,
+}
+
+/// A copied or restored database took a new identity (docs/SYNC.md section
+/// 6): the envelope carries the new device id; the old one is here.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct DeviceIdentityChange {
+    pub previous_device_id: String,
+    pub previous_series_letter: String,
+    /// The new letter of every number series.
+    pub series_letter: String,
+    /// Why: `moved`, `restored`, `conflict`, or `owner` (by choice).
+    pub reason: String,
 }
 
 /// The branch's settings as they are after the write: the branch, its

@@ -7,6 +7,7 @@ mod crash;
 mod event_schemas;
 mod generated;
 mod hostile_input;
+mod identity;
 mod job_cards;
 mod lockout;
 mod matching;

@@ -67,7 +67,13 @@ const SPECS: &[Spec] = &[
             ("series_letter", Plain),
             ("created_at", Plain),
         ],
-        local: &[("next_event_seq", "the outbox counter itself: the envelopes' device_seq")],
+        local: &[
+            ("next_event_seq", "the outbox counter itself: the envelopes' device_seq"),
+            ("host_fingerprint", "which computer this file belongs to: a local check (docs/SYNC.md section 6)"),
+            ("identity_state", "this file's own doubt about its identity; a new identity is DeviceIdentityChanged"),
+            ("identity_note", "why the state is what it is, for this device's owner"),
+            ("identity_changed_at", "when the state last changed, on this device"),
+        ],
     },
     Spec {
         table: "branches",
@@ -407,6 +413,8 @@ const LOCAL_TABLES: &[(&str, &str)] = &[
         "the card saga's state on this device; its outcomes are PaymentCaptured or PaymentCompensated",
     ),
     ("refund_attempts", "the card refund saga's state on this device; its outcome is PaymentRefunded"),
+    ("sync_state", "how this device's sync stands (endpoint, last success, backoff, halt): about the sync, not the business"),
+    ("device_identities", "this file's earlier identities; each change is also a DeviceIdentityChanged event"),
 ];
 
 // ---- the projection: built from events only ------------------------------------------
@@ -542,6 +550,17 @@ impl Projection {
                     json!({ "id": d.device_id, "tenant_id": d.tenant_id, "branch_id": d.branch_id,
                             "series_letter": d.series_letter, "created_at": at }),
                 );
+            }
+            "DeviceIdentityChanged" => {
+                // The same database under a new id and letter (the envelope's device_id).
+                let c: ev::DeviceIdentityChange = payload(e);
+                let mut row = self
+                    .table("device")
+                    .remove(&c.previous_device_id)
+                    .unwrap_or_else(|| panic!("a new identity for device {}, never registered", c.previous_device_id));
+                row.insert("id".into(), json!(e.device_id));
+                row.insert("series_letter".into(), json!(c.series_letter));
+                self.table("device").insert(e.device_id.clone(), row);
             }
             "BranchCreated" => self.branch_settings(e, true),
             "BranchSettingsUpdated" => self.branch_settings(e, false),
@@ -1176,6 +1195,10 @@ fn workload(d: &Device) {
 
     // Someone leaves.
     d.ok(&owner, "staff.update", json!({ "id": tech2_id, "active": false }));
+
+    // The database becomes a new device (docs/SYNC.md section 6): nothing was
+    // at the cloud yet, so every event above moves to the new id behind it.
+    d.ok(&owner, "device.new_identity", json!({ "series_letter": "B" }));
 }
 
 #[test]
@@ -1194,8 +1217,14 @@ fn a_devices_records_are_rebuilt_from_its_events_alone() {
     // The events, in device order: every one registered, its payload its type's.
     let events: Vec<EventEnvelope> =
         pitlane_core::outbox::list(&conn, 0, i64::MAX).unwrap().into_iter().map(|(_, e)| e).collect();
-    let seqs: Vec<i64> = events.iter().map(|e| e.device_seq).collect();
-    assert_eq!(seqs, (1..=events.len() as i64).collect::<Vec<_>>(), "device_seq runs 1, 2, 3 … without gaps");
+    let mut per_device: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
+    for e in &events {
+        per_device.entry(e.device_id.as_str()).or_default().push(e.device_seq);
+    }
+    for (device, seqs) in per_device.iter_mut() {
+        seqs.sort_unstable();
+        assert_eq!(*seqs, (1..=seqs.len() as i64).collect::<Vec<_>>(), "{device}: device_seq runs 1, 2, 3 … without gaps");
+    }
     let mut seen = std::collections::BTreeSet::new();
     for e in &events {
         let t = ev::registered(&e.event_type)
