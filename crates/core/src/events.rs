@@ -474,16 +474,19 @@ pub struct JobCardStarted {
     pub findings: String,
 }
 
-/// Only the fields that changed, with their new values.
+/// Only the fields that changed, with their new values (never null).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct JobCardUpdated {
     pub job_card_id: String,
     pub number: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "i64")]
     pub odometer_in: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String")]
     pub complaint: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String")]
     pub findings: Option<String>,
 }
 
@@ -717,6 +720,32 @@ mod tests {
         for (name, _) in crate::outbox::ROUTES {
             assert!(registered(name).is_some(), "the route {name} names no registered event type");
         }
+    }
+
+    /// Every event goes through [`append_tx`] with a registered kind: no
+    /// other module calls `outbox::append_tx` (or builds a `NewEvent`).
+    #[test]
+    fn only_this_module_writes_to_the_outbox() {
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut stack = vec![src];
+        let mut offenders = Vec::new();
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if path.extension().is_some_and(|x| x == "rs")
+                    && !path.ends_with("events.rs")
+                    && !path.ends_with("outbox.rs")
+                {
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    if text.contains("outbox::append_tx") || text.contains("NewEvent") {
+                        offenders.push(path.display().to_string());
+                    }
+                }
+            }
+        }
+        assert!(offenders.is_empty(), "write events with events::append_tx and a kind::…: {offenders:?}");
     }
 
     #[test]
