@@ -94,20 +94,6 @@ pub async fn ingest(pool: &PgPool, who: &Identity, batch: &Batch) -> Result<Answ
 
     let plan = plan(&stored, &batch.events, &batch.holes)?;
 
-    if !plan.store.is_empty() {
-        let rows: Vec<&Envelope> = plan.store.iter().map(|&i| &batch.events[i]).collect();
-        // cloud_seq comes from the one counter row. The UPDATE keeps that row locked until this
-        // transaction commits, so the next writer takes its numbers only after ours are
-        // visible: cloud_seq is gapless and commits in order, and a reader paging with
-        // `after = N` never skips an event that commits late (a PostgreSQL sequence would).
-        // Taken last, after every check, so the lock is held for the insert and commit only.
-        let n = rows.len() as i64;
-        let last: i64 = sqlx::query_scalar("UPDATE cloud_counter SET last = last + $1 RETURNING last")
-            .bind(n)
-            .fetch_one(&mut *tx)
-            .await?;
-        insert_events(&mut tx, last - n + 1, &rows).await?;
-    }
     if !plan.filled.is_empty() {
         sqlx::query("DELETE FROM device_holes WHERE device_id = $1 AND device_seq = ANY($2)")
             .bind(&who.device_id)
@@ -135,6 +121,21 @@ pub async fn ingest(pool: &PgPool, who: &Identity, batch: &Batch) -> Result<Answ
         .bind(plan.last_seq)
         .execute(&mut *tx)
         .await?;
+    if !plan.store.is_empty() {
+        let rows: Vec<&Envelope> = plan.store.iter().map(|&i| &batch.events[i]).collect();
+        // cloud_seq comes from the one counter row. The UPDATE keeps that row locked until this
+        // transaction commits, so the next writer takes its numbers only after ours are
+        // visible: cloud_seq is gapless and commits in order, and a reader paging with
+        // `after = N` never skips an event that commits late (a PostgreSQL sequence would).
+        // Taken last, after every check and every other write, so the lock is held for the
+        // insert and the commit only.
+        let n = rows.len() as i64;
+        let last: i64 = sqlx::query_scalar("UPDATE cloud_counter SET last = last + $1 RETURNING last")
+            .bind(n)
+            .fetch_one(&mut *tx)
+            .await?;
+        insert_events(&mut tx, last - n + 1, &rows).await?;
+    }
     tx.commit().await?;
     Ok(Answer {
         accepted: plan.accepted,
