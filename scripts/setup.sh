@@ -6,7 +6,8 @@
 # (gnome-keyring-daemon, in a D-Bus session of each test's own through
 # dbus-run-session), the libraries the desktop app (Tauri 2, WebKitGTK)
 # builds against, and what its tests drive it with: Xvfb, WebKitWebDriver,
-# Debian's Chromium, ImageMagick (screenshots). Then the npm packages
+# Debian's Chromium, ImageMagick (screenshots), and PostgreSQL (the cloud
+# endpoint's database; tests run their own server in a temporary folder). Then the npm packages
 # (`npm ci` when node_modules is missing or older than package-lock.json)
 # and tauri-driver (cargo install) when missing. Quiet when all is there.
 set -euo pipefail
@@ -28,6 +29,8 @@ command -v xauth >/dev/null || need+=(xauth)
 command -v WebKitWebDriver >/dev/null || need+=(webkit2gtk-driver)
 command -v chromium >/dev/null || need+=(chromium)
 command -v import >/dev/null || need+=(imagemagick)
+# The cloud endpoint's database (crates/cloud); its tests start their own server with initdb.
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need+=(postgresql)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   $SUDO apt-get update -qq

@@ -60,10 +60,21 @@ enum Which {
         #[arg(long, default_value_t = 1_000_000)]
         customers: usize,
     },
-    /// Everything, with the defaults.
+    /// pitlane-cloud ingesting events from concurrent devices into PostgreSQL, beside a
+    /// multi-row INSERT of the same rows (needs `cargo build --release -p pitlane-cloud`).
+    Cloud {
+        #[arg(long, default_value_t = 10)]
+        devices: usize,
+        #[arg(long, default_value_t = 10_000)]
+        per_device: usize,
+        #[arg(long, default_value_t = 500)]
+        batch: usize,
+    },
+    /// Everything but `cloud`, with the defaults.
     All,
 }
 
+mod cloud;
 mod pdf;
 
 const PIN: &str = "bench-pin-1";
@@ -399,6 +410,7 @@ fn main() {
         Which::Complete { cards } => complete(&args.data, cards),
         Which::Book { samples } => book(&args.data, samples),
         Which::Pdf { runs } => pdf::compare(&args.data, runs),
+        Which::Cloud { devices, per_device, batch } => cloud::compare(devices, per_device, batch),
         Which::Fill { customers } => {
             std::fs::create_dir_all(&args.data).expect("data dir");
             let path = args.data.join(format!("search-{customers}.db"));

@@ -2,8 +2,11 @@
 //! then each event's fields (422 naming the event and the field), then its identity against
 //! the token's device (403). Pure: no database.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::error::CloudError;
@@ -14,7 +17,7 @@ pub const MAX_EVENTS: usize = 5_000;
 pub const MAX_BYTES: usize = 16 * 1024 * 1024;
 
 /// One event as the device sent it, checked. Changing these fields breaks the sync protocol.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Envelope {
     pub id: String,
     pub event_type: String,
@@ -27,7 +30,8 @@ pub struct Envelope {
     pub device_id: String,
     pub device_seq: i64,
     pub actor_id: Option<String>,
-    pub payload: Value,
+    /// The payload's JSON text as sent (an object): stored as JSONB without being parsed here.
+    pub payload: Box<RawValue>,
 }
 
 /// A number of the device's sequence that it does not send now.
@@ -57,10 +61,10 @@ pub struct Identity {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawBatch {
+struct RawBatch<'a> {
     device_id: String,
-    #[serde(default)]
-    events: Vec<Value>,
+    #[serde(default, borrow)]
+    events: Vec<&'a RawValue>,
     #[serde(default)]
     holes: Vec<Hole>,
 }
@@ -94,8 +98,8 @@ pub fn read(body: &[u8], who: &Identity) -> Result<Batch, CloudError> {
         }
     }
     let mut events = Vec::with_capacity(raw.events.len());
-    for value in raw.events {
-        let event = envelope(value)?;
+    for text in raw.events {
+        let event = envelope(text)?;
         let claim = if event.device_id != who.device_id {
             Some("device_id")
         } else if event.tenant_id != who.tenant_id {
@@ -113,16 +117,19 @@ pub fn read(body: &[u8], who: &Identity) -> Result<Batch, CloudError> {
     Ok(Batch { device_id: raw.device_id, events, holes: raw.holes })
 }
 
-/// One envelope checked field by field; the first bad field is named.
-pub fn envelope(value: Value) -> Result<Envelope, CloudError> {
-    let Value::Object(mut map) = value else {
+/// One envelope checked field by field; the first bad field is named. The payload is only
+/// checked to be an object: its text goes to the database as it came.
+pub fn envelope(text: &RawValue) -> Result<Envelope, CloudError> {
+    let Ok(fields) = serde_json::from_str::<HashMap<String, &RawValue>>(text.get()) else {
         return Err(invalid(None, "event", "must be an object"));
     };
-    let id = match map.get("id") {
-        Some(Value::String(s)) if uuid::Uuid::parse_str(s).is_ok() => s.clone(),
+    let value =
+        |field: &str| -> Option<Value> { fields.get(field).and_then(|raw| serde_json::from_str(raw.get()).ok()) };
+    let id = match value("id") {
+        Some(Value::String(s)) if uuid::Uuid::parse_str(&s).is_ok() => s,
         _ => return Err(invalid(None, "id", "must be a UUID")),
     };
-    let known = [
+    const KNOWN: [&str; 12] = [
         "id",
         "type",
         "schema_version",
@@ -136,40 +143,40 @@ pub fn envelope(value: Value) -> Result<Envelope, CloudError> {
         "actor_id",
         "payload",
     ];
-    if let Some(extra) = map.keys().find(|k| !known.contains(&k.as_str())) {
+    if let Some(extra) = fields.keys().find(|k| !KNOWN.contains(&k.as_str())) {
         return Err(invalid(Some(&id), extra, "is not a field of the envelope"));
     }
-    let text = |map: &serde_json::Map<String, Value>, field: &str| -> Result<String, CloudError> {
-        match map.get(field) {
-            Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= 200 => Ok(s.clone()),
+    let text = |field: &str| -> Result<String, CloudError> {
+        match value(field) {
+            Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= 200 => Ok(s),
             _ => Err(invalid(Some(&id), field, "must be a non-empty string of at most 200 characters")),
         }
     };
-    let event_type = text(&map, "type")?;
-    let schema_version = match map.get("schema_version").and_then(Value::as_i64) {
+    let event_type = text("type")?;
+    let schema_version = match value("schema_version").as_ref().and_then(Value::as_i64) {
         Some(v) if (1..=i32::MAX as i64).contains(&v) => v as i32,
         _ => return Err(invalid(Some(&id), "schema_version", "must be a whole number of 1 or more")),
     };
-    let aggregate_type = text(&map, "aggregate_type")?;
-    let aggregate_id = text(&map, "aggregate_id")?;
-    let occurred_at = match map.get("occurred_at").and_then(Value::as_str).map(DateTime::parse_from_rfc3339) {
+    let aggregate_type = text("aggregate_type")?;
+    let aggregate_id = text("aggregate_id")?;
+    let occurred_at = match value("occurred_at").as_ref().and_then(Value::as_str).map(DateTime::parse_from_rfc3339) {
         Some(Ok(t)) => t.with_timezone(&Utc),
         _ => return Err(invalid(Some(&id), "occurred_at", "must be an RFC 3339 time")),
     };
-    let tenant_id = text(&map, "tenant_id")?;
-    let branch_id = text(&map, "branch_id")?;
-    let device_id = text(&map, "device_id")?;
-    let device_seq = match map.get("device_seq").and_then(Value::as_i64) {
+    let tenant_id = text("tenant_id")?;
+    let branch_id = text("branch_id")?;
+    let device_id = text("device_id")?;
+    let device_seq = match value("device_seq").as_ref().and_then(Value::as_i64) {
         Some(v) if v >= 1 => v,
         _ => return Err(invalid(Some(&id), "device_seq", "must be a whole number of 1 or more")),
     };
-    let actor_id = match map.get("actor_id") {
+    let actor_id = match value("actor_id") {
         None | Some(Value::Null) => None,
-        Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= 200 => Some(s.clone()),
+        Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= 200 => Some(s),
         _ => return Err(invalid(Some(&id), "actor_id", "must be null or a non-empty string")),
     };
-    let payload = match map.remove("payload") {
-        Some(p @ Value::Object(_)) => p,
+    let payload = match fields.get("payload") {
+        Some(raw) if raw.get().trim_start().starts_with('{') => (*raw).to_owned(),
         _ => return Err(invalid(Some(&id), "payload", "must be an object")),
     };
     Ok(Envelope {

@@ -128,7 +128,7 @@ pub fn plan(stored: &Stored, events: &[Envelope], holes: &[Hole]) -> Result<Plan
 mod tests {
     use super::*;
     use chrono::Utc;
-    use serde_json::json;
+    use serde_json::value::RawValue;
 
     fn ev(id: &str, seq: i64) -> Envelope {
         Envelope {
@@ -143,7 +143,7 @@ mod tests {
             device_id: "d".into(),
             device_seq: seq,
             actor_id: None,
-            payload: json!({}),
+            payload: RawValue::from_string("{}".into()).unwrap(),
         }
     }
 

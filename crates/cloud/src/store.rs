@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -93,20 +94,6 @@ pub async fn ingest(pool: &PgPool, who: &Identity, batch: &Batch) -> Result<Answ
 
     let plan = plan(&stored, &batch.events, &batch.holes)?;
 
-    if !plan.store.is_empty() {
-        let rows: Vec<&Envelope> = plan.store.iter().map(|&i| &batch.events[i]).collect();
-        // cloud_seq comes from the one counter row. The UPDATE keeps that row locked until this
-        // transaction commits, so the next writer takes its numbers only after ours are
-        // visible: cloud_seq is gapless and commits in order, and a reader paging with
-        // `after = N` never skips an event that commits late (a PostgreSQL sequence would).
-        // Taken last, after every check, so the lock is held for the insert and commit only.
-        let n = rows.len() as i64;
-        let last: i64 = sqlx::query_scalar("UPDATE cloud_counter SET last = last + $1 RETURNING last")
-            .bind(n)
-            .fetch_one(&mut *tx)
-            .await?;
-        insert_events(&mut tx, last - n + 1, &rows).await?;
-    }
     if !plan.filled.is_empty() {
         sqlx::query("DELETE FROM device_holes WHERE device_id = $1 AND device_seq = ANY($2)")
             .bind(&who.device_id)
@@ -134,6 +121,21 @@ pub async fn ingest(pool: &PgPool, who: &Identity, batch: &Batch) -> Result<Answ
         .bind(plan.last_seq)
         .execute(&mut *tx)
         .await?;
+    if !plan.store.is_empty() {
+        let rows: Vec<&Envelope> = plan.store.iter().map(|&i| &batch.events[i]).collect();
+        // cloud_seq comes from the one counter row. The UPDATE keeps that row locked until this
+        // transaction commits, so the next writer takes its numbers only after ours are
+        // visible: cloud_seq is gapless and commits in order, and a reader paging with
+        // `after = N` never skips an event that commits late (a PostgreSQL sequence would).
+        // Taken last, after every check and every other write, so the lock is held for the
+        // insert and the commit only.
+        let n = rows.len() as i64;
+        let last: i64 = sqlx::query_scalar("UPDATE cloud_counter SET last = last + $1 RETURNING last")
+            .bind(n)
+            .fetch_one(&mut *tx)
+            .await?;
+        insert_events(&mut tx, last - n + 1, &rows).await?;
+    }
     tx.commit().await?;
     Ok(Answer {
         accepted: plan.accepted,
@@ -155,7 +157,7 @@ pub async fn insert_events(
                              aggregate_id, occurred_at, tenant_id, branch_id, actor_id, payload)
          SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::int[],
                               $7::text[], $8::text[], $9::timestamptz[], $10::text[], $11::text[], $12::text[],
-                              $13::jsonb[])",
+                              $13::text[]::jsonb[])",
     )
     .bind(&cloud_seq)
     .bind(rows.iter().map(|e| e.id.as_str()).collect::<Vec<_>>())
@@ -169,7 +171,7 @@ pub async fn insert_events(
     .bind(rows.iter().map(|e| e.tenant_id.as_str()).collect::<Vec<_>>())
     .bind(rows.iter().map(|e| e.branch_id.as_str()).collect::<Vec<_>>())
     .bind(rows.iter().map(|e| e.actor_id.as_deref()).collect::<Vec<_>>())
-    .bind(rows.iter().map(|e| &e.payload).collect::<Vec<_>>())
+    .bind(rows.iter().map(|e| e.payload.get()).collect::<Vec<_>>())
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -179,7 +181,7 @@ pub async fn insert_events(
 pub async fn events_after(pool: &PgPool, tenant_id: &str, after: i64, limit: i64) -> Result<Value, CloudError> {
     let rows = sqlx::query(
         "SELECT cloud_seq, received_at, id, type, schema_version, aggregate_type, aggregate_id, occurred_at,
-                tenant_id, branch_id, device_id, device_seq, actor_id, payload
+                tenant_id, branch_id, device_id, device_seq, actor_id, payload::text
          FROM events WHERE tenant_id = $1 AND cloud_seq > $2 ORDER BY cloud_seq LIMIT $3",
     )
     .bind(tenant_id)
@@ -203,7 +205,7 @@ pub async fn events_after(pool: &PgPool, tenant_id: &str, after: i64, limit: i64
                 device_id: r.get(10),
                 device_seq: r.get(11),
                 actor_id: r.get(12),
-                payload: r.get(13),
+                payload: RawValue::from_string(r.get(13)).expect("jsonb reads back as JSON"),
             };
             last = r.get(0);
             let received_at: DateTime<Utc> = r.get(1);

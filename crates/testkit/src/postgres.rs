@@ -38,7 +38,7 @@ impl Postgres {
         for _ in 0..5 {
             let port = free_port();
             let opts = format!(
-                "-c listen_addresses=127.0.0.1 -p {port} -k {} -c fsync=off -c max_connections=200",
+                "-c listen_addresses=127.0.0.1 -p {port} -k {} -c fsync=off -c max_connections=200 -c max_wal_size=128MB -c min_wal_size=32MB",
                 dir.display()
             );
             let out = pg
