@@ -258,7 +258,8 @@ impl Engine {
                         self.write(api, |tx, now| tables::record_delivery_tx(tx, &delivered, batch.plan.through, now))?;
                     report.batches += 1;
                     report.delivered += marked;
-                    idle = 0;
+                    // An answer that marks nothing and covers no new number would repeat forever.
+                    idle = if marked == 0 && batch.plan.through <= input.declared_through { idle + 1 } else { 0 };
                     tracing::info!(events = ids.len(), holes = batch.plan.holes.len(), marked, "sync batch delivered");
                 }
                 Verdict::Quarantine { event_id, reason } => {
@@ -427,7 +428,12 @@ pub async fn watch(engine: Arc<Engine>, mut stop: tokio::sync::watch::Receiver<b
             }
         };
         let wait = match report {
-            Some(r) if r.outcome == DrainOutcome::Waiting => engine.until_next_attempt().min(engine.config.poll),
+            // Until the backoff allows the next attempt, at most a poll; a poll when
+            // nothing is scheduled (a database error: no tight loop).
+            Some(r) if r.outcome == DrainOutcome::Waiting => match engine.until_next_attempt() {
+                Duration::ZERO => engine.config.poll,
+                until => until.min(engine.config.poll),
+            },
             _ => engine.config.poll,
         };
         tokio::select! {
