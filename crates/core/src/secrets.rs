@@ -1,5 +1,5 @@
 //! Secrets (the payment gateway's key, the SMTP password, the SMS
-//! gateway's key; later the cloud token) live in the OS keyring, never in the database or the logs.
+//! gateway's key, the cloud sync token) live in the OS keyring, never in the database or the logs.
 //! The core knows only this trait; `crates/secrets` implements it over the
 //! keyring crate. With no keyring on the computer a secret is refused with
 //! a clear message: there is no plaintext fallback.
@@ -15,11 +15,11 @@ pub use crate::keyring::{SecretError, SecretStore};
 use crate::validate::{Validate, Violations};
 
 /// The secrets Pitlane keeps, by name.
-pub const NAMES: &[&str] = &["payment_gateway_key", "smtp_password", "sms_api_key"];
+pub const NAMES: &[&str] = &["payment_gateway_key", "smtp_password", "sms_api_key", "sync_token"];
 
 /// The keyring entry name of `name` on this device: two databases on one
 /// computer (the demo and the real one) never share a key.
-fn scoped(conn: &rusqlite::Connection, name: &str) -> Result<String> {
+pub(crate) fn scoped(conn: &rusqlite::Connection, name: &str) -> Result<String> {
     let device: Option<String> = conn.query_row("SELECT id FROM device", [], |r| r.get(0)).optional()?;
     let device = device.ok_or_else(|| Error::Internal("device row missing".into()))?;
     Ok(key_of(&device, name))
@@ -30,16 +30,21 @@ fn key_of(device_id: &str, name: &str) -> String {
     format!("{device_id}/{name}")
 }
 
-/// Copies the secrets in [`NAMES`] of device `from` to device `to` (a new
-/// identity of the same database, `device.new_identity`); the entries of
-/// `from` stay (another copy of the database may still be `from`). Answers
+/// Secrets bound to the device id at the cloud: the sync token speaks for
+/// one device, so a new identity gets its own (`pitlane-cloud device add`).
+pub const NOT_CARRIED: &[&str] = &["sync_token"];
+
+/// Copies the secrets in [`NAMES`] but [`NOT_CARRIED`] of device `from` to
+/// device `to` (a new identity of the same database, `device.new_identity`);
+/// the entries of `from` stay (another copy of the database, even on this
+/// computer, may still be `from` and use them). Answers
 /// the names copied. No keyring: nothing to copy. A locked or failing
 /// keyring is refused, and whatever was copied is removed again.
 pub fn copy_to_device(store: Option<&dyn SecretStore>, from: &str, to: &str) -> Result<Vec<String>> {
     let Some(store) = store else { return Ok(Vec::new()) };
     let mut copied = Vec::new();
     let result = (|| {
-        for name in NAMES {
+        for name in NAMES.iter().filter(|n| !NOT_CARRIED.contains(n)) {
             match store.get(&key_of(from, name)) {
                 Ok(Some(value)) => {
                     store.set(&key_of(to, name), &value)?;
@@ -71,7 +76,7 @@ pub fn forget_device(store: Option<&dyn SecretStore>, device_id: &str, names: &[
     }
 }
 
-fn refused(e: SecretError) -> Error {
+pub(crate) fn refused(e: SecretError) -> Error {
     match e {
         SecretError::NoKeyring(why) => Error::rule(
             "keyring_unavailable",

@@ -17,4 +17,5 @@ mod settings;
 mod shape;
 mod stock;
 mod support;
+mod sync;
 mod wording;
