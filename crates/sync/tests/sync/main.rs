@@ -13,6 +13,8 @@ use pitlane_testkit::cloud::Cloud;
 use pitlane_testkit::postgres::Postgres;
 use serde_json::{json, Value};
 
+mod identity;
+
 const PIN: &str = "2468";
 
 struct Site {
