@@ -10,3 +10,4 @@
 //! executable's target folder: `cargo test --workspace` builds them; a
 //! narrow run needs `cargo build --bins` first.
 pub mod proxy;
+pub mod secret_service;
