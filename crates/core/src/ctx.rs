@@ -59,6 +59,8 @@ pub struct Ctx<'a> {
     pub printer: Option<Arc<dyn InvoicePrinter>>,
     pub(crate) db_path: Option<PathBuf>,
     pub card_policy: CardPolicy,
+    /// What `sync.run_now` drains with (none: this front end has no engine).
+    pub(crate) sync_runner: Option<Arc<dyn crate::sync_runner::SyncRunner>>,
     /// When the settlement pass running in this context must stop asking
     /// the gateway (`payments::card::ask` clips each call to it).
     pub(crate) deadline: Option<std::time::Instant>,

@@ -30,6 +30,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0011_job_order", include_str!("../../../migrations/0011_job_order.sql")),
     ("0012_login_failures", include_str!("../../../migrations/0012_login_failures.sql")),
     ("0013_idle_lock", include_str!("../../../migrations/0013_idle_lock.sql")),
+    ("0014_sync", include_str!("../../../migrations/0014_sync.sql")),
 ];
 
 /// The schema version this build writes.

@@ -59,6 +59,7 @@ pub const CODES: &[&str] = &[
     "no_folder",
     "no_lines",
     "no_technician",
+    "not_quarantined",
     "not_set_up",
     "outside_opening_hours",
     "overpayment",
@@ -70,6 +71,7 @@ pub const CODES: &[&str] = &[
     "refund_not_made",
     "refund_outcome_unknown",
     "refund_too_large",
+    "sync_unavailable",
     "unpriced_lines",
     "wrong_status",
 ];

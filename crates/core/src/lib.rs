@@ -38,6 +38,8 @@ pub mod secrets;
 pub mod settings;
 pub mod setup;
 pub mod staff;
+pub mod sync;
+pub mod sync_runner;
 pub mod totals;
 pub mod validate;
 pub mod vehicles;

@@ -1,5 +1,5 @@
 //! Secrets (the payment gateway's key, the SMTP password, the SMS
-//! gateway's key; later the cloud token) live in the OS keyring, never in the database or the logs.
+//! gateway's key, the cloud sync token) live in the OS keyring, never in the database or the logs.
 //! The core knows only this trait; `crates/secrets` implements it over the
 //! keyring crate. With no keyring on the computer a secret is refused with
 //! a clear message: there is no plaintext fallback.
@@ -15,17 +15,17 @@ pub use crate::keyring::{SecretError, SecretStore};
 use crate::validate::{Validate, Violations};
 
 /// The secrets Pitlane keeps, by name.
-pub const NAMES: &[&str] = &["payment_gateway_key", "smtp_password", "sms_api_key"];
+pub const NAMES: &[&str] = &["payment_gateway_key", "smtp_password", "sms_api_key", "sync_token"];
 
 /// The keyring entry name of `name` on this device: two databases on one
 /// computer (the demo and the real one) never share a key.
-fn scoped(conn: &rusqlite::Connection, name: &str) -> Result<String> {
+pub(crate) fn scoped(conn: &rusqlite::Connection, name: &str) -> Result<String> {
     let device: Option<String> = conn.query_row("SELECT id FROM device", [], |r| r.get(0)).optional()?;
     let device = device.ok_or_else(|| Error::Internal("device row missing".into()))?;
     Ok(format!("{device}/{name}"))
 }
 
-fn refused(e: SecretError) -> Error {
+pub(crate) fn refused(e: SecretError) -> Error {
     match e {
         SecretError::NoKeyring(why) => Error::rule(
             "keyring_unavailable",

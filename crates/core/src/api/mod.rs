@@ -29,6 +29,7 @@ use crate::error::{Error, Result};
 use crate::gateway::{CardPolicy, GatewayConnector, PaymentGateway};
 use crate::keyring::SecretStore;
 use crate::roles;
+use crate::sync_runner::SyncRunner;
 use crate::validate::{Validate, Violations};
 
 /// Inputs bigger than this are refused before parsing.
@@ -46,6 +47,7 @@ pub struct Api {
     secrets: RwLock<Option<Arc<dyn SecretStore>>>,
     printer: RwLock<Option<Arc<dyn InvoicePrinter>>>,
     card_policy: RwLock<CardPolicy>,
+    sync_runner: RwLock<Option<Arc<dyn SyncRunner>>>,
 }
 
 impl Api {
@@ -69,6 +71,7 @@ impl Api {
             secrets: RwLock::new(None),
             printer: RwLock::new(None),
             card_policy: RwLock::new(CardPolicy::default()),
+            sync_runner: RwLock::new(None),
         }
     }
 
@@ -118,6 +121,16 @@ impl Api {
     /// How hard the card saga retries (tests shorten the pauses).
     pub fn set_card_policy(&self, policy: CardPolicy) {
         *self.card_policy.write().unwrap_or_else(|e| e.into_inner()) = policy;
+    }
+
+    /// How `sync.run_now` drains the outbox (`crates/sync`, installed by the
+    /// runtime). The runner must not own this `Api` (hold a `Weak`).
+    pub fn set_sync_runner(&self, runner: Arc<dyn SyncRunner>) {
+        *self.sync_runner.write().unwrap_or_else(|e| e.into_inner()) = Some(runner);
+    }
+
+    fn sync_runner(&self) -> Option<Arc<dyn SyncRunner>> {
+        self.sync_runner.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     fn gateway(&self) -> Option<Arc<dyn PaymentGateway>> {
@@ -237,6 +250,7 @@ impl Api {
             printer: self.printer(),
             db_path: self.path.clone(),
             card_policy: self.card_policy(),
+            sync_runner: self.sync_runner(),
             deadline: None,
         }
     }

@@ -20,7 +20,7 @@ use crate::error::Result;
 use crate::roles::Permission;
 use crate::{
     alerts, appointments, audit, auth, backup, customers, inventory, invoices, job_cards, jobs, payments, printing,
-    reports, secrets, settings, setup, staff, vehicles,
+    reports, secrets, settings, setup, staff, sync, vehicles,
 };
 
 pub struct Command {
@@ -184,6 +184,10 @@ commands! {
     "audit.verify"           => AuditRead,       audit_verify_cmd;
     "backup.create"          => OwnerOnly,       backup::create_cmd;
     "backup.restore"         => OwnerOnly,       backup::restore_cmd;
+    "sync.status"            => AnyStaff,        sync::status_cmd;
+    "sync.run_now"           => OwnerOnly,       sync::run_now_cmd;
+    "sync.configure"         => OwnerOnly,       sync::configure_cmd;
+    "sync.retry_quarantined" => OwnerOnly,       sync::retry_quarantined_cmd;
 }
 
 pub fn find(name: &str) -> Option<&'static Command> {

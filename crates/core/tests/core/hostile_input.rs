@@ -184,6 +184,14 @@ fn samples(
         ("audit.verify", json!({}), vec![]),
         ("backup.create", json!({ "path": backup }), vec!["path"]),
         ("backup.restore", json!({ "path": backup }), vec!["path"]),
+        ("sync.status", json!({}), vec![]),
+        ("sync.run_now", json!({}), vec![]),
+        (
+            "sync.configure",
+            json!({ "endpoint": "https://cloud.example.com", "token": "t0ken" }),
+            vec!["endpoint", "token"],
+        ),
+        ("sync.retry_quarantined", json!({ "event_id": "x" }), vec!["event_id"]),
     ]
 }
 

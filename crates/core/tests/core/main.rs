@@ -16,4 +16,5 @@ mod settings;
 mod shape;
 mod stock;
 mod support;
+mod sync;
 mod wording;

@@ -75,6 +75,10 @@ const MATRIX: &[(&str, [bool; 4])] = &[
     ("audit.verify", [F, F, T, T]),
     ("backup.create", [F, F, F, T]),
     ("backup.restore", [F, F, F, T]),
+    ("sync.status", [T, T, T, T]),
+    ("sync.run_now", [F, F, F, T]),
+    ("sync.configure", [F, F, F, T]),
+    ("sync.retry_quarantined", [F, F, F, T]),
 ];
 
 const PUBLIC: &[&str] = &["setup.init", "auth.login", "auth.staff"];

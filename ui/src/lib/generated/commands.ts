@@ -1,7 +1,7 @@
 // Generated from the Rust code by `PITLANE_WRITE_TYPES=1 cargo test -p pitlane-core --test core generated`.
 // Do not edit: change the Rust types and regenerate.
 
-import type { AcknowledgeInput, Actor, AdjustInput, Adjusted, Alert, AlertList, AlertListInput, Appointment, AppointmentAction, AppointmentList, AppointmentListInput, AuditList, AuditListInput, Availability, AvailabilityInput, BackupInfo, BookInput, Booked, BulkAdjustInput, BulkAdjusted, CancelInput, CheckedIn, CompleteInput, Completed, Customer, CustomerDetail, CustomerPatch, DailySales, DayInput, EmailInput, EmailQueued, FailedInput, FailedJobs, History, IdInput, InitInput, InitOutput, Invoice, InvoiceList, InvoiceListInput, Item, ItemList, ItemPatch, ItemsInput, Job, JobCard, JobCardList, JobCardListInput, JobCardUpdateInput, JobInput, JobsListInput, Ledger, LedgerInput, LoggedOut, LoginChoices, LoginInput, LoginOutput, NewCustomer, NewItem, NewJobCard, NewLine, NewStaff, NewVehicle, NoInput, OrchestrationStatus, Outstanding, Paid, PathInput, PaymentInput, PaymentList, PaymentListInput, PdfInput, PdfWritten, Productivity, RangeInput, RefundInput, Refunded, RemoveLine, Restored, SearchInput, SearchOutput, SecretState, SetSecretInput, Settings, StaffList, StaffListInput, StaffMember, StaffPatch, StartInput, Stats, StatusInput, UpdateSettings, Vehicle, VehicleDetail, VehiclePatch, VehicleSearch, Verification, VoidInput } from "./types";
+import type { AcknowledgeInput, Actor, AdjustInput, Adjusted, Alert, AlertList, AlertListInput, Appointment, AppointmentAction, AppointmentList, AppointmentListInput, AuditList, AuditListInput, Availability, AvailabilityInput, BackupInfo, BookInput, Booked, BulkAdjustInput, BulkAdjusted, CancelInput, CheckedIn, CompleteInput, Completed, ConfigureInput, ConfigureOutput, Customer, CustomerDetail, CustomerPatch, DailySales, DayInput, EmailInput, EmailQueued, FailedInput, FailedJobs, History, IdInput, InitInput, InitOutput, Invoice, InvoiceList, InvoiceListInput, Item, ItemList, ItemPatch, ItemsInput, Job, JobCard, JobCardList, JobCardListInput, JobCardUpdateInput, JobInput, JobsListInput, Ledger, LedgerInput, LoggedOut, LoginChoices, LoginInput, LoginOutput, NewCustomer, NewItem, NewJobCard, NewLine, NewStaff, NewVehicle, NoInput, OrchestrationStatus, Outstanding, Paid, PathInput, PaymentInput, PaymentList, PaymentListInput, PdfInput, PdfWritten, Productivity, RangeInput, RefundInput, Refunded, RemoveLine, Restored, RetryQuarantinedInput, RetryQuarantinedOutput, RunNowOutput, SearchInput, SearchOutput, SecretState, SetSecretInput, Settings, StaffList, StaffListInput, StaffMember, StaffPatch, StartInput, Stats, StatusInput, SyncStatus, UpdateSettings, Vehicle, VehicleDetail, VehiclePatch, VehicleSearch, Verification, VoidInput } from "./types";
 
 // Every command: its input and output.
 export type Commands = {
@@ -70,6 +70,10 @@ export type Commands = {
   "audit.verify": { input: NoInput; output: Verification };
   "backup.create": { input: PathInput; output: BackupInfo };
   "backup.restore": { input: PathInput; output: Restored };
+  "sync.status": { input: NoInput; output: SyncStatus };
+  "sync.run_now": { input: NoInput; output: RunNowOutput };
+  "sync.configure": { input: ConfigureInput; output: ConfigureOutput };
+  "sync.retry_quarantined": { input: RetryQuarantinedInput; output: RetryQuarantinedOutput };
 };
 
 export type CommandName = keyof Commands;
@@ -135,6 +139,10 @@ export const COMMAND_NAMES = [
   "staff.create",
   "staff.list",
   "staff.update",
+  "sync.configure",
+  "sync.retry_quarantined",
+  "sync.run_now",
+  "sync.status",
   "vehicles.get",
   "vehicles.history",
   "vehicles.register",

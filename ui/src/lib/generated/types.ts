@@ -162,6 +162,18 @@ export type CompleteInput = { job_card_id: string, skip_invoice?: boolean, skip_
 
 export type Completed = { job_card: JobCard, invoice: Invoice | null, inventory_transactions_count: number, service_record: ServiceRecord, steps: Array<Step>, message: string, };
 
+export type ConfigureInput = { 
+/**
+ * The cloud's base URL: https, or http to this computer.
+ */
+endpoint: string, 
+/**
+ * The device's bearer token (`pitlane-cloud device add`); kept in the OS keyring.
+ */
+token: string, };
+
+export type ConfigureOutput = { endpoint: string, };
+
 export type Customer = { id: string, name: string, email: string | null, phone: string | null, address: string, notes: string, marketing_consent: boolean, created_at: string, updated_at: string, };
 
 export type CustomerDetail = { customer: Customer, vehicles: Array<Vehicle>, };
@@ -181,6 +193,32 @@ export type DayInput = {
 date?: string | null, };
 
 export type Device = { id: string, tenant_id: string, branch_id: string, series_letter: string, };
+
+/**
+ * How a drain ended.
+ */
+export type DrainOutcome = "done" | "waiting" | "halted" | "not_configured" | "stopped";
+
+/**
+ * What one drain did.
+ */
+export type DrainReport = { outcome: DrainOutcome, 
+/**
+ * Batches the cloud answered.
+ */
+batches: number, 
+/**
+ * Events the cloud now holds (accepted or duplicate).
+ */
+delivered: number, 
+/**
+ * Events quarantined during this drain.
+ */
+quarantined: number, 
+/**
+ * Why it stopped, when not `done` (no token, the last error).
+ */
+message: string | null, };
 
 export type EmailInput = { invoice_id: string, 
 /**
@@ -477,6 +515,8 @@ export type PortInput = number | string;
 
 export type Productivity = { from: string, to: string, technicians: Array<TechnicianOutput>, };
 
+export type QuarantinedEvent = { id: string, type: string, aggregate_type: string, aggregate_id: string, device_seq: number, occurred_at: string, quarantined_at: string, reason: string, };
+
 export type RangeInput = { 
 /**
  * First day, branch local; 6 days before `to` by default.
@@ -506,7 +546,13 @@ export type RemoveLine = { job_card_id: string, line_id: string, };
 
 export type Restored = { restored_from: string, schema_version: number, };
 
+export type RetryQuarantinedInput = { event_id: string, };
+
+export type RetryQuarantinedOutput = { event_id: string, };
+
 export type Role = "front_desk" | "technician" | "manager" | "owner";
+
+export type RunNowOutput = { drain: DrainReport, status: SyncStatus, };
 
 export type RunRecord = { id: string, operation: string, outcome: string, failed_step: string | null, error_code: string | null, attempts: number, started_at: string, finished_at: string, steps: JsonValue, };
 
@@ -587,6 +633,44 @@ dispatch_latency_ms_p50: number | null, dispatch_latency_ms_p95: number | null, 
 export type StatusInput = { job_card_id: string, };
 
 export type Step = { name: string, outcome: string, duration_us: number, };
+
+/**
+ * Who this device is, so the owner can register it at the cloud.
+ */
+export type SyncDevice = { device_id: string, tenant_id: string, branch_id: string, series_letter: string, };
+
+/**
+ * Where sync stands. Holds no secret (any staff sees it).
+ */
+export type SyncStatus = { 
+/**
+ * An endpoint is set (the token is in the keyring).
+ */
+configured: boolean, endpoint: string | null, 
+/**
+ * The last attempt reached the cloud.
+ */
+online: boolean, 
+/**
+ * Events not yet at the cloud, quarantined ones excluded.
+ */
+backlog: number, 
+/**
+ * When the oldest of them happened.
+ */
+oldest_pending_at: string | null, last_attempt_at: string | null, last_success_at: string | null, last_error: string | null, last_error_at: string | null, 
+/**
+ * Consecutive failed attempts.
+ */
+failures: number, next_attempt_at: string | null, 
+/**
+ * Set when sync stopped for an identity conflict: the owner must act.
+ */
+halted_reason: string | null, halted_at: string | null, 
+/**
+ * How many events are quarantined, and the oldest of them.
+ */
+quarantined_count: number, quarantined: Array<QuarantinedEvent>, device: SyncDevice, };
 
 export type TechnicianOutput = { staff_id: string, name: string, job_cards_completed: number, 
 /**
