@@ -9,5 +9,8 @@
 //! Binaries (`pitlane-cloud`, `pitlane`) are found beside the test
 //! executable's target folder: `cargo test --workspace` builds them; a
 //! narrow run needs `cargo build --bins` first.
+
+pub mod cloud;
+pub mod postgres;
 pub mod proxy;
 pub mod secret_service;
