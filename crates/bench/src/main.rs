@@ -54,6 +54,12 @@ enum Which {
         #[arg(long, default_value_t = 15)]
         runs: usize,
     },
+    /// `pitlane sync` draining events to a loopback endpoint that discards
+    /// them, beside raw POSTs of the same bodies; and its peak memory.
+    Sync {
+        #[arg(long, default_value_t = 100_000)]
+        events: usize,
+    },
     /// Only fills (or reuses) the search benchmark's database and prints its
     /// path: `scripts/bench-app.sh` serves it to the UI's type-ahead.
     Fill {
@@ -76,6 +82,7 @@ enum Which {
 
 mod cloud;
 mod pdf;
+mod sync;
 
 const PIN: &str = "bench-pin-1";
 
@@ -411,6 +418,7 @@ fn main() {
         Which::Book { samples } => book(&args.data, samples),
         Which::Pdf { runs } => pdf::compare(&args.data, runs),
         Which::Cloud { devices, per_device, batch } => cloud::compare(devices, per_device, batch),
+        Which::Sync { events } => sync::compare(&args.data, events),
         Which::Fill { customers } => {
             std::fs::create_dir_all(&args.data).expect("data dir");
             let path = args.data.join(format!("search-{customers}.db"));
@@ -429,6 +437,7 @@ fn main() {
             book(&args.data, 200);
             search(&args.data, 1_000_000, 4000);
             pdf::compare(&args.data, 15);
+            sync::compare(&args.data, 100_000);
         }
     }
 }

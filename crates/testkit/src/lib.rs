@@ -12,3 +12,5 @@
 
 pub mod cloud;
 pub mod postgres;
+pub mod proxy;
+pub mod secret_service;
