@@ -1,0 +1,144 @@
+// Cloud sync in the browser: the header's pill and the Cloud sync screen on
+// a fresh demo database. Not set up (the owner sees "Cloud sync off", a
+// technician nothing); a malformed address is refused at its field and
+// nothing is saved; an address where nothing listens plus a token (kept in
+// the real OS keyring of scripts/e2e.sh) is saved, and "Sync now" shows the
+// cloud offline, the events waiting and the error; a technician sees the
+// state but no action. Screenshots of the header and the screen at both sizes.
+import { createServer } from "node:net";
+import { test, expect, openAndLogin, type Backend } from "./fixtures";
+import { shoot } from "./helpers";
+
+/** A port of 127.0.0.1 where nothing listens (taken from the OS, then closed again). */
+async function closedPort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", () => r()));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
+
+async function syncStatus(backend: Backend, session: string) {
+  return await backend.ok("sync.status", {}, session);
+}
+
+test("cloud sync, the owner: not set up, a bad address at its field, an unreachable cloud offline with its backlog", async ({ page, backend }) => {
+  const owner = await backend.login("owner");
+  const before = await syncStatus(backend, owner);
+  expect(before.configured, "a demo database starts without cloud sync").toBe(false);
+  expect(before.backlog, "the demo's events wait in the outbox").toBeGreaterThan(0);
+
+  await openAndLogin(page, backend, "owner");
+  const pill = page.getByRole("link", { name: /^Cloud sync:/ });
+  await expect(pill).toHaveAccessibleName("Cloud sync: Cloud sync off");
+  await shoot(page, "sync-header-off", undefined, { clipHeight: 56, docs: false });
+  await pill.click();
+  await expect(page).toHaveURL(/#\/sync$/);
+  await expect(page.getByRole("heading", { name: "Cloud sync", level: 1 })).toBeVisible();
+  await expect(page.getByText("Cloud sync is not set up")).toBeVisible();
+  await expect(page.getByTestId("sync-device-id")).toHaveText(before.device.device_id);
+  await expect(page.getByTestId("sync-series-letter")).toHaveText(before.device.series_letter);
+  await expect(page.getByTestId("sync-token-state")).toHaveText("No token");
+  await expect(page.getByRole("button", { name: "Sync now" })).toBeDisabled();
+
+  // A malformed address, and plain http to another computer: 422 at the field, nothing saved.
+  const address = page.getByRole("textbox", { name: "Cloud address" });
+  const token = page.getByLabel("Token", { exact: true });
+  await expect(token).toHaveAttribute("type", "password");
+  for (const bad of ["cloud.example.com", "http://cloud.example.com"]) {
+    await address.fill(bad);
+    await token.fill("tok_e2e_bad_address");
+    await page.getByRole("button", { name: "Save connection" }).click();
+    await expect(address).toHaveAttribute("aria-invalid", "true");
+    const message = page.locator(`#${await address.getAttribute("aria-describedby")}`);
+    await expect(message).toHaveText(bad.startsWith("http") ? /must use https:\/\// : /must be a URL/);
+    await expect(page.getByText("Check the marked fields.")).toBeVisible();
+  }
+  const unchanged = await syncStatus(backend, owner);
+  expect(unchanged.configured, "a refused address saves nothing").toBe(false);
+  expect(unchanged.endpoint).toBeNull();
+  await shoot(page, "sync-bad-address", undefined, { docs: false });
+
+  // An address where nothing listens, and a token: saved, the token in the keyring and never shown back.
+  const port = await closedPort();
+  const endpoint = `http://127.0.0.1:${port}`;
+  await address.fill(endpoint + "/");
+  await token.fill("tok_e2e_unreachable_cloud");
+  await page.getByRole("button", { name: "Save connection" }).click();
+  await expect(page.getByText("Saved. Pitlane syncs with this address and token from now on.")).toBeVisible();
+  await expect(address).toHaveValue(endpoint);
+  await expect(token).toHaveValue("");
+  await expect(page.getByTestId("sync-token-state")).toHaveText("Token set");
+  const saved = await syncStatus(backend, owner);
+  expect(saved.configured).toBe(true);
+  expect(saved.endpoint).toBe(endpoint);
+  const secrets = (await backend.ok("settings.get", {}, owner)).secrets;
+  expect(secrets.find((s: any) => s.name === "sync_token")?.state, "the token is in the OS keyring").toBe("set");
+  expect(JSON.stringify(saved)).not.toContain("tok_e2e_unreachable_cloud");
+  await expect(page.getByText("Cloud sync is not set up")).toHaveCount(0);
+
+  // Sync now: the cloud cannot be reached; the events wait, the error is in words.
+  await page.getByRole("button", { name: "Sync now" }).click();
+  await expect(page.getByTestId("sync-connection")).toHaveText("Offline: the cloud could not be reached");
+  const after = await syncStatus(backend, owner);
+  expect(after.online).toBe(false);
+  expect(after.last_error, "the failed attempt is recorded").toBeTruthy();
+  expect(after.backlog, "nothing was lost or sent").toBe(before.backlog);
+  await expect(page.getByTestId("sync-backlog")).toContainText(`${after.backlog.toLocaleString("en-US")} event`);
+  await expect(page.getByTestId("sync-last-error")).toContainText("The cloud could not be reached");
+  await expect(pill).toHaveAccessibleName(`Cloud sync: ${after.backlog.toLocaleString("en-US")} waiting`);
+  await expect(pill).toHaveAttribute("data-tone", "warn");
+  await expect(pill).toHaveAttribute("title", /could not be reached/);
+  await page.getByRole("button", { name: "Dismiss message" }).first().click();
+  await shoot(page, "sync-offline");
+  await shoot(page, "sync-header-offline", undefined, { clipHeight: 56, docs: false });
+});
+
+test("cloud sync, a technician: the pill and the state, no action, and the API refuses the owner's commands", async ({ page, browser, backend }) => {
+  const owner = await backend.login("owner");
+  const tech = await backend.login("tech1");
+
+  // Not set up: a technician sees no pill at all.
+  await openAndLogin(page, backend, "tech1");
+  await expect(page.getByRole("heading", { name: "My jobs", level: 1 })).toBeVisible();
+  await expect(page.getByRole("status", { name: /^Network:/ })).toBeVisible();
+  await expect(page.getByRole("link", { name: /^Cloud sync:/ })).toHaveCount(0);
+  await page.context().close();
+
+  const port = await closedPort();
+  await backend.ok("sync.configure", { endpoint: `http://127.0.0.1:${port}`, token: "tok_e2e_tech_view" }, owner);
+  const run = await backend.api("sync.run_now", {}, owner);
+  expect(run.body.success, JSON.stringify(run.body)).toBe(true);
+  const s = await syncStatus(backend, tech);
+  expect(s.online).toBe(false);
+
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: "en-US" });
+  const p = await ctx.newPage();
+  await openAndLogin(p, backend, "tech1");
+  const pill = p.getByRole("link", { name: /^Cloud sync:/ });
+  await expect(pill).toHaveAccessibleName(`Cloud sync: ${s.backlog.toLocaleString("en-US")} waiting`);
+  await expect(p.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Cloud sync" })).toHaveCount(0);
+  await pill.click();
+  await expect(p.getByRole("heading", { name: "Cloud sync", level: 1 })).toBeVisible();
+  await expect(p.getByTestId("sync-connection")).toHaveText("Offline: the cloud could not be reached");
+  await expect(p.getByTestId("sync-device-id")).toHaveText(s.device.device_id);
+  for (const action of ["Sync now", "Save connection", "Send again"]) {
+    await expect(p.getByRole("button", { name: action })).toHaveCount(0);
+  }
+  await expect(p.getByRole("textbox", { name: "Cloud address" })).toHaveCount(0);
+  await expect(p.getByText("To sync now, ask the owner.")).toBeVisible();
+  await expect(p.getByText("To change the connection or send refused events again, ask the owner.")).toBeVisible();
+  await shoot(p, "sync-technician", undefined, { docs: false });
+  await ctx.close();
+
+  // The core refuses the owner's commands to a technician whatever the screen shows.
+  for (const [command, input] of [
+    ["sync.run_now", {}],
+    ["sync.configure", { endpoint: "https://cloud.example.com", token: "x" }],
+    ["sync.retry_quarantined", { event_id: "00000000-0000-0000-0000-000000000000" }],
+  ] as const) {
+    const r = await backend.api(command, input, tech);
+    expect(r.status, `${command} as a technician`).toBe(403);
+  }
+  expect((await syncStatus(backend, owner)).endpoint, "the technician changed nothing").toBe(`http://127.0.0.1:${port}`);
+});
