@@ -142,6 +142,17 @@ pub struct Restored {
 pub fn restore_cmd(ctx: &mut Ctx, input: PathInput) -> Result<Restored> {
     let src = PathBuf::from(&input.path);
     let version = restore(ctx.conn_mut(), &src)?;
-    ctx.write(|tx, stamp| audit::record_tx(tx, stamp, "backup.restore", "database", None, json!({})))?;
+    // The restored device's numbers after the backup may be in use (by the
+    // database it replaced, and at the cloud): it issues none and syncs
+    // nothing until the owner gives it a new identity (docs/SYNC.md 6).
+    let host = ctx.host.clone();
+    ctx.write(|tx, stamp| {
+        audit::record_tx(tx, stamp, "backup.restore", "database", None, json!({}))?;
+        if crate::settings::device(tx)?.is_some() {
+            crate::device::record_host_tx(tx, host.as_ref())?;
+            crate::device::doubt_tx(tx, stamp, crate::device::Doubt::Restored, "restored from a backup")?;
+        }
+        Ok(())
+    })?;
     Ok(Restored { restored_from: src.display().to_string(), schema_version: version })
 }

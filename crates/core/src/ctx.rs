@@ -64,6 +64,8 @@ pub struct Ctx<'a> {
     /// When the settlement pass running in this context must stop asking
     /// the gateway (`payments::card::ask` clips each call to it).
     pub(crate) deadline: Option<std::time::Instant>,
+    /// The computer this core runs on, when known (`device`).
+    pub(crate) host: Option<crate::host::HostFingerprint>,
 }
 
 const HELD: &str = "the connection is held outside Ctx::released";

@@ -31,6 +31,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0012_login_failures", include_str!("../../../migrations/0012_login_failures.sql")),
     ("0013_idle_lock", include_str!("../../../migrations/0013_idle_lock.sql")),
     ("0014_sync", include_str!("../../../migrations/0014_sync.sql")),
+    ("0015_device_identity", include_str!("../../../migrations/0015_device_identity.sql")),
 ];
 
 /// The schema version this build writes.

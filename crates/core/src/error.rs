@@ -32,6 +32,7 @@ pub const CODES: &[&str] = &[
     "card_gateway_not_configured",
     "card_not_charged",
     "customer_conflict",
+    "device_identity_unconfirmed",
     "discount_too_large",
     "dst_change",
     "duplicate_barcode",

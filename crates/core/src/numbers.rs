@@ -1,7 +1,9 @@
 //! Gapless human-facing numbers (`INV-2026-A000456`). A number is taken
 //! inside the transaction that creates its record, so a rolled-back
 //! operation consumes none; each device has its own series letter so two
-//! offline devices never issue the same number.
+//! offline devices never issue the same number. While the device's identity
+//! is in doubt (a copied file, a restored backup: `device`) no number is
+//! taken, so none can repeat.
 
 use rusqlite::{params, Transaction};
 
@@ -9,7 +11,13 @@ use crate::error::{Error, Result};
 
 /// The next number of `prefix` (e.g. "INV", "JC") for `year` on this device.
 pub fn next_tx(tx: &Transaction, prefix: &str, year: i32) -> Result<String> {
-    let letter: String = tx.prepare_cached("SELECT series_letter FROM device")?.query_row([], |r| r.get(0))?;
+    let (letter, state): (String, String) = tx
+        .prepare_cached("SELECT series_letter, identity_state FROM device")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    match crate::device::IdentityState::parse(&state)? {
+        crate::device::IdentityState::Ok => {}
+        doubted => return Err(crate::device::unconfirmed(doubted)),
+    }
     let series = format!("{prefix}-{year}-{letter}");
     let n: i64 = tx
         .prepare_cached(

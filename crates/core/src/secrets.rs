@@ -22,7 +22,53 @@ pub const NAMES: &[&str] = &["payment_gateway_key", "smtp_password", "sms_api_ke
 pub(crate) fn scoped(conn: &rusqlite::Connection, name: &str) -> Result<String> {
     let device: Option<String> = conn.query_row("SELECT id FROM device", [], |r| r.get(0)).optional()?;
     let device = device.ok_or_else(|| Error::Internal("device row missing".into()))?;
-    Ok(format!("{device}/{name}"))
+    Ok(key_of(&device, name))
+}
+
+/// The keyring entry name of secret `name` of device `device_id`.
+fn key_of(device_id: &str, name: &str) -> String {
+    format!("{device_id}/{name}")
+}
+
+/// Copies the secrets in [`NAMES`] of device `from` to device `to` (a new
+/// identity of the same database, `device.new_identity`); the entries of
+/// `from` stay (another copy of the database may still be `from`). Answers
+/// the names copied. No keyring: nothing to copy. A locked or failing
+/// keyring is refused, and whatever was copied is removed again.
+pub fn copy_to_device(store: Option<&dyn SecretStore>, from: &str, to: &str) -> Result<Vec<String>> {
+    let Some(store) = store else { return Ok(Vec::new()) };
+    let mut copied = Vec::new();
+    let result = (|| {
+        for name in NAMES {
+            match store.get(&key_of(from, name)) {
+                Ok(Some(value)) => {
+                    store.set(&key_of(to, name), &value)?;
+                    copied.push(name.to_string());
+                }
+                Ok(None) => {}
+                Err(SecretError::NoKeyring(_)) => return Ok(()),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    })();
+    match result {
+        Ok(()) => Ok(copied),
+        Err(e) => {
+            forget_device(Some(store), to, &copied);
+            Err(refused(e))
+        }
+    }
+}
+
+/// Removes the secrets `names` of device `device_id` (a new identity that
+/// was not made after all). Best effort.
+pub fn forget_device(store: Option<&dyn SecretStore>, device_id: &str, names: &[String]) {
+    if let Some(store) = store {
+        for name in names {
+            let _ = store.delete(&key_of(device_id, name));
+        }
+    }
 }
 
 pub(crate) fn refused(e: SecretError) -> Error {

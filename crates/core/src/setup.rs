@@ -166,5 +166,11 @@ pub fn init_cmd(ctx: &mut Ctx, input: InitInput) -> Result<InitOutput> {
         return Err(Error::conflict("already_set_up", "This database is already set up.", json!({})));
     }
     let hash = staff::hash_pin(&input.owner_pin)?;
-    ctx.write(|tx, stamp| init_tx(tx, stamp, &input, &hash))
+    let host = ctx.host.clone();
+    ctx.write(|tx, stamp| {
+        let out = init_tx(tx, stamp, &input, &hash)?;
+        // The computer the new device belongs to (unknown: recorded at the next open).
+        crate::device::record_host_tx(tx, host.as_ref())?;
+        Ok(out)
+    })
 }

@@ -24,6 +24,7 @@ pub use table::{Command, TypeSet, COMMANDS};
 
 use crate::clock::{Clock, IdSource, SystemClock, UuidV7Ids};
 use crate::ctx::Session;
+use crate::device::{HostFingerprint, IdentityState};
 use crate::document::InvoicePrinter;
 use crate::error::{Error, Result};
 use crate::gateway::{CardPolicy, GatewayConnector, PaymentGateway};
@@ -48,13 +49,36 @@ pub struct Api {
     printer: RwLock<Option<Arc<dyn InvoicePrinter>>>,
     card_policy: RwLock<CardPolicy>,
     sync_runner: RwLock<Option<Arc<dyn SyncRunner>>>,
+    host: RwLock<Option<HostFingerprint>>,
 }
 
 impl Api {
-    /// Opens (creating and migrating as needed) the database at `path`.
+    /// Opens (creating and migrating as needed) the database at `path`, and
+    /// checks that it belongs to this computer ([`Api::check_host`]).
     pub fn open(path: &Path) -> Result<Self> {
         let conn = crate::db::open(path)?;
-        Ok(Self::with_parts(conn, Arc::new(SystemClock), Arc::new(UuidV7Ids), Some(path.to_path_buf())))
+        let api = Self::with_parts(conn, Arc::new(SystemClock), Arc::new(UuidV7Ids), Some(path.to_path_buf()));
+        match HostFingerprint::of_this_computer() {
+            Some(host) => {
+                // Never blocks opening: a failed check is logged, and the
+                // next open checks again.
+                if let Err(e) = api.check_host(host) {
+                    tracing::warn!(error = %e, "could not check which computer the database belongs to");
+                }
+            }
+            None => tracing::warn!("this computer has no machine id or host name: its database is not checked"),
+        }
+        Ok(api)
+    }
+
+    /// Tells the core which computer it runs on (injected like the clock:
+    /// [`Api::open`] passes this computer's). The first time, the device
+    /// records it; on another computer than its own the device's identity
+    /// becomes `moved` (docs/SYNC.md section 6). Answers the identity state.
+    pub fn check_host(&self, host: HostFingerprint) -> Result<IdentityState> {
+        *self.host.write().unwrap_or_else(|e| e.into_inner()) = Some(host.clone());
+        let mut ctx = self.ctx(self.lock_conn(), None, None, "device.check_host");
+        ctx.write(|tx, stamp| crate::device::check_host_tx(tx, stamp, &host))
     }
 
     /// Builds the core over an open, migrated connection with the given
@@ -72,6 +96,7 @@ impl Api {
             printer: RwLock::new(None),
             card_policy: RwLock::new(CardPolicy::default()),
             sync_runner: RwLock::new(None),
+            host: RwLock::new(None),
         }
     }
 
@@ -252,6 +277,7 @@ impl Api {
             card_policy: self.card_policy(),
             sync_runner: self.sync_runner(),
             deadline: None,
+            host: self.host.read().unwrap_or_else(|e| e.into_inner()).clone(),
         }
     }
 

@@ -19,8 +19,8 @@ use crate::ctx::{Ctx, NoInput};
 use crate::error::Result;
 use crate::roles::Permission;
 use crate::{
-    alerts, appointments, audit, auth, backup, customers, inventory, invoices, job_cards, jobs, payments, printing,
-    reports, secrets, settings, setup, staff, sync, vehicles,
+    alerts, appointments, audit, auth, backup, customers, device, inventory, invoices, job_cards, jobs, payments,
+    printing, reports, secrets, settings, setup, staff, sync, vehicles,
 };
 
 pub struct Command {
@@ -188,6 +188,9 @@ commands! {
     "sync.run_now"           => OwnerOnly,       sync::run_now_cmd;
     "sync.configure"         => OwnerOnly,       sync::configure_cmd;
     "sync.retry_quarantined" => OwnerOnly,       sync::retry_quarantined_cmd;
+    "device.identity"        => AnyStaff,        device::identity_cmd;
+    "device.confirm_move"    => OwnerOnly,       device::confirm_move_cmd;
+    "device.new_identity"    => OwnerOnly,       device::new_identity_cmd;
 }
 
 pub fn find(name: &str) -> Option<&'static Command> {

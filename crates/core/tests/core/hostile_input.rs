@@ -192,6 +192,9 @@ fn samples(
             vec!["endpoint", "token"],
         ),
         ("sync.retry_quarantined", json!({ "event_id": "x" }), vec!["event_id"]),
+        ("device.identity", json!({}), vec![]),
+        ("device.confirm_move", json!({}), vec![]),
+        ("device.new_identity", json!({ "series_letter": "B" }), vec!["series_letter"]),
     ]
 }
 

@@ -6,6 +6,7 @@ mod audit_chain;
 mod crash;
 mod generated;
 mod hostile_input;
+mod identity;
 mod job_cards;
 mod lockout;
 mod matching;

@@ -79,6 +79,9 @@ const MATRIX: &[(&str, [bool; 4])] = &[
     ("sync.run_now", [F, F, F, T]),
     ("sync.configure", [F, F, F, T]),
     ("sync.retry_quarantined", [F, F, F, T]),
+    ("device.identity", [T, T, T, T]),
+    ("device.confirm_move", [F, F, F, T]),
+    ("device.new_identity", [F, F, F, T]),
 ];
 
 const PUBLIC: &[&str] = &["setup.init", "auth.login", "auth.staff"];

@@ -1,7 +1,7 @@
 // Generated from the Rust code by `PITLANE_WRITE_TYPES=1 cargo test -p pitlane-core --test core generated`.
 // Do not edit: change the Rust types and regenerate.
 
-import type { AcknowledgeInput, Actor, AdjustInput, Adjusted, Alert, AlertList, AlertListInput, Appointment, AppointmentAction, AppointmentList, AppointmentListInput, AuditList, AuditListInput, Availability, AvailabilityInput, BackupInfo, BookInput, Booked, BulkAdjustInput, BulkAdjusted, CancelInput, CheckedIn, CompleteInput, Completed, ConfigureInput, ConfigureOutput, Customer, CustomerDetail, CustomerPatch, DailySales, DayInput, EmailInput, EmailQueued, FailedInput, FailedJobs, History, IdInput, InitInput, InitOutput, Invoice, InvoiceList, InvoiceListInput, Item, ItemList, ItemPatch, ItemsInput, Job, JobCard, JobCardList, JobCardListInput, JobCardUpdateInput, JobInput, JobsListInput, Ledger, LedgerInput, LoggedOut, LoginChoices, LoginInput, LoginOutput, NewCustomer, NewItem, NewJobCard, NewLine, NewStaff, NewVehicle, NoInput, OrchestrationStatus, Outstanding, Paid, PathInput, PaymentInput, PaymentList, PaymentListInput, PdfInput, PdfWritten, Productivity, RangeInput, RefundInput, Refunded, RemoveLine, Restored, RetryQuarantinedInput, RetryQuarantinedOutput, RunNowOutput, SearchInput, SearchOutput, SecretState, SetSecretInput, Settings, StaffList, StaffListInput, StaffMember, StaffPatch, StartInput, Stats, StatusInput, SyncStatus, UpdateSettings, Vehicle, VehicleDetail, VehiclePatch, VehicleSearch, Verification, VoidInput } from "./types";
+import type { AcknowledgeInput, Actor, AdjustInput, Adjusted, Alert, AlertList, AlertListInput, Appointment, AppointmentAction, AppointmentList, AppointmentListInput, AuditList, AuditListInput, Availability, AvailabilityInput, BackupInfo, BookInput, Booked, BulkAdjustInput, BulkAdjusted, CancelInput, CheckedIn, CompleteInput, Completed, ConfigureInput, ConfigureOutput, Customer, CustomerDetail, CustomerPatch, DailySales, DayInput, DeviceIdentity, EmailInput, EmailQueued, FailedInput, FailedJobs, History, IdInput, InitInput, InitOutput, Invoice, InvoiceList, InvoiceListInput, Item, ItemList, ItemPatch, ItemsInput, Job, JobCard, JobCardList, JobCardListInput, JobCardUpdateInput, JobInput, JobsListInput, Ledger, LedgerInput, LoggedOut, LoginChoices, LoginInput, LoginOutput, NewCustomer, NewIdentityInput, NewIdentityOutput, NewItem, NewJobCard, NewLine, NewStaff, NewVehicle, NoInput, OrchestrationStatus, Outstanding, Paid, PathInput, PaymentInput, PaymentList, PaymentListInput, PdfInput, PdfWritten, Productivity, RangeInput, RefundInput, Refunded, RemoveLine, Restored, RetryQuarantinedInput, RetryQuarantinedOutput, RunNowOutput, SearchInput, SearchOutput, SecretState, SetSecretInput, Settings, StaffList, StaffListInput, StaffMember, StaffPatch, StartInput, Stats, StatusInput, SyncStatus, UpdateSettings, Vehicle, VehicleDetail, VehiclePatch, VehicleSearch, Verification, VoidInput } from "./types";
 
 // Every command: its input and output.
 export type Commands = {
@@ -74,6 +74,9 @@ export type Commands = {
   "sync.run_now": { input: NoInput; output: RunNowOutput };
   "sync.configure": { input: ConfigureInput; output: ConfigureOutput };
   "sync.retry_quarantined": { input: RetryQuarantinedInput; output: RetryQuarantinedOutput };
+  "device.identity": { input: NoInput; output: DeviceIdentity };
+  "device.confirm_move": { input: NoInput; output: DeviceIdentity };
+  "device.new_identity": { input: NewIdentityInput; output: NewIdentityOutput };
 };
 
 export type CommandName = keyof Commands;
@@ -99,6 +102,9 @@ export const COMMAND_NAMES = [
   "customers.get",
   "customers.search",
   "customers.update",
+  "device.confirm_move",
+  "device.identity",
+  "device.new_identity",
   "inventory.adjust",
   "inventory.bulk_adjust",
   "inventory.create_item",

@@ -195,6 +195,32 @@ date?: string | null, };
 export type Device = { id: string, tenant_id: string, branch_id: string, series_letter: string, };
 
 /**
+ * `device.identity`: who this database speaks as, and whether it may.
+ */
+export type DeviceIdentity = { device_id: string, tenant_id: string, branch_id: string, series_letter: string, state: DeviceIdentityState, 
+/**
+ * What put it in doubt (empty when `ok`).
+ */
+note: string, 
+/**
+ * When the state last changed.
+ */
+since: string | null, 
+/**
+ * What the owner does about it (empty when `ok`).
+ */
+what_to_do: string, 
+/**
+ * Oldest first.
+ */
+previous: Array<PreviousIdentity>, };
+
+/**
+ * Whether this database may speak as its device.
+ */
+export type DeviceIdentityState = "ok" | "moved" | "restored" | "conflict";
+
+/**
  * How a drain ended.
  */
 export type DrainOutcome = "done" | "waiting" | "halted" | "not_configured" | "stopped";
@@ -405,6 +431,25 @@ export type Movement = "purchase" | "job_card" | "adjustment" | "return" | "stoc
 
 export type NewCustomer = { name: string, email?: string | null, phone?: string | null, address?: string, notes?: string, marketing_consent?: boolean, };
 
+export type NewIdentityInput = { 
+/**
+ * The new device's letter in every number series: A-Z, neither the
+ * current one nor one this database used before.
+ */
+series_letter: string, };
+
+export type NewIdentityOutput = { identity: DeviceIdentity, previous_device_id: string, 
+/**
+ * Events not yet at the cloud, now numbered 2.. under the new id (the
+ * `DeviceIdentityChanged` event is number 1).
+ */
+events_restamped: number, 
+/**
+ * Secrets copied to the new device in the keyring (the sync token is
+ * not: the new device is registered at the cloud and gets its own).
+ */
+secrets_copied: Array<string>, next_steps: string, };
+
 export type NewItem = { sku: string, barcode?: string | null, name: string, unit?: string, reorder_level?: number, cost?: number, price?: number, 
 /**
  * Basis points; the branch's default rate when left out.
@@ -512,6 +557,16 @@ export type Pin = string;
  * A port as sent: a JSON number, or the same as a string; `""` removes it.
  */
 export type PortInput = number | string;
+
+/**
+ * An identity this database had before its current one.
+ */
+export type PreviousIdentity = { device_id: string, series_letter: string, replaced_by: string, 
+/**
+ * The state that led to it (`moved`, `restored`, `conflict`), or
+ * `owner` when the owner chose it with nothing in doubt.
+ */
+reason: string, at: string, };
 
 export type Productivity = { from: string, to: string, technicians: Array<TechnicianOutput>, };
 
