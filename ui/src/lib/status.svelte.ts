@@ -3,9 +3,12 @@
 // (jobs.stats), and for everyone where cloud sync stands (sync.status).
 // Polled every 20 s while someone is logged in and unlocked and the window
 // is visible (a hidden window asks nothing; it asks again when shown).
+// The device's identity state (device.identity) changes only at open, at a
+// restore or when the cloud refuses a number, so it is read once per login
+// and again when sync's halt changes, not at every poll.
 
 import { call, OFFLINE_CODE, onApiError } from "./api";
-import type { SyncStatus } from "./generated/types";
+import type { DeviceIdentityState, SyncStatus } from "./generated/types";
 import { isManager, session } from "./session.svelte";
 
 export const status = $state<{
@@ -15,13 +18,26 @@ export const status = $state<{
   sync: SyncStatus | null;
   /** When `sync` was read: "Synced 2 min ago" counts from the clock at that moment. */
   syncAt: Date;
+  /** The device's identity state (`ok`, or in doubt: sync has stopped). */
+  identity: DeviceIdentityState | null;
 }>({
   online: navigator.onLine,
   backend: true,
   failedJobs: null,
   sync: null,
   syncAt: new Date(),
+  identity: null,
 });
+
+/** Who and which halt the identity state was read for. */
+let identityReadFor: string | null = null;
+
+/** Reads the device's identity state again (after the owner settled it, or when sync's halt changed). */
+export async function refreshIdentity() {
+  if (!session.actor) return;
+  identityReadFor = `${session.actor.staff_id}|${status.sync?.halted_at ?? ""}`;
+  status.identity = (await call("device.identity", {})).state;
+}
 
 export async function refreshStatus() {
   if (!session.actor || session.locked) return;
@@ -31,6 +47,7 @@ export async function refreshStatus() {
     setSyncStatus(sync);
     status.failedJobs = jobs ? jobs.failed : null;
     status.backend = true;
+    if (identityReadFor !== `${session.actor?.staff_id}|${sync.halted_at ?? ""}`) await refreshIdentity();
   } catch (e) {
     status.backend = (e as { code?: string }).code !== OFFLINE_CODE;
   }
