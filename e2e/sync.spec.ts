@@ -142,3 +142,58 @@ test("cloud sync, a technician: the pill and the state, no action, and the API r
   }
   expect((await syncStatus(backend, owner)).endpoint, "the technician changed nothing").toBe(`http://127.0.0.1:${port}`);
 });
+
+test("cloud sync stopped: a restored backup until the owner makes the database a new device (the technician is told to ask)", async ({ page, browser, backend }, testInfo) => {
+  const owner = await backend.login("owner");
+  const before = await syncStatus(backend, owner);
+  const file = testInfo.outputPath("shop-backup.db");
+  await backend.ok("backup.create", { path: file }, owner);
+  await backend.ok("backup.restore", { path: file }, owner);
+  const owner2 = await backend.login("owner");
+  expect((await backend.ok("device.identity", {}, owner2)).state).toBe("restored");
+
+  // A technician sees that it stopped, and whom to ask; no form.
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: "en-US" });
+  const t = await ctx.newPage();
+  await openAndLogin(t, backend, "tech1");
+  const tpill = t.getByRole("link", { name: /^Cloud sync:/ });
+  await expect(tpill).toHaveAccessibleName("Cloud sync: Sync stopped");
+  await tpill.click();
+  await expect(t.getByRole("heading", { name: "Sync stopped: this database was restored from a backup" })).toBeVisible();
+  await expect(t.getByText("Ask the owner: only they can settle this.")).toBeVisible();
+  await expect(t.getByRole("textbox", { name: "New series letter" })).toHaveCount(0);
+  await expect(t.getByRole("button", { name: "Give it a new identity" })).toHaveCount(0);
+  await ctx.close();
+
+  await openAndLogin(page, backend, "owner");
+  const pill = page.getByRole("link", { name: /^Cloud sync:/ });
+  await expect(pill).toHaveAccessibleName("Cloud sync: Sync stopped");
+  await expect(pill).toHaveAttribute("data-tone", "bad");
+  await pill.click();
+  const panel = page.getByRole("alert").filter({ has: page.getByRole("heading", { name: /^Sync stopped/ }) });
+  await expect(panel.getByRole("heading", { name: "Sync stopped: this database was restored from a backup" })).toBeVisible();
+  await expect(panel.getByRole("button", { name: /replaces the old one/ }), "only a moved database may confirm the move").toHaveCount(0);
+  await shoot(page, "sync-stopped");
+  await shoot(page, "sync-header-stopped", undefined, { clipHeight: 56, docs: false });
+
+  // Its own letter is refused at the field; nothing changes.
+  const letter = panel.getByRole("textbox", { name: "New series letter" });
+  await letter.fill(before.device.series_letter);
+  await panel.getByRole("button", { name: "Give it a new identity" }).click();
+  await expect(letter).toHaveAttribute("aria-invalid", "true");
+  await expect(panel.getByText(/this device's letter already/)).toBeVisible();
+  expect((await backend.ok("device.identity", {}, owner2)).device_id).toBe(before.device.device_id);
+
+  // A new letter: a new device; the panel goes, the new id and letter show.
+  await letter.fill("b");
+  await panel.getByRole("button", { name: "Give it a new identity" }).click();
+  await expect(page.getByText(/This database is now a new device/)).toBeVisible();
+  const after = await backend.ok("device.identity", {}, owner2);
+  expect(after.state).toBe("ok");
+  expect(after.series_letter).toBe("B");
+  expect(after.device_id).not.toBe(before.device.device_id);
+  await expect(page.getByRole("heading", { name: /^Sync stopped/ })).toHaveCount(0);
+  await expect(page.getByTestId("sync-device-id")).toHaveText(after.device_id);
+  await expect(page.getByTestId("sync-series-letter")).toHaveText("B");
+  await expect(pill).toHaveAccessibleName("Cloud sync: Cloud sync off");
+});
