@@ -90,6 +90,14 @@ enum Verb {
         #[arg(long)]
         ui: Option<PathBuf>,
     },
+    /// Sync the outbox to the cloud endpoint (`call sync.configure` first):
+    /// one drain, then the status (the `sync.status` envelope). The
+    /// device's own tool, like `serve`: no --user. With --watch: keep
+    /// syncing until SIGTERM or SIGINT.
+    Sync {
+        #[arg(long)]
+        watch: bool,
+    },
     /// Store a secret in the OS keyring (owner), read from standard input so
     /// it never shows in the process list or shell history. Names:
     /// payment_gateway_key, smtp_password, sms_api_key.
@@ -225,7 +233,9 @@ fn run(cli: Cli) -> Result<ExitCode, ExitCode> {
             }
         }
         Verb::Call { command, json } => {
-            let api = open(&cli.db)?;
+            let api = std::sync::Arc::new(open(&cli.db)?);
+            // `sync.run_now` drains through the engine.
+            pitlane_runtime::equip_sync(&api);
             let token = session(&api, cli.user.as_deref())?;
             Ok(print(&api.call(token.as_deref(), &command, &json)))
         }
@@ -352,6 +362,28 @@ fn run(cli: Cli) -> Result<ExitCode, ExitCode> {
                     let _ = writeln!(std::io::stderr().lock(), "pitlane: {message}");
                     Ok(ExitCode::from(1))
                 }
+            }
+        }
+        Verb::Sync { watch } => {
+            let api = std::sync::Arc::new(open(&cli.db)?);
+            let engine = pitlane_runtime::equip_sync(&api);
+            if watch {
+                let runtime = tokio::runtime::Runtime::new().map_err(|_| ExitCode::from(1))?;
+                runtime.block_on(async {
+                    let (stop, stopped) = tokio::sync::watch::channel(false);
+                    let sync = tokio::spawn(pitlane_sync::watch(engine, stopped));
+                    serve::shutdown_signal().await;
+                    let _ = stop.send(true);
+                    let _ = sync.await;
+                });
+            } else {
+                let report = engine.drain();
+                tracing::info!(outcome = ?report.outcome, delivered = report.delivered, "sync drain");
+            }
+            let status = pitlane_core::sync::status(&api.lock_conn());
+            match status.and_then(|s| Ok(serde_json::to_value(s)?)) {
+                Ok(status) => Ok(print(&Envelope::ok(status))),
+                Err(e) => Ok(print(&pitlane_core::api::envelope::failure(&e, || "sync".into()))),
             }
         }
         Verb::Migrate => {

@@ -193,7 +193,7 @@ fn app(served: Arc<Served>, ui: Option<&Path>) -> Router {
     router.layer(middleware::from_fn_with_state(served.clone(), guard)).with_state(served)
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
@@ -216,8 +216,8 @@ async fn shutdown_signal() {
 }
 
 /// Serves until SIGINT or SIGTERM: prints the URL with the token on stdout,
-/// runs the job worker (which settles unfinished card payments first) in
-/// the background, and stops both cleanly. `Err` is a message for stderr.
+/// runs the job worker (which settles unfinished card payments first) and
+/// cloud sync in the background, and stops them cleanly. `Err` is a message for stderr.
 pub fn serve(api: Api, port: u16, ui: Option<PathBuf>) -> Result<(), String> {
     let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start: {e}"))?;
     let api = Arc::new(api);
@@ -232,21 +232,15 @@ pub fn serve(api: Api, port: u16, ui: Option<PathBuf>) -> Result<(), String> {
             hosts: [format!("127.0.0.1:{port}"), format!("localhost:{port}")],
             origins: [format!("http://127.0.0.1:{port}"), format!("http://localhost:{port}")],
         });
-        let (stop, stopped) = tokio::sync::watch::channel(false);
-        let worker = pitlane_worker::Worker::new(
-            api.clone(),
-            pitlane_core::jobs::RetryPolicy::default(),
-            Arc::new(pitlane_pdf::PdfPrinter),
-        );
-        let worker = tokio::spawn(worker.run(Duration::from_secs(5), stopped));
+        // The job worker and cloud sync, as the desktop app runs them.
+        let background = pitlane_runtime::Background::start(api.clone(), &tokio::runtime::Handle::current());
         tracing::info!(port, ui = ?ui, "serving");
         crate::out(format_args!("http://127.0.0.1:{port}/#token={}", served.token));
         let served = axum::serve(listener, app(served, ui.as_deref())).with_graceful_shutdown(shutdown_signal()).await;
         // The worker finishes the jobs it is running; one left unfinished
         // is taken up again when its lease runs out.
-        let _ = stop.send(true);
-        if tokio::time::timeout(WORKER_GRACE, worker).await.is_err() {
-            tracing::warn!("the job worker was still busy at the stop; its job runs again later");
+        if !background.stop(WORKER_GRACE).await {
+            tracing::warn!("the job worker or sync was still busy at the stop; that work runs again later");
         }
         tracing::info!("stopped");
         served.map_err(|e| e.to_string())

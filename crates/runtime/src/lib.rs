@@ -1,8 +1,9 @@
 //! What every front end of the core (the `pitlane` CLI, browser mode, the
 //! desktop app) sets it up with, in one place: secrets in the OS keyring,
 //! card payments through the gateway the settings name, invoices printed
-//! by `pitlane-pdf`, and the background worker (jobs and the settlement of
-//! unfinished card payments) that a long-running front end keeps going.
+//! by `pitlane-pdf`, cloud sync (`pitlane-sync`), and the background work
+//! (jobs, the settlement of unfinished card payments, the sync watch loop)
+//! that a long-running front end keeps going.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -29,6 +30,14 @@ pub fn equip(api: &Api) {
     api.set_printer(Arc::new(pitlane_pdf::PdfPrinter));
 }
 
+/// Installs the cloud sync engine (tuned by the `PITLANE_SYNC_*_MS`
+/// variables, `SyncConfig::from_env`) as the core's sync runner, so
+/// `sync.run_now` works; answers it for a watch loop. It needs the shared
+/// core ([`equip`] takes a plain one): every front end that shares it calls this.
+pub fn equip_sync(api: &Arc<Api>) -> Arc<pitlane_sync::Engine> {
+    pitlane_sync::install(api, pitlane_sync::SyncConfig::from_env())
+}
+
 /// The worker with the default retry policy and the PDF printer.
 pub fn worker(api: Arc<Api>) -> Worker {
     Worker::new(api, RetryPolicy::default(), Arc::new(pitlane_pdf::PdfPrinter))
@@ -37,29 +46,40 @@ pub fn worker(api: Arc<Api>) -> Worker {
 /// How often the background worker looks for due jobs when none is scheduled.
 pub const POLL: Duration = Duration::from_secs(5);
 
-/// The worker running in the background on the current tokio runtime: it
-/// settles unfinished card payments at once (and every few minutes), then
-/// works off due jobs. [`Background::stop`] ends it between two jobs.
+/// The background work on the current tokio runtime: the worker settles
+/// unfinished card payments at once (and every few minutes), then works off
+/// due jobs; the sync watch loop drains the outbox to the cloud whenever
+/// the backoff allows (from start-up). [`Background::stop`] ends both, the
+/// worker between two jobs, sync after the batch in hand.
 pub struct Background {
     stop: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
+    sync: tokio::task::JoinHandle<()>,
 }
 
 impl Background {
-    /// Starts the worker on `runtime` (the app's own tokio runtime).
+    /// Starts the worker and the sync loop on `runtime` (the app's own
+    /// tokio runtime), after installing the sync engine ([`equip_sync`]).
     pub fn start(api: Arc<Api>, runtime: &tokio::runtime::Handle) -> Self {
         let (stop, stopped) = tokio::sync::watch::channel(false);
+        let engine = equip_sync(&api);
+        let sync = runtime.spawn(pitlane_sync::watch(engine, stopped.clone()));
         let task = runtime.spawn(worker(api).run(POLL, stopped));
-        tracing::info!("background worker started");
-        Background { stop, task }
+        tracing::info!("background worker and sync started");
+        Background { stop, task, sync }
     }
 
-    /// Asks the worker to stop and waits up to `grace` for the job in hand
-    /// to finish (a job cut short is retried at the next start: its lease
-    /// runs out). Answers whether it stopped in time.
+    /// Asks the worker and sync to stop and waits up to `grace` for both
+    /// (a job cut short is retried at the next start: its lease runs out;
+    /// a batch cut short is sent again: the cloud keeps each event once).
+    /// Answers whether they stopped in time.
     pub async fn stop(self, grace: Duration) -> bool {
         let _ = self.stop.send(true);
-        let stopped = tokio::time::timeout(grace, self.task).await.is_ok();
+        let both = async {
+            let _ = self.task.await;
+            let _ = self.sync.await;
+        };
+        let stopped = tokio::time::timeout(grace, both).await.is_ok();
         if stopped {
             tracing::info!("background worker stopped");
         } else {

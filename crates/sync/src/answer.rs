@@ -107,7 +107,7 @@ pub fn read(status: u16, body: &[u8], retry_after: Option<Duration>, sent: &Sent
             Some(event_id) => Verdict::Quarantine { event_id, reason },
             None => Verdict::Refused(reason),
         },
-        400..=499 => match named {
+        _ if (400..500).contains(&status) => match named {
             Some(event_id) => Verdict::Quarantine { event_id, reason },
             None => Verdict::Refused(reason),
         },
@@ -132,7 +132,9 @@ mod tests {
         let sent = Sent { event_ids: &ids };
         let ok = |data: Value| json!({ "success": true, "data": data }).to_string().into_bytes();
         let secs = |s| Some(Duration::from_secs(s));
-        let cases: Vec<(&str, u16, Vec<u8>, Option<Duration>, Verdict)> = vec![
+        /// (scenario, status, body, Retry-After, verdict)
+        type Case = (&'static str, u16, Vec<u8>, Option<Duration>, Verdict);
+        let cases: Vec<Case> = vec![
             (
                 "accepted and duplicates are both delivered",
                 200,

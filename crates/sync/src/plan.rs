@@ -121,8 +121,7 @@ pub fn next_batch(
         bytes += f.bytes;
         plan.fills.push(i);
     }
-    let mut next = declared_through + 1;
-    for (i, p) in pending.iter().enumerate() {
+    for (next, (i, p)) in (declared_through + 1..).zip(pending.iter().enumerate()) {
         if p.device_seq != next {
             // Numbers are gapless on the device; stop at anything else rather than send a gap.
             break;
@@ -147,7 +146,6 @@ pub fn next_batch(
             None => plan.events.push(i),
         }
         plan.through = p.device_seq;
-        next += 1;
     }
     plan
 }

@@ -9,3 +9,6 @@
 //! Binaries (`pitlane-cloud`, `pitlane`) are found beside the test
 //! executable's target folder: `cargo test --workspace` builds them; a
 //! narrow run needs `cargo build --bins` first.
+
+pub mod cloud;
+pub mod postgres;
