@@ -5,9 +5,17 @@
 // the real OS keyring of scripts/e2e.sh) is saved, and "Sync now" shows the
 // cloud offline, the events waiting and the error; a technician sees the
 // state but no action. Screenshots of the header and the screen at both sizes.
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { chmodSync, createWriteStream, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
-import { test, expect, openAndLogin, type Backend } from "./fixtures";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test, expect, openAndLogin, PITLANE, type Backend } from "./fixtures";
 import { shoot } from "./helpers";
+
+const CLOUD_BIN = process.env.PITLANE_CLOUD_BIN ?? join(PITLANE, "..", "pitlane-cloud");
+const PG = "/usr/lib/postgresql/15/bin";
+const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
 
 /** A port of 127.0.0.1 where nothing listens (taken from the OS, then closed again). */
 async function closedPort(): Promise<number> {
@@ -18,12 +26,65 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
+/**
+ * Every test's database is a copy of one demo (one device id) and the run
+ * shares one keyring: a token an earlier test saved is removed first.
+ */
+async function forgetToken(backend: Backend, owner: string) {
+  await backend.ok("settings.set_secret", { name: "sync_token", value: null }, owner);
+}
+
+/**
+ * The real cloud for one test: a PostgreSQL of its own (initdb in a
+ * temporary folder as the postgres user, on 127.0.0.1, as in
+ * shared/TESTING.md) and `pitlane-cloud serve` over it.
+ */
+async function startCloud(logFile: string) {
+  const dir = mkdtempSync(join(tmpdir(), "pitlane-e2e-pg-"));
+  chmodSync(dir, 0o777);
+  const asPostgres = (bin: string, args: string[]) => {
+    const r = spawnSync("runuser", ["-u", "postgres", "--", join(PG, bin), ...args], { encoding: "utf8", timeout: 120_000 });
+    if (r.status !== 0) throw new Error(`${bin} failed: ${r.stdout}\n${r.stderr}`);
+  };
+  asPostgres("initdb", ["-D", join(dir, "data"), "-A", "trust", "-U", "pitlane", "-E", "UTF8", "--no-sync"]);
+  const pgPort = await closedPort();
+  asPostgres("pg_ctl", ["-D", join(dir, "data"), "-l", join(dir, "log"), "-w", "-t", "60",
+    "-o", `-c listen_addresses=127.0.0.1 -p ${pgPort} -k ${dir} -c fsync=off`, "start"]);
+  const dbUrl = `postgres://pitlane@127.0.0.1:${pgPort}/postgres`;
+  const port = await closedPort();
+  const child: ChildProcess = spawn(CLOUD_BIN, ["--database-url", dbUrl, "serve", "--listen", `127.0.0.1:${port}`], { stdio: ["ignore", "ignore", "pipe"] });
+  child.stderr!.pipe(createWriteStream(logFile));
+  const url = `http://127.0.0.1:${port}`;
+  await expect.poll(async () => (await fetch(`${url}/health`).catch(() => null))?.status ?? 0, { message: "pitlane-cloud answers /health", timeout: 60_000 }).toBe(200);
+  const cloud = (args: string[]) => {
+    const r = spawnSync(CLOUD_BIN, ["--database-url", dbUrl, ...args], { encoding: "utf8", timeout: 60_000 });
+    if (r.status !== 0) throw new Error(`pitlane-cloud ${args.join(" ")}: ${r.stderr}`);
+    return r.stdout.trim();
+  };
+  const psql = (sql: string) => {
+    const r = spawnSync("psql", ["-h", "127.0.0.1", "-p", String(pgPort), "-U", "pitlane", "-d", "postgres", "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-c", sql], { encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`psql: ${r.stderr}`);
+    return r.stdout.trim();
+  };
+  const stop = async () => {
+    if (child.exitCode === null) {
+      const gone = new Promise((r) => child.once("exit", r));
+      child.kill("SIGTERM");
+      await gone;
+    }
+    spawnSync("runuser", ["-u", "postgres", "--", join(PG, "pg_ctl"), "-D", join(dir, "data"), "-m", "immediate", "-w", "stop"]);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  return { url, cloud, psql, stop };
+}
+
 async function syncStatus(backend: Backend, session: string) {
   return await backend.ok("sync.status", {}, session);
 }
 
 test("cloud sync, the owner: not set up, a bad address at its field, an unreachable cloud offline with its backlog", async ({ page, backend }) => {
   const owner = await backend.login("owner");
+  await forgetToken(backend, owner);
   const before = await syncStatus(backend, owner);
   expect(before.configured, "a demo database starts without cloud sync").toBe(false);
   expect(before.backlog, "the demo's events wait in the outbox").toBeGreaterThan(0);
@@ -31,6 +92,7 @@ test("cloud sync, the owner: not set up, a bad address at its field, an unreacha
   await openAndLogin(page, backend, "owner");
   const pill = page.getByRole("link", { name: /^Cloud sync:/ });
   await expect(pill).toHaveAccessibleName("Cloud sync: Cloud sync off");
+  await page.mouse.move(640, 790);
   await shoot(page, "sync-header-off", undefined, { clipHeight: 56, docs: false });
   await pill.click();
   await expect(page).toHaveURL(/#\/sync$/);
@@ -79,17 +141,23 @@ test("cloud sync, the owner: not set up, a bad address at its field, an unreacha
 
   // Sync now: the cloud cannot be reached; the events wait, the error is in words.
   await page.getByRole("button", { name: "Sync now" }).click();
+  await expect(page.getByText(/The cloud did not take everything; the rest waits here/)).toBeVisible();
   await expect(page.getByTestId("sync-connection")).toHaveText("Offline: the cloud could not be reached");
   const after = await syncStatus(backend, owner);
   expect(after.online).toBe(false);
   expect(after.last_error, "the failed attempt is recorded").toBeTruthy();
   expect(after.backlog, "nothing was lost or sent").toBe(before.backlog);
   await expect(page.getByTestId("sync-backlog")).toContainText(`${after.backlog.toLocaleString("en-US")} event`);
-  await expect(page.getByTestId("sync-last-error")).toContainText("The cloud could not be reached");
+  await expect(page.getByTestId("sync-last-error")).toContainText("Nothing answered at the cloud's address");
   await expect(pill).toHaveAccessibleName(`Cloud sync: ${after.backlog.toLocaleString("en-US")} waiting`);
   await expect(pill).toHaveAttribute("data-tone", "warn");
   await expect(pill).toHaveAttribute("title", /could not be reached/);
-  await page.getByRole("button", { name: "Dismiss message" }).first().click();
+  const dismiss = page.getByRole("button", { name: "Dismiss message" });
+  await expect(dismiss).toHaveCount(2); // "Saved" and what Sync now did
+  await dismiss.first().click();
+  await dismiss.first().click();
+  await expect(dismiss).toHaveCount(0);
+  await page.mouse.move(640, 790);
   await shoot(page, "sync-offline");
   await shoot(page, "sync-header-offline", undefined, { clipHeight: 56, docs: false });
 });
@@ -145,6 +213,7 @@ test("cloud sync, a technician: the pill and the state, no action, and the API r
 
 test("cloud sync stopped: a restored backup until the owner makes the database a new device (the technician is told to ask)", async ({ page, browser, backend }, testInfo) => {
   const owner = await backend.login("owner");
+  await forgetToken(backend, owner);
   const before = await syncStatus(backend, owner);
   const file = testInfo.outputPath("shop-backup.db");
   await backend.ok("backup.create", { path: file }, owner);
@@ -173,6 +242,8 @@ test("cloud sync stopped: a restored backup until the owner makes the database a
   const panel = page.getByRole("alert").filter({ has: page.getByRole("heading", { name: /^Sync stopped/ }) });
   await expect(panel.getByRole("heading", { name: "Sync stopped: this database was restored from a backup" })).toBeVisible();
   await expect(panel.getByRole("button", { name: /replaces the old one/ }), "only a moved database may confirm the move").toHaveCount(0);
+  await expect(page.getByTestId("sync-token-state")).toHaveText("No token");
+  await page.mouse.move(640, 790);
   await shoot(page, "sync-stopped");
   await shoot(page, "sync-header-stopped", undefined, { clipHeight: 56, docs: false });
 
@@ -196,4 +267,54 @@ test("cloud sync stopped: a restored backup until the owner makes the database a
   await expect(page.getByTestId("sync-device-id")).toHaveText(after.device_id);
   await expect(page.getByTestId("sync-series-letter")).toHaveText("B");
   await expect(pill).toHaveAccessibleName("Cloud sync: Cloud sync off");
+});
+
+test("the real cloud: registered under the wrong branch, every record's first change is refused; fixed there, Send again delivers it", async ({ page, backend }, testInfo) => {
+  test.skip(!isRoot || !existsSync(join(PG, "initdb")) || !existsSync(CLOUD_BIN), "needs root, PostgreSQL 15 and pitlane-cloud (scripts/e2e.sh builds it)");
+  const owner = await backend.login("owner");
+  await forgetToken(backend, owner);
+  const before = await syncStatus(backend, owner);
+  const cloud = await startCloud(testInfo.outputPath("pitlane-cloud.log"));
+  try {
+    // The company typed another branch id when it registered this computer.
+    const d = before.device;
+    const token = cloud.cloud(["device", "add", "--device-id", d.device_id, "--tenant-id", d.tenant_id, "--branch-id", "branch-typo", "--name", "Front desk"]);
+    await openAndLogin(page, backend, "owner");
+    await page.getByRole("link", { name: /^Cloud sync:/ }).click();
+    await page.getByRole("textbox", { name: "Cloud address" }).fill(cloud.url);
+    await page.getByLabel("Token", { exact: true }).fill(token);
+    await page.getByRole("button", { name: "Save connection" }).click();
+    await expect(page.getByTestId("sync-token-state")).toHaveText("Token set");
+    // The background sync may start first; either way every batch is refused until each record's first change is out of the way.
+    await page.getByRole("button", { name: "Sync now" }).click();
+    await expect(page.getByRole("button", { name: "Sync now" })).toBeEnabled({ timeout: 240_000 });
+    await expect.poll(async () => (await syncStatus(backend, owner)).last_error ?? "", { timeout: 120_000 }).toMatch(/quarantined/);
+    await page.goto(`${backend.origin}/#/today`);
+    await page.goto(`${backend.origin}/#/sync`);
+    const refused = await syncStatus(backend, owner);
+    expect(refused.quarantined_count, "the cloud refused events").toBeGreaterThan(0);
+    expect(refused.quarantined[0].reason).toContain("wrong_identity");
+    expect(Number(cloud.psql("SELECT count(*) FROM events")), "nothing of a refused batch is stored").toBe(0);
+    const table = page.getByRole("table", { name: "Events refused by the cloud" });
+    await expect(table.getByRole("row")).toHaveCount(refused.quarantined.length + 1);
+    const pill = page.getByRole("link", { name: /^Cloud sync:/ });
+    await expect(pill).toHaveAccessibleName(`Cloud sync: ${refused.quarantined_count.toLocaleString("en-US")} need attention`);
+    for (const b of await page.getByRole("button", { name: "Dismiss message" }).all()) await b.click();
+    await page.mouse.move(640, 790);
+    await shoot(page, "sync-refused");
+
+    // The company corrects the registration; the owner sends the first one again.
+    cloud.psql(`UPDATE devices SET branch_id = '${d.branch_id}' WHERE id = '${d.device_id}'`);
+    const first = refused.quarantined[0];
+    await table.getByRole("row").nth(1).getByRole("button", { name: /^Send again/ }).click();
+    await expect(page.getByText(/goes to the cloud again with the next sync/)).toBeVisible();
+    await page.getByRole("button", { name: "Sync now" }).click();
+    await expect.poll(async () => (await syncStatus(backend, owner)).quarantined.some((q: any) => q.id === first.id), { timeout: 120_000 }).toBe(false);
+    expect(Number(cloud.psql(`SELECT count(*) FROM events WHERE id = '${first.id}'`)), "the event sent again is at the cloud, once").toBe(1);
+    const after = await syncStatus(backend, owner);
+    expect(after.quarantined_count).toBe(refused.quarantined_count - 1);
+    expect(after.last_success_at, "the cloud took a batch").toBeTruthy();
+  } finally {
+    await cloud.stop();
+  }
 });

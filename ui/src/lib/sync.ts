@@ -96,17 +96,29 @@ export function syncPill(
   return { label: "Not synced yet", tone: "neutral", title: title() };
 }
 
-/** The engine's error text, led by what it means at the counter. */
+/**
+ * The engine's error text (crates/sync: "could not connect to the cloud",
+ * "401 unauthorized: …", "keyring: …") led by what it means at the counter;
+ * the engine's own words stay in brackets for whoever fixes it.
+ */
+const ERROR_WORDS: [RegExp, string][] = [
+  [/^could not connect/i, "Nothing answered at the cloud's address"],
+  [/timeout|timed out/i, "The cloud did not answer in time"],
+  [/^no answer/i, "The cloud did not answer"],
+  [/^the answer broke off/i, "The cloud's answer broke off"],
+  [/^401\b/, "The cloud did not accept this computer's token"],
+  [/^403 wrong_device/, "The token belongs to another computer"],
+  [/^429\b/, "The cloud asked to slow down; Pitlane waits and tries again"],
+  [/^5\d\d\b/, "The cloud had a problem on its side"],
+  [/^no cloud token/i, "No token is set for this computer"],
+  [/^keyring:/i, "The token could not be read from the keyring"],
+  [/^event \S+ quarantined:/i, "The cloud refused an event (see Refused by the cloud)"],
+  [/sequence_reused/, "The cloud already holds this computer's numbers with other events"],
+];
+
 export function errorWords(raw: string): string {
-  const t = raw.toLowerCase();
-  const lead = (words: string) => `${words} (${raw})`;
-  if (/connection refused|connect|dns|resolve|unreachable|no route|network/.test(t)) return lead("The cloud could not be reached");
-  if (/timed out|timeout/.test(t)) return lead("The cloud took too long to answer");
-  if (/401|unauthori[sz]ed|token/.test(t) && !/no token/.test(t)) return lead("The cloud did not accept this computer's token");
-  if (/no token/.test(t)) return lead("No token is set for this computer");
-  if (/429|rate.?limit/.test(t)) return lead("The cloud asked to slow down");
-  if (/\b5\d\d\b|server error/.test(t)) return lead("The cloud had a problem");
-  return raw;
+  const hit = ERROR_WORDS.find(([re]) => re.test(raw.trim()));
+  return hit ? `${hit[1]} (${raw.trim()})` : raw;
 }
 
 /** "JobCardLineAdded" → "Job card line added". */
