@@ -116,9 +116,29 @@ const ERROR_WORDS: [RegExp, string][] = [
   [/sequence_reused/, "The cloud already holds this computer's numbers with other events"],
 ];
 
+/** Longer engine texts (event ids, the cloud's whole message) go to the tooltip, not the sentence. */
+const DETAIL_SHOWN = 60;
+
 export function errorWords(raw: string): string {
-  const hit = ERROR_WORDS.find(([re]) => re.test(raw.trim()));
-  return hit ? `${hit[1]} (${raw.trim()})` : raw;
+  const t = raw.trim();
+  const hit = ERROR_WORDS.find(([re]) => re.test(t));
+  if (!hit) return t;
+  return t.length <= DETAIL_SHOWN ? `${hit[1]} (${t})` : hit[1];
+}
+
+const FIELD_WORDS: Record<string, string> = { branch_id: "branch", tenant_id: "company", device_id: "computer" };
+
+/** Why the cloud refused one event (a quarantine reason: "403 wrong_identity: … (field branch_id)"), in words. */
+export function reasonWords(raw: string): string {
+  const t = raw.trim();
+  const field = /\(field (\w+)\)\s*$/.exec(t)?.[1];
+  if (/^403 wrong_identity/.test(t)) {
+    return `The cloud has this computer registered under another ${FIELD_WORDS[field ?? ""] ?? "branch or company"}`;
+  }
+  if (/^422 invalid_event/.test(t)) return `The cloud found this change malformed${field ? ` (${field.replace(/_/g, " ")})` : ""}`;
+  if (/^400\b/.test(t)) return "The cloud could not read this change";
+  if (/^413\b/.test(t)) return "The change is too large for the cloud";
+  return t || "No reason given";
 }
 
 /** "JobCardLineAdded" → "Job card line added". */
