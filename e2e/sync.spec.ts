@@ -244,7 +244,7 @@ test("cloud sync stopped: a restored backup until the owner makes the database a
   await expect(panel.getByRole("button", { name: /replaces the old one/ }), "only a moved database may confirm the move").toHaveCount(0);
   await expect(page.getByTestId("sync-token-state")).toHaveText("No token");
   await page.mouse.move(640, 790);
-  await shoot(page, "sync-stopped");
+  await shoot(page, "sync-stopped", undefined, { docs: false });
   await shoot(page, "sync-header-stopped", undefined, { clipHeight: 56, docs: false });
 
   // Its own letter is refused at the field; nothing changes.
@@ -301,7 +301,7 @@ test("the real cloud: registered under the wrong branch, every record's first ch
     await expect(pill).toHaveAccessibleName(`Cloud sync: ${refused.quarantined_count.toLocaleString("en-US")} need attention`);
     for (const b of await page.getByRole("button", { name: "Dismiss message" }).all()) await b.click();
     await page.mouse.move(640, 790);
-    await shoot(page, "sync-refused");
+    await shoot(page, "sync-refused", undefined, { docs: false });
 
     // The company corrects the registration; the owner sends the first one again.
     cloud.psql(`UPDATE devices SET branch_id = '${d.branch_id}' WHERE id = '${d.device_id}'`);
