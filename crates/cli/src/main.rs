@@ -65,6 +65,13 @@ enum Verb {
     Restore { file: PathBuf },
     /// Bring the database's schema up to date and print its version.
     Migrate,
+    /// This database's device identity: its id, series letter and whether
+    /// it may issue numbers and sync (docs/SYNC.md section 6); `confirm-move`
+    /// and `new-identity` are the owner's ways out of a doubted identity.
+    Device {
+        #[command(subcommand)]
+        action: Option<DeviceAction>,
+    },
     /// The background job queue: counts, the jobs waiting to run and the
     /// failed ones, as a table; `work` runs the worker (emails, texts,
     /// alerts) until nothing is due, or for good with --watch; `retry` and
@@ -106,6 +113,18 @@ enum Verb {
         /// Remove it instead.
         #[arg(long)]
         remove: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum DeviceAction {
+    /// The same till moved to this computer, the old one no longer used (owner).
+    ConfirmMove,
+    /// Make this database a new device with a new series letter (owner):
+    /// its events not yet at the cloud are sent again under the new id.
+    NewIdentity {
+        #[arg(long)]
+        series_letter: String,
     },
 }
 
@@ -248,6 +267,18 @@ fn run(cli: Cli) -> Result<ExitCode, ExitCode> {
             let api = open(&cli.db)?;
             let token = session(&api, cli.user.as_deref())?;
             Ok(print(&api.call_value(token.as_deref(), "backup.restore", &json!({ "path": file }))))
+        }
+        Verb::Device { action } => {
+            let api = open(&cli.db)?;
+            let token = session(&api, cli.user.as_deref())?;
+            let (command, input) = match action {
+                None => ("device.identity", json!({})),
+                Some(DeviceAction::ConfirmMove) => ("device.confirm_move", json!({})),
+                Some(DeviceAction::NewIdentity { series_letter }) => {
+                    ("device.new_identity", json!({ "series_letter": series_letter }))
+                }
+            };
+            Ok(print(&api.call_value(token.as_deref(), command, &input)))
         }
         Verb::Jobs { json: as_json, action } => {
             let api = open(&cli.db)?;

@@ -1,6 +1,7 @@
 //! The `pitlane` binary as people and scripts use it: exit codes, init,
 //! demo, call, backup, restore and migrate; browser mode in `serve/`.
 
+mod identity;
 mod serve;
 
 use std::path::Path;

@@ -30,16 +30,21 @@ fn key_of(device_id: &str, name: &str) -> String {
     format!("{device_id}/{name}")
 }
 
-/// Copies the secrets in [`NAMES`] of device `from` to device `to` (a new
-/// identity of the same database, `device.new_identity`); the entries of
-/// `from` stay (another copy of the database may still be `from`). Answers
+/// Secrets bound to the device id at the cloud: the sync token speaks for
+/// one device, so a new identity gets its own (`pitlane-cloud device add`).
+pub const NOT_CARRIED: &[&str] = &["sync_token"];
+
+/// Copies the secrets in [`NAMES`] but [`NOT_CARRIED`] of device `from` to
+/// device `to` (a new identity of the same database, `device.new_identity`);
+/// the entries of `from` stay (another copy of the database, even on this
+/// computer, may still be `from` and use them). Answers
 /// the names copied. No keyring: nothing to copy. A locked or failing
 /// keyring is refused, and whatever was copied is removed again.
 pub fn copy_to_device(store: Option<&dyn SecretStore>, from: &str, to: &str) -> Result<Vec<String>> {
     let Some(store) = store else { return Ok(Vec::new()) };
     let mut copied = Vec::new();
     let result = (|| {
-        for name in NAMES {
+        for name in NAMES.iter().filter(|n| !NOT_CARRIED.contains(n)) {
             match store.get(&key_of(from, name)) {
                 Ok(Some(value)) => {
                     store.set(&key_of(to, name), &value)?;

@@ -14,8 +14,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::audit;
-use crate::clock::rfc3339;
+use crate::clock::{rfc3339, Stamp};
 use crate::ctx::{Ctx, NoInput};
+use crate::device::IdentityState;
 use crate::error::{Error, Result};
 use crate::outbox::EventEnvelope;
 pub use crate::sync_runner::{DrainOutcome, DrainReport, SyncRunner};
@@ -48,7 +49,25 @@ pub struct SyncState {
     pub halted_at: Option<String>,
 }
 
+/// Where sync stands. A device whose identity is in doubt (`device`: a
+/// database opened on another computer, or restored) sends nothing either:
+/// it reads as halted, with what the owner must do as the reason.
 pub fn state(conn: &Connection) -> Result<SyncState> {
+    let mut state = stored_state(conn)?;
+    if state.halted_reason.is_none() {
+        if let Some(identity) = crate::device::identity(conn)?.filter(|i| i.state != IdentityState::Ok) {
+            state.halted_reason = Some(format!(
+                "This device's identity is {}: nothing is sent until the owner acts. {}",
+                identity.state.as_str(),
+                identity.what_to_do
+            ));
+            state.halted_at = identity.since;
+        }
+    }
+    Ok(state)
+}
+
+fn stored_state(conn: &Connection) -> Result<SyncState> {
     Ok(conn
         .prepare_cached(
             "SELECT endpoint, declared_through, last_attempt_at, last_success_at, last_error, last_error_at,
@@ -248,15 +267,18 @@ pub fn resume_from_tx(tx: &Transaction, expected_seq: i64, now: DateTime<Utc>) -
 }
 
 /// The cloud holds one of this device's numbers with another event
-/// (`sequence_reused`): sync stops until the owner acts (docs/SYNC.md section 6).
-pub fn halt_tx(tx: &Transaction, reason: &str, now: DateTime<Utc>) -> Result<()> {
-    let at = rfc3339(now);
+/// (`sequence_reused`): sync stops, and the device's identity is a
+/// `conflict` (no number is issued), until the owner gives it a new
+/// identity (docs/SYNC.md section 6).
+pub fn halt_tx(tx: &Transaction, stamp: &Stamp, reason: &str) -> Result<()> {
+    let at = stamp.at();
     tx.prepare_cached(
         "UPDATE sync_state SET halted_reason = ?2, halted_at = ?1, last_attempt_at = ?1, last_error = ?2,
                 last_error_at = ?1, online = 1
          WHERE id = 1",
     )?
     .execute(params![at, clip(reason)])?;
+    crate::device::doubt_tx(tx, stamp, crate::device::Doubt::Conflict, &clip(reason))?;
     Ok(())
 }
 

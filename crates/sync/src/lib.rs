@@ -275,7 +275,11 @@ impl Engine {
                     tracing::warn!(expected_seq = seq, "sync resumes where the cloud expects");
                 }
                 Verdict::Halt(reason) => {
-                    self.write(api, |tx, now| tables::halt_tx(tx, &reason, now))?;
+                    self.write(api, |tx, now| {
+                        // The device's identity becomes a conflict in the same transaction.
+                        let stamp = pitlane_core::Stamp { now, ids: api.ids(), actor_id: None };
+                        tables::halt_tx(tx, &stamp, &reason)
+                    })?;
                     tracing::error!("sync halted: the cloud holds this device's number with another event");
                     report.outcome = DrainOutcome::Halted;
                     report.message = Some(reason);

@@ -148,6 +148,16 @@ pub fn new_identity_tx(
         )?
         .execute(params![new_id, link.id])? as i64;
     tx.prepare_cached("UPDATE device SET next_event_seq = ?1")?.execute([restamped + 2])?;
+    // The new device starts at the cloud from nothing: nothing declared, no
+    // halt, no backoff. The endpoint stays (the same cloud); the quarantined
+    // events keep their reasons and go as holes again. (`sync_state` is
+    // `sync`'s table, written here because `sync` builds on `device`.)
+    tx.prepare_cached(
+        "UPDATE sync_state SET declared_through = 0, halted_reason = NULL, halted_at = NULL, failures = 0,
+                next_attempt_at = NULL, last_error = NULL, last_error_at = NULL
+         WHERE id = 1",
+    )?
+    .execute([])?;
     audit::record_tx(
         tx,
         stamp,

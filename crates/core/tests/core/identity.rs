@@ -258,3 +258,69 @@ fn the_identity_check_never_blocks_opening_a_database_that_is_not_set_up() {
         api.lock_conn().query_row("SELECT host_fingerprint FROM device", [], |r| r.get(0)).unwrap();
     assert_eq!(recorded.as_deref(), Some(till("till-1").as_str()), "setup records the computer it runs on");
 }
+
+#[test]
+fn the_cloud_saying_sequence_reused_is_a_conflict_until_a_new_identity_starts_sync_afresh() {
+    let s = shop();
+    customer_with_vehicle(&s.api, &s.owner, "SYN-1");
+    s.api
+        .lock_conn()
+        .execute("UPDATE sync_state SET endpoint = 'https://cloud.example.com', declared_through = 2", [])
+        .unwrap();
+    {
+        let mut conn = s.api.lock_conn();
+        let tx = pitlane_core::db::immediate(&mut conn).unwrap();
+        let stamp = pitlane_core::Stamp { now: s.api.clock().now(), ids: s.api.ids(), actor_id: None };
+        pitlane_core::sync::halt_tx(&tx, &stamp, "409 sequence_reused: device_seq 3").unwrap();
+        tx.commit().unwrap();
+    }
+    let seen = identity(&s.api, &s.owner);
+    assert_eq!(seen["state"], "conflict", "the halt and the identity in one transaction");
+    assert_eq!(seen["note"], "409 sequence_reused: device_seq 3");
+    let customer = customer_with_vehicle(&s.api, &s.owner, "SYN-2");
+    refused_for(&job_card(&s.api, &s.owner, &customer), "conflict");
+    assert_eq!(
+        failure(&s.call(&s.owner, "device.confirm_move", json!({}))),
+        (409, "wrong_status".into()),
+        "the cloud has seen two devices: no move to confirm"
+    );
+
+    s.ok(&s.owner, "device.new_identity", json!({ "series_letter": "D" }));
+    let status = s.ok(&s.owner, "sync.status", json!({}));
+    assert_eq!(status["halted_reason"], Value::Null, "{status}");
+    assert_eq!(status["endpoint"], "https://cloud.example.com", "the same cloud");
+    assert_eq!(status["device"]["series_letter"], "D");
+    let state = pitlane_core::sync::state(&s.api.lock_conn()).unwrap();
+    assert_eq!(state.declared_through, 0, "the new device starts from nothing at the cloud");
+    let batch = pitlane_core::sync::batch_input(&s.api.lock_conn(), 500).unwrap();
+    assert_eq!(batch.device_id, status["device"]["device_id"].as_str().unwrap());
+    let seqs: Vec<i64> = batch.pending.iter().map(|o| o.event.device_seq).collect();
+    assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>(), "everything pending goes, from 1");
+    assert_eq!(batch.pending[0].event.event_type, "DeviceIdentityChanged");
+}
+
+#[test]
+fn a_device_in_doubt_sends_nothing() {
+    let s = shop();
+    s.api.check_host(till("till-1")).unwrap();
+    assert_eq!(pitlane_core::sync::state(&s.api.lock_conn()).unwrap().halted_reason, None);
+    let (api, owner, _) = reopen_on(&s, "till-2");
+    let state = pitlane_core::sync::state(&api.lock_conn()).unwrap();
+    let reason = state.halted_reason.expect("a moved device reads as halted: the engine sends nothing");
+    assert!(reason.contains("moved") && reason.contains("confirm-move"), "{reason}");
+    let status = ok(&api, &owner, "sync.status", json!({}));
+    assert_eq!(status["halted_reason"], reason.as_str(), "sync.status says why");
+    ok(&api, &owner, "device.confirm_move", json!({}));
+    assert_eq!(pitlane_core::sync::state(&api.lock_conn()).unwrap().halted_reason, None);
+}
+
+#[test]
+fn the_sync_token_is_not_carried_to_a_new_identity() {
+    assert!(
+        pitlane_core::secrets::NOT_CARRIED.contains(&pitlane_core::sync::TOKEN_SECRET),
+        "a token speaks for one device id at the cloud"
+    );
+    for name in pitlane_core::secrets::NAMES.iter().filter(|n| **n != pitlane_core::sync::TOKEN_SECRET) {
+        assert!(!pitlane_core::secrets::NOT_CARRIED.contains(name), "{name} goes along");
+    }
+}

@@ -272,7 +272,10 @@ fn a_sequence_gap_resumes_from_the_expected_number_and_sends_those_events_again(
 #[test]
 fn a_reused_sequence_halts_sync_and_the_status_says_why() {
     let s = shop();
-    write(&s, |tx| sync::halt_tx(tx, "the cloud holds number 7 of this device with another event", Utc::now()));
+    write(&s, |tx| {
+        let stamp = pitlane_core::Stamp { now: Utc::now(), ids: s.api.ids(), actor_id: None };
+        sync::halt_tx(tx, &stamp, "the cloud holds number 7 of this device with another event")
+    });
     let desk = s.staff("desk", "front_desk");
     let status = s.ok(&desk, "sync.status", json!({}));
     assert_eq!(status["halted_reason"], "the cloud holds number 7 of this device with another event");
