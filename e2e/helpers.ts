@@ -1,7 +1,9 @@
 // Small helpers shared by the specs: keyboard-only focus moves, the PDF
-// canvas check, money parsing.
+// canvas check, money parsing, screenshots at both sizes.
 import type { Locator, Page } from "@playwright/test";
-import { expect } from "./fixtures";
+import { copyFileSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { expect, ROOT } from "./fixtures";
 
 /** Presses Tab (bounded) until `target` has the focus: keyboard only, whatever the layout. */
 export async function tabTo(page: Page, target: Locator, max = 40) {
@@ -46,4 +48,40 @@ export function major(minor: number): string {
 /** 123450 → "$1,234.50", as the UI shows USD. */
 export function usd(minor: number): string {
   return (minor / 100).toLocaleString("en-US", { style: "currency", currency: "USD" });
+}
+
+/** The screenshot sizes: a common laptop and a small one. */
+export const SIZES = [
+  { width: 1280, height: 800 },
+  { width: 1366, height: 768 },
+];
+const OUT = join(process.env.PITLANE_E2E_OUT ?? join(ROOT, "e2e", "test-results"), "screenshots");
+const DOCS = join(ROOT, "docs", "screenshots");
+
+/** Two animation frames: the layout after a resize has been drawn. */
+async function settled(page: Page) {
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+}
+
+/**
+ * Screenshots `name` at both sizes into $PITLANE_E2E_OUT/screenshots/<size>/;
+ * with PITLANE_SCREENSHOTS=1 the 1280x800 one also goes to docs/screenshots/
+ * (unless `docs: false`). `clipHeight` keeps the top of the page (the header).
+ */
+export async function shoot(page: Page, name: string, ready?: () => Promise<void>, opts: { clipHeight?: number; docs?: boolean } = {}) {
+  for (const size of SIZES) {
+    await page.setViewportSize(size);
+    await settled(page);
+    if (ready) await ready();
+    const dir = join(OUT, `${size.width}x${size.height}`);
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, `${name}.png`);
+    const clip = opts.clipHeight ? { x: 0, y: 0, width: size.width, height: opts.clipHeight } : undefined;
+    await page.screenshot({ path: file, animations: "disabled", caret: "hide", clip });
+    if (process.env.PITLANE_SCREENSHOTS === "1" && size.width === 1280 && opts.docs !== false) {
+      mkdirSync(DOCS, { recursive: true });
+      copyFileSync(file, join(DOCS, `${name}.png`));
+    }
+  }
+  await page.setViewportSize(SIZES[0]);
 }

@@ -1,45 +1,14 @@
 // Screenshots of the main screens, made by the browser so they stay current.
 // Every run writes them at 1280x800 and 1366x768 into the test output
 // ($PITLANE_E2E_OUT/screenshots/<size>/); with PITLANE_SCREENSHOTS=1 the
-// 1280x800 ones are copied to docs/screenshots/ (shown in the README).
+// 1280x800 ones are copied to docs/screenshots/ (shown in the README)
+// (helpers.ts `shoot`).
 //
 // The browser's clock is set to 10:30 on the branch's next working day, so
 // the board shows a working morning whenever the tests run; the backend
 // keeps its own real clock (that day is in its future).
-import type { Page } from "@playwright/test";
-import { copyFileSync, mkdirSync } from "node:fs";
-import { join } from "node:path";
-import { test, expect, loginAs, nextWorkingDay, ROOT } from "./fixtures";
-import { expectCanvasDrawn } from "./helpers";
-
-const SIZES = [
-  { width: 1280, height: 800 },
-  { width: 1366, height: 768 },
-];
-const OUT = join(process.env.PITLANE_E2E_OUT ?? join(ROOT, "e2e", "test-results"), "screenshots");
-const DOCS = join(ROOT, "docs", "screenshots");
-
-/** Two animation frames: the layout after a resize has been drawn. */
-async function settled(page: Page) {
-  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
-}
-
-async function shoot(page: Page, name: string, ready?: () => Promise<void>) {
-  for (const size of SIZES) {
-    await page.setViewportSize(size);
-    await settled(page);
-    if (ready) await ready();
-    const dir = join(OUT, `${size.width}x${size.height}`);
-    mkdirSync(dir, { recursive: true });
-    const file = join(dir, `${name}.png`);
-    await page.screenshot({ path: file, animations: "disabled", caret: "hide" });
-    if (process.env.PITLANE_SCREENSHOTS === "1" && size.width === 1280) {
-      mkdirSync(DOCS, { recursive: true });
-      copyFileSync(file, join(DOCS, `${name}.png`));
-    }
-  }
-  await page.setViewportSize(SIZES[0]);
-}
+import { test, expect, loginAs, nextWorkingDay } from "./fixtures";
+import { expectCanvasDrawn, shoot, SIZES } from "./helpers";
 
 test("screenshots of the main screens", async ({ browser, backend }) => {
   const day = nextWorkingDay();

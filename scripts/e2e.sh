@@ -2,7 +2,8 @@
 # The browser tests (e2e/, Playwright's runner driving Debian's chromium)
 # against `pitlane serve` on fresh demo databases, with the gateway double
 # and a real OS keyring: a throwaway gnome-keyring, unlocked, in a D-Bus
-# session of this run's own.
+# session of this run's own. The cloud sync tests also start the real
+# `pitlane-cloud` on a PostgreSQL of their own (as root: initdb as postgres).
 #
 #   bash scripts/e2e.sh                   builds pitlane, the gateway double and ui/dist, then tests
 #   PITLANE_E2E_PREBUILT=1 bash scripts/e2e.sh   uses what is built (PITLANE_BIN or
@@ -28,12 +29,12 @@ if [ "${PITLANE_E2E_PREBUILT:-}" != 1 ]; then
   # Built and copied out under one lock: another build in the same target
   # directory must not swap the binary under the tests. PITLANE_CARGO_LOCK=""
   # builds without the lock (when the caller already holds it).
-  build='set -e; cargo build --locked -p pitlane-cli -p pitlane-gateway --features pitlane-gateway/double \
-      --bin pitlane --bin pitlane-gateway-double
-    cp "$CARGO_TARGET_DIR/debug/pitlane" "$CARGO_TARGET_DIR/debug/pitlane-gateway-double" "$1/"'
+  build='set -e; cargo build --locked -p pitlane-cli -p pitlane-gateway -p pitlane-cloud --features pitlane-gateway/double \
+      --bin pitlane --bin pitlane-gateway-double --bin pitlane-cloud
+    cp "$CARGO_TARGET_DIR/debug/pitlane" "$CARGO_TARGET_DIR/debug/pitlane-gateway-double" "$CARGO_TARGET_DIR/debug/pitlane-cloud" "$1/"'
   lock="${PITLANE_CARGO_LOCK-/tmp/pitlane-cargo.lock}"
   if [ -n "$lock" ]; then flock "$lock" bash -c "$build" bash "$work"; else bash -c "$build" bash "$work"; fi
-  export PITLANE_BIN="$work/pitlane" PITLANE_GATEWAY_DOUBLE_BIN="$work/pitlane-gateway-double"
+  export PITLANE_BIN="$work/pitlane" PITLANE_GATEWAY_DOUBLE_BIN="$work/pitlane-gateway-double" PITLANE_CLOUD_BIN="$work/pitlane-cloud"
   npm run build
 fi
 

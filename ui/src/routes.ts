@@ -6,6 +6,7 @@ import type { Component } from "svelte";
 import { deskRoutes } from "./screens/desk/routes";
 import { techRoutes } from "./screens/tech/routes";
 import { jobsRoutes } from "./screens/jobs/routes";
+import { syncRoutes } from "./screens/sync/routes";
 
 import type { Role } from "./lib/generated/types";
 
@@ -18,11 +19,11 @@ export interface RouteDef {
   roles: Role[];
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   component: () => Promise<{ default: Component<any> }>;
-  /** Shown in the side navigation when set. */
-  nav?: { label: string; order: number; shortcut?: string };
+  /** Shown in the side navigation when set (to `nav.roles` only, when given). */
+  nav?: { label: string; order: number; shortcut?: string; roles?: Role[] };
 }
 
-export const routes: RouteDef[] = [...deskRoutes, ...techRoutes, ...jobsRoutes];
+export const routes: RouteDef[] = [...deskRoutes, ...techRoutes, ...jobsRoutes, ...syncRoutes];
 
 /** Where a role lands after login. */
 export function homeFor(role: Role): string {

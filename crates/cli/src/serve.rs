@@ -221,6 +221,10 @@ pub(crate) async fn shutdown_signal() {
 pub fn serve(api: Api, port: u16, ui: Option<PathBuf>) -> Result<(), String> {
     let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start: {e}"))?;
     let api = Arc::new(api);
+    // The job worker and cloud sync, as the desktop app runs them. Started
+    // outside `block_on`: the sync engine builds a blocking HTTP client,
+    // which panics when built inside the runtime's async context.
+    let background = pitlane_runtime::Background::start(api.clone(), runtime.handle());
     let result = runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await
@@ -232,8 +236,6 @@ pub fn serve(api: Api, port: u16, ui: Option<PathBuf>) -> Result<(), String> {
             hosts: [format!("127.0.0.1:{port}"), format!("localhost:{port}")],
             origins: [format!("http://127.0.0.1:{port}"), format!("http://localhost:{port}")],
         });
-        // The job worker and cloud sync, as the desktop app runs them.
-        let background = pitlane_runtime::Background::start(api.clone(), &tokio::runtime::Handle::current());
         tracing::info!(port, ui = ?ui, "serving");
         crate::out(format_args!("http://127.0.0.1:{port}/#token={}", served.token));
         let served = axum::serve(listener, app(served, ui.as_deref())).with_graceful_shutdown(shutdown_signal()).await;
