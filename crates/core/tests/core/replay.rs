@@ -413,7 +413,10 @@ const LOCAL_TABLES: &[(&str, &str)] = &[
         "the card saga's state on this device; its outcomes are PaymentCaptured or PaymentCompensated",
     ),
     ("refund_attempts", "the card refund saga's state on this device; its outcome is PaymentRefunded"),
-    ("sync_state", "how this device's sync stands (endpoint, last success, backoff, halt): about the sync, not the business"),
+    (
+        "sync_state",
+        "how this device's sync stands (endpoint, last success, backoff, halt): about the sync, not the business",
+    ),
     ("device_identities", "this file's earlier identities; each change is also a DeviceIdentityChanged event"),
 ];
 
@@ -1223,7 +1226,11 @@ fn a_devices_records_are_rebuilt_from_its_events_alone() {
     }
     for (device, seqs) in per_device.iter_mut() {
         seqs.sort_unstable();
-        assert_eq!(*seqs, (1..=seqs.len() as i64).collect::<Vec<_>>(), "{device}: device_seq runs 1, 2, 3 … without gaps");
+        assert_eq!(
+            *seqs,
+            (1..=seqs.len() as i64).collect::<Vec<_>>(),
+            "{device}: device_seq runs 1, 2, 3 … without gaps"
+        );
     }
     let mut seen = std::collections::BTreeSet::new();
     for e in &events {
