@@ -107,7 +107,7 @@ enum Verb {
     },
     /// Store a secret in the OS keyring (owner), read from standard input so
     /// it never shows in the process list or shell history. Names:
-    /// payment_gateway_key, smtp_password, sms_api_key.
+    /// payment_gateway_key, smtp_password, sms_api_key, sync_token.
     Secret {
         name: String,
         /// Remove it instead.

@@ -90,7 +90,10 @@ impl SyncConfig {
 pub struct Engine {
     api: Weak<Api>,
     config: SyncConfig,
-    client: reqwest::blocking::Client,
+    /// Built at the first request, on a blocking thread: reqwest's blocking
+    /// client must not be built or dropped inside an async runtime (the
+    /// engine is made in `Background::start`, on the runtime).
+    client: Mutex<Option<reqwest::blocking::Client>>,
     busy: Mutex<()>,
     stop: AtomicBool,
 }
@@ -111,19 +114,29 @@ impl Engine {
     /// Builds the engine for `api` (installed with `Api::set_sync_runner`
     /// by [`install`]).
     pub fn new(api: &Arc<Api>, config: SyncConfig) -> Arc<Engine> {
-        let client = reqwest::blocking::Client::builder()
-            .timeout(config.timeout)
-            .connect_timeout(config.timeout)
-            .user_agent(concat!("pitlane/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .expect("the HTTP client builds (rustls, no system configuration read)");
         Arc::new(Engine {
             api: Arc::downgrade(api),
             config,
-            client,
+            client: Mutex::new(None),
             busy: Mutex::new(()),
             stop: AtomicBool::new(false),
         })
+    }
+
+    /// The HTTP client, built on first use (called on a blocking thread).
+    fn client(&self) -> Result<reqwest::blocking::Client, String> {
+        let mut client = self.client.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = client.as_ref() {
+            return Ok(c.clone());
+        }
+        let built = reqwest::blocking::Client::builder()
+            .timeout(self.config.timeout)
+            .connect_timeout(self.config.timeout)
+            .user_agent(concat!("pitlane/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| format!("the HTTP client could not be built: {e}"))?;
+        *client = Some(built.clone());
+        Ok(built)
     }
 
     pub fn config(&self) -> SyncConfig {
@@ -317,7 +330,7 @@ impl Engine {
     /// or why there was no answer.
     fn post(&self, url: &str, token: &str, body: &[u8]) -> Result<(u16, Vec<u8>, Option<String>), String> {
         let mut request = self
-            .client
+            .client()?
             .post(url)
             .bearer_auth(token)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
@@ -340,6 +353,17 @@ impl Engine {
             format!("the answer broke off: {e}")
         })?;
         Ok((status, answer, retry_after))
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        // Dropped on an async runtime (the watch task's last reference), the
+        // blocking client would panic: let it go on a plain thread.
+        let client = self.client.get_mut().unwrap_or_else(|e| e.into_inner()).take();
+        if let (Some(client), Ok(_)) = (client, tokio::runtime::Handle::try_current()) {
+            let _ = std::thread::Builder::new().name("sync-client-drop".into()).spawn(move || drop(client));
+        }
     }
 }
 
