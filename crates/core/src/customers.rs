@@ -9,7 +9,7 @@ use crate::audit;
 use crate::clock::Stamp;
 use crate::ctx::Ctx;
 use crate::error::{Error, Result};
-use crate::outbox::{self, NewEvent};
+use crate::events::{self, kind};
 use crate::search;
 use crate::validate::{
     check_email, check_phone_shape, email_key, normalize_phone, Validate, Violations, MAX_NAME, MAX_TEXT,
@@ -104,11 +104,16 @@ fn ensure_unique(conn: &Connection, f: &CustomerFields, except: Option<&str>) ->
     Ok(())
 }
 
-fn event_payload(c: &Customer) -> serde_json::Value {
-    json!({
-        "customer_id": c.id, "name": c.name, "email": c.email, "phone": c.phone,
-        "address": c.address, "marketing_consent": c.marketing_consent,
-    })
+fn event_payload(c: &Customer) -> events::Customer {
+    events::Customer {
+        customer_id: c.id.clone(),
+        name: c.name.clone(),
+        email: c.email.clone(),
+        phone: c.phone.clone(),
+        address: c.address.clone(),
+        notes: c.notes.clone(),
+        marketing_consent: c.marketing_consent,
+    }
 }
 
 /// Creates a customer with its search terms, audit entry and `CustomerCreated` event.
@@ -137,17 +142,7 @@ pub fn create_tx(tx: &Transaction, stamp: &Stamp, f: &CustomerFields) -> Result<
     )?;
     audit::record_tx(tx, stamp, "customers.create", "customer", Some(&id), json!({}))?;
     let c = get(tx, &id)?;
-    outbox::append_tx(
-        tx,
-        stamp,
-        NewEvent {
-            event_type: "CustomerCreated",
-            schema_version: 1,
-            aggregate_type: "customer",
-            aggregate_id: &id,
-            payload: event_payload(&c),
-        },
-    )?;
+    events::append_tx(tx, stamp, kind::CustomerCreated, &id, &event_payload(&c))?;
     Ok(c)
 }
 
@@ -322,17 +317,7 @@ pub fn update_tx(
     .filter_map(|(n, c)| c.then_some(n))
     .collect();
     audit::record_tx(tx, stamp, "customers.update", "customer", Some(&p.id), json!({ "changed": changed }))?;
-    outbox::append_tx(
-        tx,
-        stamp,
-        NewEvent {
-            event_type: "CustomerUpdated",
-            schema_version: 1,
-            aggregate_type: "customer",
-            aggregate_id: &p.id,
-            payload: event_payload(&after),
-        },
-    )?;
+    events::append_tx(tx, stamp, kind::CustomerUpdated, &p.id, &event_payload(&after))?;
     Ok(after)
 }
 

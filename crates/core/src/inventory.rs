@@ -13,8 +13,8 @@ use crate::audit;
 use crate::clock::Stamp;
 use crate::ctx::Ctx;
 use crate::error::{Error, Result};
+use crate::events::{self, kind};
 use crate::money::format_quantity;
-use crate::outbox::{self, NewEvent};
 use crate::validate::{Validate, Violations, MAX_NAME, MAX_TEXT};
 
 #[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
@@ -223,30 +223,33 @@ pub fn bulk_adjust_tx(
             stamp.at()
         ])?;
         let seq = tx.last_insert_rowid();
-        outbox::append_tx(
+        events::append_tx(
             tx,
             stamp,
-            NewEvent {
-                event_type: "InventoryAdjusted",
-                schema_version: 1,
-                aggregate_type: "inventory_item",
-                aggregate_id: &c.item_id,
-                payload: json!({
-                    "item_id": c.item_id, "transaction_id": id, "delta": c.quantity, "type": movement.as_str(),
-                    "reference": reference, "balance_before": before, "balance_after": after,
-                }),
+            kind::InventoryAdjusted,
+            &c.item_id,
+            &events::InventoryAdjusted {
+                item_id: c.item_id.clone(),
+                transaction_id: id.clone(),
+                delta: c.quantity,
+                movement: movement.as_str().into(),
+                reference: reference.map(|r| events::StockReference { kind: r.kind.clone(), id: r.id.clone() }),
+                reason: reason.into(),
+                balance_before: before,
+                balance_after: after,
             },
         )?;
         if before > reorder && after <= reorder {
-            outbox::append_tx(
+            events::append_tx(
                 tx,
                 stamp,
-                NewEvent {
-                    event_type: "LowStockReached",
-                    schema_version: 1,
-                    aggregate_type: "inventory_item",
-                    aggregate_id: &c.item_id,
-                    payload: json!({ "item_id": c.item_id, "name": name, "on_hand": after, "reorder_level": reorder }),
+                kind::LowStockReached,
+                &c.item_id,
+                &events::LowStockReached {
+                    item_id: c.item_id.clone(),
+                    name: name.clone(),
+                    on_hand: after,
+                    reorder_level: reorder,
                 },
             )?;
         }
@@ -351,6 +354,23 @@ fn unique_violation(e: rusqlite::Error, sku: &str) -> Error {
     }
 }
 
+/// The item's details for `InventoryItemCreated` and `InventoryItemUpdated`
+/// (its stock travels in `InventoryAdjusted`).
+fn event_payload(i: &Item) -> events::InventoryItem {
+    events::InventoryItem {
+        item_id: i.id.clone(),
+        sku: i.sku.clone(),
+        barcode: i.barcode.clone(),
+        name: i.name.clone(),
+        unit: i.unit.clone(),
+        reorder_level: i.reorder_level,
+        cost: i.cost,
+        price: i.price,
+        tax_rate_bp: i.tax_rate_bp,
+        active: i.active,
+    }
+}
+
 pub fn create_item_tx(tx: &Transaction, stamp: &Stamp, n: &NewItem, default_tax_bp: i64) -> Result<Item> {
     let id = stamp.new_id();
     let barcode = n.barcode.as_deref().map(str::trim).filter(|b| !b.is_empty());
@@ -373,6 +393,7 @@ pub fn create_item_tx(tx: &Transaction, stamp: &Stamp, n: &NewItem, default_tax_
     ])
     .map_err(|e| unique_violation(e, n.sku.trim()))?;
     audit::record_tx(tx, stamp, "inventory.create_item", "inventory_item", Some(&id), json!({ "sku": n.sku.trim() }))?;
+    events::append_tx(tx, stamp, kind::InventoryItemCreated, &id, &event_payload(&get(tx, &id)?))?;
     if n.opening_stock > 0 {
         adjust_tx(
             tx,
@@ -475,6 +496,7 @@ pub fn update_item_tx(tx: &Transaction, stamp: &Stamp, p: &ItemPatch) -> Result<
     .filter_map(|(n, c)| c.then_some(n))
     .collect();
     audit::record_tx(tx, stamp, "inventory.update_item", "inventory_item", Some(&p.id), json!({ "changed": changed }))?;
+    events::append_tx(tx, stamp, kind::InventoryItemUpdated, &p.id, &event_payload(&a))?;
     Ok(a)
 }
 

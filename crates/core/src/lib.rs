@@ -17,6 +17,7 @@ pub mod demo;
 pub mod device;
 pub mod document;
 pub mod error;
+pub mod events;
 pub mod failpoints;
 pub mod gateway;
 pub mod host;

@@ -39,7 +39,9 @@ pub struct NewEvent<'a> {
     pub payload: Value,
 }
 
-/// Appends an event with the next per-device sequence number.
+/// Appends an event with the next per-device sequence number. Write events
+/// through `events::append_tx`, which takes a registered type and its
+/// payload struct (a test checks that nothing else calls this).
 pub fn append_tx(tx: &Transaction, stamp: &Stamp, event: NewEvent) -> Result<EventEnvelope> {
     let (device_id, tenant_id, branch_id, device_seq): (String, String, String, i64) = tx
         .prepare_cached(

@@ -331,15 +331,15 @@ pub fn email_cmd(ctx: &mut Ctx, input: EmailInput) -> Result<EmailQueued> {
                 ))
             }
         };
-        let event = crate::outbox::append_tx(
+        let event = crate::events::append_tx(
             tx,
             stamp,
-            crate::outbox::NewEvent {
-                event_type: "InvoiceEmailRequested",
-                schema_version: 1,
-                aggregate_type: "invoice",
-                aggregate_id: &invoice.id,
-                payload: json!({ "invoice_id": invoice.id, "number": invoice.number, "to": to }),
+            crate::events::kind::InvoiceEmailRequested,
+            &invoice.id,
+            &crate::events::InvoiceEmailRequested {
+                invoice_id: invoice.id.clone(),
+                number: invoice.number.clone(),
+                to: to.clone(),
             },
         )?;
         let to_customer = customer.email.as_deref() == Some(to.as_str());

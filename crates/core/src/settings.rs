@@ -298,6 +298,79 @@ pub fn service_types(conn: &Connection) -> Result<Vec<ServiceType>> {
     Ok(types)
 }
 
+/// The branch's settings as `BranchCreated` and `BranchSettingsUpdated`
+/// carry them: read back after the write, so the event says what is stored.
+/// `changed`: the parts the write set.
+pub fn event_snapshot(conn: &Connection, changed: &[&str]) -> Result<crate::events::BranchSettings> {
+    use crate::events as e;
+    use sha2::{Digest, Sha256};
+    let b = branch(conn)?;
+    let odometer_unit: Option<String> =
+        conn.query_row("SELECT odometer_unit FROM branches WHERE id = ?1", [&b.id], |r| r.get(0))?;
+    let logo = crate::logo::get(conn, &b.id)?.map(|l| e::Logo {
+        media_type: l.media_type.to_string(),
+        width: l.width,
+        height: l.height,
+        bytes: l.bytes.len() as u64,
+        sha256: Sha256::digest(&l.bytes).iter().map(|x| format!("{x:02x}")).collect(),
+    });
+    Ok(e::BranchSettings {
+        opening_hours: opening_hours(conn, &b.id)?
+            .into_iter()
+            .map(|h| e::OpeningInterval { weekday: h.weekday, opens: h.opens, closes: h.closes })
+            .collect(),
+        closures: closures(conn, &b.id)?.into_iter().map(|c| e::Closure { date: c.date, reason: c.reason }).collect(),
+        bays: bays(conn, &b.id)?
+            .into_iter()
+            .map(|x| e::Bay { bay_id: x.id, name: x.name, capabilities: x.capabilities, active: x.active })
+            .collect(),
+        service_types: service_types(conn)?
+            .into_iter()
+            .map(|t| e::ServiceType {
+                service_type_id: t.id,
+                code: t.code,
+                name: t.name,
+                duration_minutes: t.duration_minutes,
+                required_capability: t.required_capability,
+                active: t.active,
+                lines: t
+                    .lines
+                    .into_iter()
+                    .map(|l| e::CannedLine {
+                        kind: l.kind,
+                        description: l.description,
+                        quantity: l.quantity,
+                        item_id: l.item_id,
+                        unit_price: l.unit_price,
+                    })
+                    .collect(),
+            })
+            .collect(),
+        logo,
+        changed: changed.iter().map(|c| c.to_string()).collect(),
+        branch: e::Branch {
+            branch_id: b.id,
+            code: b.code,
+            name: b.name,
+            address: b.address,
+            phone: b.phone,
+            email: b.email,
+            tax_number: b.tax_number,
+            country: b.country,
+            time_zone: b.time_zone,
+            currency: b.currency,
+            default_tax_rate_bp: b.default_tax_rate_bp,
+            payment_terms_days: b.payment_terms_days,
+            labour_rate: b.labour_rate,
+            invoice_footer: b.invoice_footer,
+            paper_size: b.paper_size,
+            odometer_unit,
+            payment_instructions: b.payment_instructions,
+            idle_lock_minutes: b.idle_lock_minutes,
+        },
+    })
+}
+
 pub fn load(conn: &Connection) -> Result<Settings> {
     let branch = branch(conn)?;
     let device = device(conn)?.ok_or_else(|| Error::Internal("device row missing".into()))?;
@@ -937,6 +1010,13 @@ pub fn update_tx(tx: &Transaction, stamp: &Stamp, input: &UpdateSettings) -> Res
         changed.push("integrations");
     }
     audit::record_tx(tx, stamp, "settings.update", "branch", Some(&branch.id), json!({ "changed": changed }))?;
+    crate::events::append_tx(
+        tx,
+        stamp,
+        crate::events::kind::BranchSettingsUpdated,
+        &branch.id,
+        &event_snapshot(tx, &changed)?,
+    )?;
     Ok(())
 }
 

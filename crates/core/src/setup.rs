@@ -9,6 +9,7 @@ use crate::audit;
 use crate::clock::Stamp;
 use crate::ctx::Ctx;
 use crate::error::{Error, Result};
+use crate::events::{self, kind};
 use crate::roles::Role;
 use crate::settings::{
     self, check_country, check_currency, check_tax_rate, check_time_zone, Branch, Device, OpeningInterval,
@@ -141,6 +142,25 @@ pub fn init_tx(tx: &Transaction, stamp: &Stamp, input: &InitInput, owner_pin_has
     )?;
     settings::replace_opening_hours_tx(tx, &branch_id, &default_hours())?;
     audit::record_tx(tx, stamp, "setup.init", "branch", Some(&branch_id), json!({ "device_id": device_id }))?;
+    events::append_tx(
+        tx,
+        stamp,
+        kind::DeviceRegistered,
+        &device_id,
+        &events::Device {
+            device_id: device_id.clone(),
+            tenant_id: tenant.clone(),
+            branch_id: branch_id.clone(),
+            series_letter: input.series_letter.clone(),
+        },
+    )?;
+    events::append_tx(
+        tx,
+        stamp,
+        kind::BranchCreated,
+        &branch_id,
+        &settings::event_snapshot(tx, &["branch", "opening_hours"])?,
+    )?;
     let owner = staff::create_tx(
         tx,
         stamp,

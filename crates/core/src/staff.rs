@@ -11,6 +11,7 @@ use crate::audit;
 use crate::clock::Stamp;
 use crate::ctx::{Actor, Ctx};
 use crate::error::{Error, Result};
+use crate::events::{self, kind, Kind};
 use crate::roles::Role;
 use crate::validate::{Validate, Violations, MAX_NAME};
 
@@ -160,7 +161,31 @@ pub fn create_tx(
         e => e.into(),
     })?;
     audit::record_tx(tx, stamp, "staff.create", "staff", Some(&id), json!({ "role": s.role.as_str() }))?;
-    get(tx, &id)
+    emit_tx(tx, stamp, kind::StaffCreated, &id)
+}
+
+/// Writes the staff member's event: the person as they are now, never the
+/// PIN, its hash or the lockout state.
+fn emit_tx(tx: &Transaction, stamp: &Stamp, kind: Kind<events::StaffMember>, id: &str) -> Result<StaffMember> {
+    let member = get(tx, id)?;
+    let branch_id: String =
+        tx.prepare_cached("SELECT branch_id FROM staff WHERE id = ?1")?.query_row([id], |r| r.get(0))?;
+    events::append_tx(
+        tx,
+        stamp,
+        kind,
+        id,
+        &events::StaffMember {
+            staff_id: member.id.clone(),
+            branch_id,
+            code: member.code.clone(),
+            name: member.name.clone(),
+            role: member.role.as_str().into(),
+            active: member.active,
+            hourly_rate: member.hourly_rate,
+        },
+    )?;
+    Ok(member)
 }
 
 #[derive(Debug, Deserialize, ts_rs::TS)]
@@ -235,7 +260,7 @@ pub fn update_tx(tx: &Transaction, stamp: &Stamp, p: &StaffPatch, pin_hash: Opti
         }
     }
     audit::record_tx(tx, stamp, "staff.update", "staff", Some(&p.id), json!({ "changed": changed }))?;
-    get(tx, &p.id)
+    emit_tx(tx, stamp, kind::StaffUpdated, &p.id)
 }
 
 pub fn list(conn: &Connection, include_inactive: bool) -> Result<Vec<StaffMember>> {

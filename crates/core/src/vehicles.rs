@@ -10,7 +10,7 @@ use crate::clock::Stamp;
 use crate::ctx::Ctx;
 use crate::customers::{self, Customer, SearchInput};
 use crate::error::{Error, Result};
-use crate::outbox::{self, NewEvent};
+use crate::events::{self, kind};
 use crate::search;
 use crate::validate::{check_vin, double_option, plate_key, IdInput, Validate, Violations, MAX_NAME};
 
@@ -172,11 +172,17 @@ fn ensure_unique(conn: &Connection, plate: &str, vin: Option<&str>, except: Opti
     Ok(())
 }
 
-fn event_payload(v: &Vehicle) -> serde_json::Value {
-    json!({
-        "vehicle_id": v.id, "customer_id": v.customer_id, "license_plate": v.license_plate, "vin": v.vin,
-        "make": v.make, "model": v.model, "year": v.year, "odometer": v.odometer,
-    })
+fn event_payload(v: &Vehicle) -> events::Vehicle {
+    events::Vehicle {
+        vehicle_id: v.id.clone(),
+        customer_id: v.customer_id.clone(),
+        license_plate: v.license_plate.clone(),
+        vin: v.vin.clone(),
+        make: v.make.clone(),
+        model: v.model.clone(),
+        year: v.year,
+        odometer: v.odometer,
+    }
 }
 
 /// Registers a vehicle to a customer, with its search terms, audit entry and
@@ -212,17 +218,7 @@ pub fn register_tx(tx: &Transaction, stamp: &Stamp, n: &NewVehicle) -> Result<Ve
     search::replace_vehicle_terms_tx(tx, &n.customer_id, &id, &search::vehicle_terms(plate, vin.as_deref()))?;
     audit::record_tx(tx, stamp, "vehicles.register", "vehicle", Some(&id), json!({ "customer_id": n.customer_id }))?;
     let v = get(tx, &id)?;
-    outbox::append_tx(
-        tx,
-        stamp,
-        NewEvent {
-            event_type: "VehicleRegistered",
-            schema_version: 1,
-            aggregate_type: "vehicle",
-            aggregate_id: &id,
-            payload: event_payload(&v),
-        },
-    )?;
+    events::append_tx(tx, stamp, kind::VehicleRegistered, &id, &event_payload(&v))?;
     Ok(v)
 }
 
@@ -330,17 +326,7 @@ pub fn update_tx(tx: &Transaction, stamp: &Stamp, p: &VehiclePatch) -> Result<Ve
     .filter_map(|(n, c)| c.then_some(n))
     .collect();
     audit::record_tx(tx, stamp, "vehicles.update", "vehicle", Some(&p.id), json!({ "changed": changed }))?;
-    outbox::append_tx(
-        tx,
-        stamp,
-        NewEvent {
-            event_type: "VehicleUpdated",
-            schema_version: 1,
-            aggregate_type: "vehicle",
-            aggregate_id: &p.id,
-            payload: event_payload(&after),
-        },
-    )?;
+    events::append_tx(tx, stamp, kind::VehicleUpdated, &p.id, &event_payload(&after))?;
     Ok(after)
 }
 
@@ -357,17 +343,7 @@ pub fn raise_odometer_tx(tx: &Transaction, stamp: &Stamp, vehicle_id: &str, read
         return Ok(false);
     }
     let v = get(tx, vehicle_id)?;
-    outbox::append_tx(
-        tx,
-        stamp,
-        NewEvent {
-            event_type: "VehicleUpdated",
-            schema_version: 1,
-            aggregate_type: "vehicle",
-            aggregate_id: vehicle_id,
-            payload: event_payload(&v),
-        },
-    )?;
+    events::append_tx(tx, stamp, kind::VehicleUpdated, vehicle_id, &event_payload(&v))?;
     Ok(true)
 }
 

@@ -226,6 +226,43 @@ fn settled(t: &Till) {
     every_charge_recorded_or_refunded_once(&conn, &t.double).unwrap();
 }
 
+/// The card saga writes its events through the same code as cash: each fits
+/// its registered payload type exactly; a card payment's `reference` is the
+/// charge id and a card refund names the gateway's refund (the core's
+/// replay test rebuilds payments and refunds from these fields).
+fn card_events_fit_their_types(api: &Api) {
+    let conn = api.lock_conn();
+    for (_, e) in pitlane_core::outbox::list(&conn, 0, 100_000).unwrap() {
+        let t = pitlane_core::events::registered(&e.event_type).expect("a registered type");
+        assert_eq!((t.reencode)(&e.payload).unwrap(), e.payload, "{} fits its type", e.event_type);
+        match e.event_type.as_str() {
+            "PaymentCaptured" if e.payload["method"] == "card" => {
+                let reference: String = conn
+                    .query_row(
+                        "SELECT reference FROM payments WHERE id = ?1",
+                        [e.payload["payment_id"].as_str()],
+                        |r| r.get(0),
+                    )
+                    .unwrap();
+                assert_eq!(e.payload["reference"], reference.as_str(), "the charge id");
+                assert!(!reference.is_empty());
+            }
+            "PaymentRefunded" => {
+                let gateway: Option<String> = conn
+                    .query_row(
+                        "SELECT gateway_refund_id FROM refunds WHERE id = ?1",
+                        [e.payload["refund_id"].as_str()],
+                        |r| r.get(0),
+                    )
+                    .unwrap();
+                assert!(gateway.is_some(), "a card refund has the gateway's refund id");
+                assert_eq!(e.payload["gateway_refund_id"], json!(gateway));
+            }
+            _ => {}
+        }
+    }
+}
+
 fn tables(api: &Api, names: &[&str]) -> Vec<(String, Vec<String>)> {
     support::dump(&api.lock_conn()).into_iter().filter(|(t, _)| names.contains(&t.as_str())).collect()
 }
@@ -243,6 +280,7 @@ fn a_card_payment_is_charged_once_and_recorded() {
     assert_eq!(data["payment"]["reference"], charges[0].id.as_str(), "the gateway's charge id is the reference");
     assert_eq!(charges[0].amount, *total);
     assert_eq!(count(&t.s.api, "SELECT count(*) FROM outbox WHERE type = 'PaymentCaptured'"), 1);
+    card_events_fit_their_types(&t.s.api);
 
     // The same key again: the first result, and the gateway is not asked.
     let before = t.double.requests();
@@ -356,6 +394,7 @@ fn worked_example_3_charged_then_recording_fails_is_refunded_exactly_once() {
     assert_eq!(tables(&t.s.api, &["invoices", "payments", "refunds"]), before, "the invoice is unchanged");
     assert_eq!(count(&t.s.api, "SELECT count(*) FROM outbox WHERE type = 'PaymentCompensated'"), 1);
     assert_eq!(count(&t.s.api, "SELECT count(*) FROM outbox WHERE type = 'PaymentCaptured'"), 0);
+    card_events_fit_their_types(&t.s.api);
 
     // The managers are alerted; the front desk cannot see manager alerts.
     let alerts = t.s.ok(&t.manager, "alerts.list", json!({}));
@@ -501,6 +540,7 @@ fn card_refunds_go_through_the_gateway_once() {
     assert_eq!(t.double.refunds().len(), 1);
     assert!(refund("r-3").is_success(), "a new refund goes through");
     assert_eq!(t.double.charges()[0].refunded_amount, 2000);
+    card_events_fit_their_types(&t.s.api);
     settled(&t);
 }
 
@@ -704,6 +744,7 @@ fn a_refund_killed_after_the_gateway_refunded_is_recorded_once_when_settled() {
     );
     assert_eq!(t.double.refunds().len(), 1);
     assert_eq!(count(&api, "SELECT count(*) FROM outbox WHERE type = 'PaymentRefunded'"), 1);
+    card_events_fit_their_types(&api);
     settled(&t);
 }
 

@@ -13,9 +13,9 @@ use crate::clock::{rfc3339, Stamp};
 use crate::ctx::Ctx;
 use crate::customers::{self, Customer, CustomerFields};
 use crate::error::{Error, Result};
+use crate::events::{self, kind};
 use crate::failpoints;
 use crate::orchestration::{self, Run, Step};
-use crate::outbox::{self, NewEvent};
 use crate::validate::{check_email, check_phone_shape, Validate, Violations, MAX_NAME, MAX_TEXT};
 use crate::vehicles::{self, NewVehicle, Vehicle};
 
@@ -351,20 +351,25 @@ fn book_tx(tx: &Transaction, stamp: &Stamp, input: &BookInput, prepared: &Prepar
 
     run.step(STEPS[5], || {
         failpoints::check(STEPS[5])?;
-        outbox::append_tx(
+        events::append_tx(
             tx,
             stamp,
-            NewEvent {
-                event_type: "AppointmentBooked",
-                schema_version: 1,
-                aggregate_type: "appointment",
-                aggregate_id: &appointment.id,
-                payload: json!({
-                    "appointment_id": appointment.id, "customer_id": customer.id, "vehicle_id": vehicle.id,
-                    "service_type": st.code, "bay_id": bay.id, "scheduled_date": appointment.scheduled_date,
-                    "scheduled_time": appointment.scheduled_time, "starts_at": appointment.starts_at,
-                    "ends_at": appointment.ends_at, "vehicle_owner_mismatch": mismatch,
-                }),
+            kind::AppointmentBooked,
+            &appointment.id,
+            &events::AppointmentBooked {
+                appointment_id: appointment.id.clone(),
+                customer_id: customer.id.clone(),
+                vehicle_id: vehicle.id.clone(),
+                service_type: st.code.clone(),
+                service_type_id: st.id.clone(),
+                bay_id: bay.id.clone(),
+                scheduled_date: appointment.scheduled_date.clone(),
+                scheduled_time: appointment.scheduled_time.clone(),
+                duration_minutes: appointment.duration_minutes,
+                starts_at: appointment.starts_at.clone(),
+                ends_at: appointment.ends_at.clone(),
+                notes: appointment.notes.clone(),
+                vehicle_owner_mismatch: mismatch,
             },
         )?;
         Ok(())

@@ -8,10 +8,10 @@ use serde_json::json;
 use super::{get, set_status_tx, Appointment, AppointmentAction, Status};
 use crate::ctx::Ctx;
 use crate::error::{Error, Result};
+use crate::events::{self, kind};
 use crate::failpoints;
 use crate::job_cards::{self, JobCard, NewJobCard, NewLine};
 use crate::orchestration::{self, Step};
-use crate::outbox::{self, NewEvent};
 
 pub const STEPS: [&str; 4] = ["appointment", "job_card", "canned_lines", "commit"];
 
@@ -78,16 +78,23 @@ pub fn check_in_cmd(ctx: &mut Ctx, input: AppointmentAction) -> Result<CheckedIn
                         },
                     )?;
                 }
-                crate::audit::record_tx(tx, stamp, "appointments.check_in", "appointment", Some(&a.id), json!({ "job_card_id": card.id }))?;
-                outbox::append_tx(
+                crate::audit::record_tx(
                     tx,
                     stamp,
-                    NewEvent {
-                        event_type: "AppointmentCheckedIn",
-                        schema_version: 1,
-                        aggregate_type: "appointment",
-                        aggregate_id: &a.id,
-                        payload: json!({ "appointment_id": a.id, "job_card_id": card.id, "customer_id": a.customer_id }),
+                    "appointments.check_in",
+                    "appointment",
+                    Some(&a.id),
+                    json!({ "job_card_id": card.id }),
+                )?;
+                events::append_tx(
+                    tx,
+                    stamp,
+                    kind::AppointmentCheckedIn,
+                    &a.id,
+                    &events::AppointmentCheckedIn {
+                        appointment_id: a.id.clone(),
+                        job_card_id: card.id.clone(),
+                        customer_id: a.customer_id.clone(),
                     },
                 )?;
                 Ok(())

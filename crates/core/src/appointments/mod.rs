@@ -16,7 +16,7 @@ use crate::audit;
 use crate::clock::{rfc3339, Stamp};
 use crate::ctx::Ctx;
 use crate::error::{Error, Result};
-use crate::outbox::{self, NewEvent};
+use crate::events::{self, kind, Kind};
 use crate::settings::{self, ServiceType};
 use crate::validate::{parse_hhmm, Validate, Violations, MAX_TEXT};
 use rules::{FreeStart, Slot};
@@ -320,7 +320,12 @@ impl Validate for AppointmentAction {
     }
 }
 
-fn transition(ctx: &mut Ctx, input: &AppointmentAction, to: Status, event: &'static str) -> Result<Appointment> {
+fn transition(
+    ctx: &mut Ctx,
+    input: &AppointmentAction,
+    to: Status,
+    event: Kind<events::AppointmentStatusChanged>,
+) -> Result<Appointment> {
     ctx.write(|tx, stamp| {
         let a = get(tx, &input.appointment_id)?;
         set_status_tx(tx, stamp, &a, to)?;
@@ -330,15 +335,15 @@ fn transition(ctx: &mut Ctx, input: &AppointmentAction, to: Status, event: &'sta
             _ => "appointments.update",
         };
         audit::record_tx(tx, stamp, action, "appointment", Some(&a.id), json!({}))?;
-        outbox::append_tx(
+        events::append_tx(
             tx,
             stamp,
-            NewEvent {
-                event_type: event,
-                schema_version: 1,
-                aggregate_type: "appointment",
-                aggregate_id: &a.id,
-                payload: json!({ "appointment_id": a.id, "customer_id": a.customer_id, "reason": input.reason.trim() }),
+            event,
+            &a.id,
+            &events::AppointmentStatusChanged {
+                appointment_id: a.id.clone(),
+                customer_id: a.customer_id.clone(),
+                reason: input.reason.trim().into(),
             },
         )?;
         get(tx, &a.id)
@@ -346,11 +351,11 @@ fn transition(ctx: &mut Ctx, input: &AppointmentAction, to: Status, event: &'sta
 }
 
 pub fn confirm_cmd(ctx: &mut Ctx, input: AppointmentAction) -> Result<Appointment> {
-    transition(ctx, &input, Status::Confirmed, "AppointmentConfirmed")
+    transition(ctx, &input, Status::Confirmed, kind::AppointmentConfirmed)
 }
 
 pub fn cancel_cmd(ctx: &mut Ctx, input: AppointmentAction) -> Result<Appointment> {
-    transition(ctx, &input, Status::Cancelled, "AppointmentCancelled")
+    transition(ctx, &input, Status::Cancelled, kind::AppointmentCancelled)
 }
 
 #[derive(Debug, Default, Deserialize, ts_rs::TS)]

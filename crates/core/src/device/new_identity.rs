@@ -12,7 +12,7 @@ use crate::audit;
 use crate::clock::Stamp;
 use crate::ctx::Ctx;
 use crate::error::{Error, Result};
-use crate::outbox::{self, NewEvent};
+use crate::events;
 use crate::validate::{Validate, Violations};
 
 #[derive(Debug, Deserialize, ts_rs::TS)]
@@ -119,20 +119,16 @@ pub fn new_identity_tx(
     .execute(params![new_id, letter, stamp.at()])?;
     record_host_tx(tx, host)?;
     // Number 1 of the new device: the link to the old one.
-    let link = outbox::append_tx(
+    let link = events::append_tx(
         tx,
         stamp,
-        NewEvent {
-            event_type: "DeviceIdentityChanged",
-            schema_version: 1,
-            aggregate_type: "device",
-            aggregate_id: new_id,
-            payload: json!({
-                "previous_device_id": old_id,
-                "previous_series_letter": old_letter,
-                "series_letter": letter,
-                "reason": reason,
-            }),
+        events::kind::DeviceIdentityChanged,
+        new_id,
+        &events::DeviceIdentityChanged {
+            previous_device_id: old_id.clone(),
+            previous_series_letter: old_letter.clone(),
+            series_letter: letter.to_string(),
+            reason: reason.to_string(),
         },
     )?;
     // The events not yet at the cloud, in their order, numbered 2.. under the

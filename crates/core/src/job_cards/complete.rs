@@ -13,11 +13,11 @@ use super::{ensure_may_work_on, get, wrong_status, JobCard, Status};
 use crate::clock::Stamp;
 use crate::ctx::{Actor, Ctx};
 use crate::error::{Error, Result};
+use crate::events::{self, kind};
 use crate::failpoints;
 use crate::inventory::{self, Change, Movement, Reference};
 use crate::invoices::{self, Invoice, NewInvoice};
 use crate::orchestration::{self, Run, Step};
-use crate::outbox::{self, NewEvent};
 use crate::totals::{self, LineInput};
 use crate::validate::{Validate, Violations, MAX_TEXT};
 use crate::vehicles::ServiceRecord;
@@ -251,36 +251,56 @@ fn complete_tx(
 
     run.step(STEPS[5], || {
         failpoints::check(STEPS[5])?;
-        outbox::append_tx(
+        events::append_tx(
             tx,
             stamp,
-            NewEvent {
-                event_type: "JobCardCompleted",
-                schema_version: 1,
-                aggregate_type: "job_card",
-                aggregate_id: &card.id,
-                payload: json!({
-                    "job_card_id": card.id, "number": card.number, "customer_id": card.customer_id,
-                    "vehicle_id": card.vehicle_id, "technician_id": card.technician_id,
-                    "subtotal": totals.subtotal, "tax_total": totals.tax_total, "total": totals.total,
-                    "invoice_id": invoice.as_ref().map(|i| &i.id), "service_record_id": record.id,
-                }),
+            kind::JobCardCompleted,
+            &card.id,
+            &events::JobCardCompleted {
+                job_card_id: card.id.clone(),
+                number: card.number.clone(),
+                customer_id: card.customer_id.clone(),
+                vehicle_id: card.vehicle_id.clone(),
+                technician_id: card.technician_id.clone(),
+                subtotal: totals.subtotal,
+                discount: totals.discount,
+                tax_total: totals.tax_total,
+                total: totals.total,
+                invoice_id: invoice.as_ref().map(|i| i.id.clone()),
+                service_record_id: record.id.clone(),
+                service_record: events::ServiceRecord {
+                    date: record.date.clone(),
+                    odometer: record.odometer,
+                    summary: record.summary.clone(),
+                    parts_used: serde_json::from_value(record.parts_used.clone())?,
+                },
             },
         )?;
         if let Some(inv) = &invoice {
-            outbox::append_tx(
+            events::append_tx(
                 tx,
                 stamp,
-                NewEvent {
-                    event_type: "InvoiceGenerated",
-                    schema_version: 1,
-                    aggregate_type: "invoice",
-                    aggregate_id: &inv.id,
-                    payload: json!({
-                        "invoice_id": inv.id, "number": inv.number, "job_card_id": card.id,
-                        "customer_id": inv.customer_id, "total": inv.total, "currency": inv.currency,
-                        "due_date": inv.due_date,
-                    }),
+                kind::InvoiceGenerated,
+                &inv.id,
+                &events::InvoiceGenerated {
+                    invoice_id: inv.id.clone(),
+                    number: inv.number.clone(),
+                    job_card_id: card.id.clone(),
+                    customer_id: inv.customer_id.clone(),
+                    vehicle_id: inv.vehicle_id.clone(),
+                    currency: inv.currency.clone(),
+                    lines: serde_json::from_value(inv.lines.clone())?,
+                    subtotal: inv.subtotal,
+                    discount: inv.discount,
+                    tax_summary: serde_json::from_value(inv.tax_summary.clone())?,
+                    tax_total: inv.tax_total,
+                    total: inv.total,
+                    amount_paid: inv.amount_paid,
+                    balance_due: inv.balance_due,
+                    status: inv.status.clone(),
+                    issued_at: inv.issued_at.clone(),
+                    due_date: inv.due_date.clone(),
+                    notes: inv.notes.clone(),
                 },
             )?;
         }

@@ -13,8 +13,8 @@ use crate::audit;
 use crate::clock::Stamp;
 use crate::ctx::{Actor, Ctx};
 use crate::error::{Error, Result};
+use crate::events::{self, kind};
 use crate::money::format_quantity;
-use crate::outbox::{self, NewEvent};
 use crate::roles::Role;
 use crate::validate::{Validate, Violations, MAX_NAME, MAX_TEXT};
 
@@ -247,19 +247,24 @@ pub fn create_tx(
         stamp.at()
     ])?;
     audit::record_tx(tx, stamp, "job_cards.create", "job_card", Some(&id), json!({ "number": number }))?;
-    outbox::append_tx(
+    let card = get(tx, &id)?;
+    events::append_tx(
         tx,
         stamp,
-        NewEvent {
-            event_type: "JobCardCreated",
-            schema_version: 1,
-            aggregate_type: "job_card",
-            aggregate_id: &id,
-            payload: json!({ "job_card_id": id, "number": number, "customer_id": n.customer_id,
-                             "vehicle_id": n.vehicle_id, "appointment_id": appointment_id }),
+        kind::JobCardCreated,
+        &id,
+        &events::JobCardCreated {
+            job_card_id: id.clone(),
+            number,
+            customer_id: card.customer_id.clone(),
+            vehicle_id: card.vehicle_id.clone(),
+            appointment_id: card.appointment_id.clone(),
+            technician_id: card.technician_id.clone(),
+            complaint: card.complaint.clone(),
+            odometer_in: card.odometer_in,
         },
     )?;
-    get(tx, &id)
+    Ok(card)
 }
 
 /// The current year in the branch's time zone (numbers restart each year).
@@ -383,7 +388,26 @@ pub fn add_line_tx(tx: &Transaction, stamp: &Stamp, card: &JobCard, l: &NewLine)
         stamp.at()
     ])?;
     tx.prepare_cached("UPDATE job_cards SET updated_at = ?2 WHERE id = ?1")?.execute(params![card.id, stamp.at()])?;
-    lines(tx, &card.id)?.into_iter().find(|x| x.id == id).ok_or_else(|| Error::Internal("line vanished".into()))
+    let line =
+        lines(tx, &card.id)?.into_iter().find(|x| x.id == id).ok_or_else(|| Error::Internal("line vanished".into()))?;
+    events::append_tx(
+        tx,
+        stamp,
+        kind::JobCardLineAdded,
+        &card.id,
+        &events::JobCardLineAdded {
+            job_card_id: card.id.clone(),
+            line_id: line.id.clone(),
+            position: line.position,
+            kind: line.kind.clone(),
+            description: line.description.clone(),
+            item_id: line.item_id.clone(),
+            quantity: line.quantity,
+            unit_price: line.unit_price,
+            tax_rate_bp: line.tax_rate_bp,
+        },
+    )?;
+    Ok(line)
 }
 
 /// Refuses a line whose amount, or the card's total with it, would be more
@@ -467,6 +491,13 @@ pub fn remove_line_cmd(ctx: &mut Ctx, input: RemoveLine) -> Result<JobCard> {
             Some(&card.id),
             json!({ "line_id": input.line_id }),
         )?;
+        events::append_tx(
+            tx,
+            stamp,
+            kind::JobCardLineRemoved,
+            &card.id,
+            &events::JobCardLineRemoved { job_card_id: card.id.clone(), line_id: input.line_id.clone() },
+        )?;
         get(tx, &card.id)
     })
 }
@@ -539,19 +570,22 @@ pub fn start_cmd(ctx: &mut Ctx, input: StartInput) -> Result<JobCard> {
             Some(&card.id),
             json!({ "technician_id": technician_id }),
         )?;
-        outbox::append_tx(
+        let after = get(tx, &card.id)?;
+        events::append_tx(
             tx,
             stamp,
-            NewEvent {
-                event_type: "JobCardStarted",
-                schema_version: 1,
-                aggregate_type: "job_card",
-                aggregate_id: &card.id,
-                payload: json!({ "job_card_id": card.id, "number": card.number, "technician_id": technician_id,
-                                 "odometer": input.odometer }),
+            kind::JobCardStarted,
+            &card.id,
+            &events::JobCardStarted {
+                job_card_id: card.id.clone(),
+                number: card.number.clone(),
+                technician_id,
+                odometer: input.odometer,
+                odometer_in: after.odometer_in,
+                findings: after.findings.clone(),
             },
         )?;
-        get(tx, &card.id)
+        Ok(after)
     })
 }
 
@@ -583,15 +617,15 @@ pub fn cancel_cmd(ctx: &mut Ctx, input: CancelInput) -> Result<JobCard> {
             params![card.id, stamp.at()],
         )?;
         audit::record_tx(tx, stamp, "job_cards.cancel", "job_card", Some(&card.id), json!({}))?;
-        outbox::append_tx(
+        events::append_tx(
             tx,
             stamp,
-            NewEvent {
-                event_type: "JobCardCancelled",
-                schema_version: 1,
-                aggregate_type: "job_card",
-                aggregate_id: &card.id,
-                payload: json!({ "job_card_id": card.id, "number": card.number, "reason": input.reason.trim() }),
+            kind::JobCardCancelled,
+            &card.id,
+            &events::JobCardCancelled {
+                job_card_id: card.id.clone(),
+                number: card.number.clone(),
+                reason: input.reason.trim().into(),
             },
         )?;
         get(tx, &card.id)

@@ -11,7 +11,7 @@ use super::{ensure_may_work_on, get, wrong_status, JobCard, Status};
 use crate::audit;
 use crate::ctx::Ctx;
 use crate::error::Result;
-use crate::outbox::{self, NewEvent};
+use crate::events::{self, kind};
 use crate::validate::{Validate, Violations, MAX_TEXT};
 
 #[derive(Debug, Deserialize, ts_rs::TS)]
@@ -76,18 +76,17 @@ pub fn update_cmd(ctx: &mut Ctx, input: UpdateInput) -> Result<JobCard> {
         )?;
         let fields: Vec<&str> = changed.keys().map(String::as_str).collect();
         audit::record_tx(tx, stamp, "job_cards.update", "job_card", Some(&card.id), json!({ "fields": fields }))?;
-        let mut payload = changed.clone();
-        payload.insert("job_card_id".into(), json!(card.id));
-        payload.insert("number".into(), json!(card.number));
-        outbox::append_tx(
+        events::append_tx(
             tx,
             stamp,
-            NewEvent {
-                event_type: "JobCardUpdated",
-                schema_version: 1,
-                aggregate_type: "job_card",
-                aggregate_id: &card.id,
-                payload: Value::Object(payload),
+            kind::JobCardUpdated,
+            &card.id,
+            &events::JobCardUpdated {
+                job_card_id: card.id.clone(),
+                number: card.number.clone(),
+                odometer_in: changed.get("odometer_in").and_then(Value::as_i64),
+                complaint: changed.get("complaint").and_then(Value::as_str).map(str::to_string),
+                findings: changed.get("findings").and_then(Value::as_str).map(str::to_string),
             },
         )?;
         get(tx, &card.id)

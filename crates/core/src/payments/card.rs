@@ -32,11 +32,11 @@ use crate::audit;
 use crate::clock::Stamp;
 use crate::ctx::Ctx;
 use crate::error::{Error, Result};
+use crate::events::{self, kind};
 use crate::failpoints;
 use crate::gateway::{Charge, ChargeRequest, ChargeStatus, GatewayError, PaymentGateway, RefundRequest};
 use crate::invoices;
 use crate::money::format_minor;
-use crate::outbox::{self, NewEvent};
 
 /// One card payment attempt: the saga's durable state.
 #[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
@@ -569,17 +569,20 @@ fn compensate(
             Some(&a.invoice_id),
             json!({ "attempt_id": a.id, "charge_id": charge.id, "refund_id": refund.id, "amount": a.amount, "reason": code }),
         )?;
-        outbox::append_tx(
+        events::append_tx(
             tx,
             stamp,
-            NewEvent {
-                event_type: "PaymentCompensated",
-                schema_version: 1,
-                aggregate_type: "invoice",
-                aggregate_id: &a.invoice_id,
-                payload: json!({ "attempt_id": a.id, "invoice_id": a.invoice_id, "amount": a.amount,
-                                 "currency": a.currency, "charge_id": charge.id, "refund_id": refund.id,
-                                 "reason_code": code, "reason": reason }),
+            kind::PaymentCompensated,
+            &a.invoice_id,
+            &events::PaymentCompensated {
+                attempt_id: a.id.clone(),
+                invoice_id: a.invoice_id.clone(),
+                amount: a.amount,
+                currency: a.currency.clone(),
+                charge_id: charge.id.clone(),
+                refund_id: refund.id.clone(),
+                reason_code: code.to_string(),
+                reason: reason.to_string(),
             },
         )?;
         alerts::raise_tx(

@@ -16,8 +16,8 @@ use crate::audit;
 use crate::clock::Stamp;
 use crate::ctx::Ctx;
 use crate::error::{Error, Result};
+use crate::events::{self, kind};
 use crate::invoices::{self, Invoice};
-use crate::outbox::{self, NewEvent};
 use crate::validate::{Validate, Violations, MAX_NAME, MAX_TEXT};
 
 #[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
@@ -159,16 +159,20 @@ pub fn process_tx(tx: &Transaction, stamp: &Stamp, p: &PaymentInput) -> Result<P
         Some(&invoice.id),
         json!({ "payment_id": id, "amount": p.amount, "method": p.method }),
     )?;
-    outbox::append_tx(
+    events::append_tx(
         tx,
         stamp,
-        NewEvent {
-            event_type: "PaymentCaptured",
-            schema_version: 1,
-            aggregate_type: "invoice",
-            aggregate_id: &invoice.id,
-            payload: json!({ "payment_id": id, "invoice_id": invoice.id, "amount": p.amount, "method": p.method,
-                             "amount_paid": invoice.amount_paid, "balance_due": invoice.balance_due, "status": invoice.status }),
+        kind::PaymentCaptured,
+        &invoice.id,
+        &events::PaymentCaptured {
+            payment_id: id.clone(),
+            invoice_id: invoice.id.clone(),
+            amount: p.amount,
+            method: p.method.clone(),
+            reference: p.reference.trim().into(),
+            amount_paid: invoice.amount_paid,
+            balance_due: invoice.balance_due,
+            status: invoice.status.clone(),
         },
     )?;
     Ok(Paid { payment: get(tx, &id)?, invoice, replayed: false })
@@ -331,16 +335,21 @@ fn record_refund_tx(
         Some(&invoice.id),
         json!({ "payment_id": payment.id, "amount": amount }),
     )?;
-    outbox::append_tx(
+    events::append_tx(
         tx,
         stamp,
-        NewEvent {
-            event_type: "PaymentRefunded",
-            schema_version: 1,
-            aggregate_type: "invoice",
-            aggregate_id: &invoice.id,
-            payload: json!({ "refund_id": id, "payment_id": payment.id, "invoice_id": invoice.id, "amount": amount,
-                             "amount_paid": invoice.amount_paid, "balance_due": invoice.balance_due }),
+        kind::PaymentRefunded,
+        &invoice.id,
+        &events::PaymentRefunded {
+            refund_id: id.clone(),
+            payment_id: payment.id.clone(),
+            invoice_id: invoice.id.clone(),
+            amount,
+            reason: reason.trim().into(),
+            gateway_refund_id: gateway_refund_id.map(str::to_string),
+            amount_paid: invoice.amount_paid,
+            balance_due: invoice.balance_due,
+            status: invoice.status.clone(),
         },
     )?;
     Ok(Refunded { refund_id: id, amount, payment: get(tx, &payment.id)?, invoice, replayed: false })
@@ -429,18 +438,20 @@ pub fn void_cmd(ctx: &mut Ctx, input: VoidInput) -> Result<Invoice> {
         tx.prepare_cached("UPDATE invoices SET status = 'void', balance_due = total - amount_paid, notes = trim(notes || ' ' || ?2) WHERE id = ?1")?
             .execute(params![invoice.id, format!("[void: {}]", input.reason.trim())])?;
         audit::record_tx(tx, stamp, "invoices.void", "invoice", Some(&invoice.id), json!({ "number": invoice.number }))?;
-        outbox::append_tx(
+        let after = invoices::get(tx, &invoice.id)?;
+        events::append_tx(
             tx,
             stamp,
-            NewEvent {
-                event_type: "InvoiceVoided",
-                schema_version: 1,
-                aggregate_type: "invoice",
-                aggregate_id: &invoice.id,
-                payload: json!({ "invoice_id": invoice.id, "number": invoice.number, "reason": input.reason.trim() }),
+            kind::InvoiceVoided,
+            &invoice.id,
+            &events::InvoiceVoided {
+                invoice_id: invoice.id.clone(),
+                number: invoice.number.clone(),
+                reason: input.reason.trim().into(),
+                notes: after.notes.clone(),
             },
         )?;
-        invoices::get(tx, &invoice.id)
+        Ok(after)
     })
 }
 
