@@ -120,8 +120,8 @@ macro_rules! registry {
 registry! {
     /// The device was set up (`setup.init`): its id, company, branch and series letter.
     DeviceRegistered => Device, "device", 1;
-    /// This database became a new device (`device.new_identity`): number 1 of the new id, linking it to the old one.
-    DeviceIdentityChanged => DeviceIdentityChange, "device", 1;
+    /// The database became a new device (`device.new_identity`): number 1 of the new device, linking it to the one it was.
+    DeviceIdentityChanged => DeviceIdentityChanged, "device", 1;
     /// The branch was created at set-up (`setup.init`): all its settings.
     BranchCreated => BranchSettings, "branch", 1;
     /// The branch's settings changed (`settings.update`): all of them, as they are after the write.
@@ -195,15 +195,17 @@ pub struct Device {
     pub series_letter: String,
 }
 
-/// A copied or restored database took a new identity (docs/SYNC.md section
-/// 6): the envelope carries the new device id; the old one is here.
+/// A database's new identity (docs/SYNC.md section 6): the envelope's
+/// `device_id` is the new device; the events it had not yet sent follow it,
+/// renumbered under the new id.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct DeviceIdentityChange {
+pub struct DeviceIdentityChanged {
+    /// The device id this database had before.
     pub previous_device_id: String,
     pub previous_series_letter: String,
-    /// The new letter of every number series.
+    /// The new device's letter in every number series.
     pub series_letter: String,
-    /// Why: `moved`, `restored`, `conflict`, or `owner` (by choice).
+    /// Why: `moved`, `restored`, `conflict` (the state it left), or `owner`.
     pub reason: String,
 }
 

@@ -124,7 +124,7 @@ pub fn new_identity_tx(
         stamp,
         events::kind::DeviceIdentityChanged,
         new_id,
-        &events::DeviceIdentityChange {
+        &events::DeviceIdentityChanged {
             previous_device_id: old_id.clone(),
             previous_series_letter: old_letter.clone(),
             series_letter: letter.to_string(),

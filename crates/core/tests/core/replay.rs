@@ -69,10 +69,10 @@ const SPECS: &[Spec] = &[
         ],
         local: &[
             ("next_event_seq", "the outbox counter itself: the envelopes' device_seq"),
-            ("host_fingerprint", "which computer this file belongs to: a local check (docs/SYNC.md section 6)"),
-            ("identity_state", "this file's own doubt about its identity; a new identity is DeviceIdentityChanged"),
-            ("identity_note", "why the state is what it is, for this device's owner"),
-            ("identity_changed_at", "when the state last changed, on this device"),
+            ("host_fingerprint", "which computer this file belongs to (docs/SYNC.md section 6)"),
+            ("identity_state", "whether this file may speak as the device: a local check"),
+            ("identity_note", "what put the identity in doubt"),
+            ("identity_changed_at", "when the identity state last changed"),
         ],
     },
     Spec {
@@ -413,11 +413,8 @@ const LOCAL_TABLES: &[(&str, &str)] = &[
         "the card saga's state on this device; its outcomes are PaymentCaptured or PaymentCompensated",
     ),
     ("refund_attempts", "the card refund saga's state on this device; its outcome is PaymentRefunded"),
-    (
-        "sync_state",
-        "how this device's sync stands (endpoint, last success, backoff, halt): about the sync, not the business",
-    ),
-    ("device_identities", "this file's earlier identities; each change is also a DeviceIdentityChanged event"),
+    ("device_identities", "this file's earlier identities; each change is a DeviceIdentityChanged event"),
+    ("sync_state", "where this device's sync with the cloud stands"),
 ];
 
 // ---- the projection: built from events only ------------------------------------------
@@ -555,14 +552,13 @@ impl Projection {
                 );
             }
             "DeviceIdentityChanged" => {
-                // The same database under a new id and letter (the envelope's device_id).
-                let c: ev::DeviceIdentityChange = payload(e);
+                let d: ev::DeviceIdentityChanged = payload(e);
                 let mut row = self
                     .table("device")
-                    .remove(&c.previous_device_id)
-                    .unwrap_or_else(|| panic!("a new identity for device {}, never registered", c.previous_device_id));
+                    .remove(&d.previous_device_id)
+                    .unwrap_or_else(|| panic!("a new identity of device {}, never registered", d.previous_device_id));
                 row.insert("id".into(), json!(e.device_id));
-                row.insert("series_letter".into(), json!(c.series_letter));
+                row.insert("series_letter".into(), json!(d.series_letter));
                 self.table("device").insert(e.device_id.clone(), row);
             }
             "BranchCreated" => self.branch_settings(e, true),
@@ -1196,12 +1192,11 @@ fn workload(d: &Device) {
     d.ok(&manager, "payments.refund", json!({ "payment_id": paid["payment"]["id"], "idempotency_key": "replay-r2" }));
     d.ok(&manager, "invoices.void", json!({ "invoice_id": inv5["id"], "reason": "Raised in error" }));
 
+    // The database becomes a new device (docs/SYNC.md section 6): later events carry the new id.
+    d.ok(&owner, "device.new_identity", json!({ "series_letter": "R" }));
+
     // Someone leaves.
     d.ok(&owner, "staff.update", json!({ "id": tech2_id, "active": false }));
-
-    // The database becomes a new device (docs/SYNC.md section 6): nothing was
-    // at the cloud yet, so every event above moves to the new id behind it.
-    d.ok(&owner, "device.new_identity", json!({ "series_letter": "B" }));
 }
 
 #[test]
@@ -1220,18 +1215,11 @@ fn a_devices_records_are_rebuilt_from_its_events_alone() {
     // The events, in device order: every one registered, its payload its type's.
     let events: Vec<EventEnvelope> =
         pitlane_core::outbox::list(&conn, 0, i64::MAX).unwrap().into_iter().map(|(_, e)| e).collect();
-    let mut per_device: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
-    for e in &events {
-        per_device.entry(e.device_id.as_str()).or_default().push(e.device_seq);
-    }
-    for (device, seqs) in per_device.iter_mut() {
-        seqs.sort_unstable();
-        assert_eq!(
-            *seqs,
-            (1..=seqs.len() as i64).collect::<Vec<_>>(),
-            "{device}: device_seq runs 1, 2, 3 … without gaps"
-        );
-    }
+    // After `device.new_identity` every pending event is the new device's, numbered behind its
+    // DeviceIdentityChanged (number 1, written last): compare the numbers as a set.
+    let mut seqs: Vec<i64> = events.iter().map(|e| e.device_seq).collect();
+    seqs.sort_unstable();
+    assert_eq!(seqs, (1..=events.len() as i64).collect::<Vec<_>>(), "device_seq runs 1, 2, 3 … without gaps");
     let mut seen = std::collections::BTreeSet::new();
     for e in &events {
         let t = ev::registered(&e.event_type)
