@@ -19,7 +19,8 @@
 #   BENCH_RUNS=5 BENCH_KEYS=200 BENCH_CUSTOMERS=1000000
 #   PITLANE_CARGO_LOCK=/tmp/lock: cargo runs under `flock` on that file.
 #   BENCH_BIN=DIR: no builds; the binaries pitlane-app, pitlane, pitlane-bench
-#   and minimal-tauri from DIR (e.g. kept from an earlier run).
+#   and minimal-tauri from DIR (e.g. kept from an earlier run; `typeahead`
+#   needs only pitlane and pitlane-bench).
 # Needs what scripts/setup.sh installs (Tauri's build packages, Xvfb,
 # chromium, node_modules) and python3.
 set -euo pipefail
@@ -53,8 +54,22 @@ began=$(date +%s)
 npm run --silent build >"$work/ui-build.log" 2>&1 || { cat "$work/ui-build.log" >&2; exit 1; }
 
 if [ -n "${BENCH_BIN:-}" ]; then
-  cp "$BENCH_BIN"/{pitlane-app,pitlane,pitlane-bench,minimal-tauri} "$bin/"
+  if [ "$which" = typeahead ]; then
+    cp "$BENCH_BIN"/{pitlane,pitlane-bench} "$bin/"
+  else
+    cp "$BENCH_BIN"/{pitlane-app,pitlane,pitlane-bench,minimal-tauri} "$bin/"
+  fi
   echo "using the binaries in $BENCH_BIN (not built)"
+elif [ "$which" = typeahead ]; then
+  # The type-ahead needs browser mode and the filler only: no app builds.
+  echo "building (release: the pitlane CLI and pitlane-bench)..."
+  t=$(date +%s)
+  "${LOCK[@]}" bash -c '
+    set -e
+    cargo build --quiet --locked --release -p pitlane-cli -p pitlane-bench
+    cp "$CARGO_TARGET_DIR/release/pitlane" "$CARGO_TARGET_DIR/release/pitlane-bench" "$1/"
+  ' _ "$bin"
+  echo "  built in $(($(date +%s) - t)) s (waiting for the cargo lock included)"
 else
 # The baseline app: the smallest Tauri 2 app, built like ours.
 minimal="$work/minimal"

@@ -7,11 +7,18 @@
 // is not measured here.)
 //
 // Key to screen, measured in the page: from the keydown event's timeStamp to
-// the first requestAnimationFrame callback after the DOM change that shows
-// that keystroke's answer (the list replaced and the spinner gone: the frame
-// that paints it). Keys are typed one at a time, each after the previous
-// answer is on screen, realistic prefixes of names, phones, emails and plates
-// of customers that exist, char by char.
+// the frame that paints that keystroke's answer. The answer is in the DOM
+// when the list is replaced and the search's spinner element is gone (it is
+// in the DOM from the key to the answer; CSS shows it only after 250 ms); the
+// frame that paints it begins at the next requestAnimationFrame callback, and
+// its main-thread work (style, layout, paint) is done when a message posted
+// from that callback runs. The goal is judged on the latter: the time until
+// that frame is rendered, the nearest to what the user sees that the page can
+// time. Every painted list is checked against the HTTP answer to the same
+// query (the same customers in the same order), so a fast frame that shows an
+// old or partial list would be caught. Keys are typed one at a time, each
+// after the previous answer is on screen, realistic prefixes of names,
+// phones, emails and plates of customers that exist, char by char.
 //
 // The baseline, in the same run: the same queries posted to
 // /api/customers.search over HTTP from this process (Node's fetch, keep-alive),
@@ -79,10 +86,13 @@ async function post(command, input) {
   if (!env.success) throw new Error(`${command}: ${JSON.stringify(env)}`);
   return env.data;
 }
+// The customers each query finds over HTTP (their emails, in order), to check the painted lists.
+const answers = new Map();
 async function timedSearch(query) {
   const t = performance.now();
   const d = await post("customers.search", { query, limit: 12 });
   const ms = performance.now() - t;
+  answers.set(query, d.customers.map((c) => c.email ?? c.name));
   return { ms, hits: d.customers.length };
 }
 
@@ -140,16 +150,23 @@ try {
       if (!a.sawSpinner) return;
       a.dom = performance.now();
       requestAnimationFrame(() => {
-        a.paint = performance.now();
-        // Where the time went, from the browser's resource timing of the request.
-        const req = performance
-          .getEntriesByType("resource")
-          .filter((e) => e.name.endsWith("/api/customers.search") && e.startTime >= a.key)
-          .at(-1);
-        a.done({
-          key: a.key, dom: a.dom, paint: a.paint, items: document.querySelectorAll(".lk-item").length,
-          sent: req ? req.startTime : NaN, answered: req ? req.responseEnd : NaN,
-        });
+        a.frame = performance.now();
+        // What that frame paints: the rows' text, checked against the HTTP answer.
+        const shown = [...document.querySelectorAll(".lk-item")].map((e) => e.textContent);
+        const after = new MessageChannel();
+        after.port1.onmessage = () => {
+          a.paint = performance.now();
+          // Where the time went, from the browser's resource timing of the request.
+          const req = performance
+            .getEntriesByType("resource")
+            .filter((e) => e.name.endsWith("/api/customers.search") && e.startTime >= a.key)
+            .at(-1);
+          a.done({
+            key: a.key, dom: a.dom, frame: a.frame, paint: a.paint, items: shown.length, shown,
+            sent: req ? req.startTime : NaN, answered: req ? req.responseEnd : NaN,
+          });
+        };
+        after.port2.postMessage(null);
       });
     }).observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
     w.__arm = () => {
@@ -181,7 +198,7 @@ try {
       const value = await box.inputValue();
       if (value !== typed) throw new Error(`the box holds "${value}", expected "${typed}"`);
       record?.({
-        query: typed, keyToScreen: r.paint - r.key, keyToDom: r.dom - r.key, items: r.items,
+        query: typed, keyToScreen: r.paint - r.key, keyToFrame: r.frame - r.key, keyToDom: r.dom - r.key, items: r.items, shown: r.shown,
         keyToSent: r.sent - r.key, request: r.answered - r.sent, answerToScreen: r.paint - r.answered,
       });
       await page.waitForTimeout(20);
@@ -239,15 +256,22 @@ try {
     if (n % 2 === 0) await viaHttp();
   }
   const k2s = ui.map((r) => r.keyToScreen);
+  const k2f = ui.map((r) => r.keyToFrame);
   const k2d = ui.map((r) => r.keyToDom);
+  // Each painted list against the HTTP answer to the same query: the same customers, in the same order.
+  const wrong = ui.filter((r) => {
+    const want = answers.get(r.query) ?? [];
+    return r.shown.length !== want.length || want.some((w, i) => !r.shown[i].includes(w));
+  });
   console.log();
   console.log(
     `type-ahead on ${CUSTOMERS.toLocaleString("en-US")} customers, browser mode, headless Chromium: ${ui.length} keystrokes ` +
       `in ${prefixes.length} prefixes (name, phone, email, plate), the booking screen's customer search (no debounce)`,
   );
   console.log(`  ${"".padEnd(44)} ${"p50".padStart(10)} ${"p95".padStart(10)}`);
-  console.log(`  ${"key -> answer painted (UI)".padEnd(44)} ${f1(pct(k2s, 0.5))} ${f1(pct(k2s, 0.95))}`);
-  console.log(`  ${"key -> answer in the DOM (UI)".padEnd(44)} ${f1(pct(k2d, 0.5))} ${f1(pct(k2d, 0.95))}`);
+  console.log(`  ${"key -> answer painted (UI: its frame rendered)".padEnd(44)} ${f1(pct(k2s, 0.5))} ${f1(pct(k2s, 0.95))}`);
+  console.log(`  ${"key -> the frame with the answer begins".padEnd(44)} ${f1(pct(k2f, 0.5))} ${f1(pct(k2f, 0.95))}`);
+  console.log(`  ${"key -> answer in the DOM".padEnd(44)} ${f1(pct(k2d, 0.5))} ${f1(pct(k2d, 0.95))}`);
   for (const [label, key] of [["  of which key -> request sent", "keyToSent"], ["  of which the request (resource timing)", "request"], ["  of which answer -> painted", "answerToScreen"]]) {
     const v = ui.map((r) => r[key]).filter((n) => !Number.isNaN(n));
     if (v.length) console.log(`  ${label.padEnd(44)} ${f1(pct(v, 0.5))} ${f1(pct(v, 0.95))}`);
@@ -258,6 +282,10 @@ try {
   console.log(`  UI adds at p95: ${added.toFixed(1)} ms over the command over HTTP   goal: <= 16 ms (one frame)`);
   console.log(`  (${(pct(k2s, 0.95) - pct(inPage, 0.95)).toFixed(1)} ms over the same request by fetch() in the page)`);
   console.log(
+    `  painted lists checked against customers.search over HTTP: ${ui.length - wrong.length} of ${ui.length} show the same customers in the same order` +
+      (wrong.length ? ` (NOT: ${wrong.slice(0, 3).map((r) => JSON.stringify(r.query)).join(", ")}…)` : ""),
+  );
+  console.log(
     `  (${(hits / http.length).toFixed(1)} customers an answer on average, at most 12; ` +
       `${(ui.reduce((s, r) => s + r.items, 0) / ui.length).toFixed(1)} rows shown; warm-up pass ${(warm / 1000).toFixed(0)} s)`,
   );
@@ -265,6 +293,7 @@ try {
     const { writeFileSync } = await import("node:fs");
     writeFileSync(process.env.BENCH_JSON, JSON.stringify({ ui, http, inPage }, null, 1));
   }
+  if (wrong.length) process.exitCode = 1;
 } finally {
   await browser.close();
 }
