@@ -202,6 +202,8 @@ try {
       });
     }).observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
     w.__arm = (box) => {
+      // The browser keeps 250 resource timings unless told: start each key with none.
+      performance.clearResourceTimings();
       const a = { box, key: null, dom: null, paint: null, sawSpinner: false };
       a.promise = new Promise((r) => (a.done = r));
       w.__ta.armed = a;
