@@ -3,76 +3,28 @@
 //! in a real Secret Service keyring (gnome-keyring on a private D-Bus) and
 //! the loopback gateway double accepting connections but never answering.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use pitlane_gateway::double::{GatewayDouble, Mode};
+use pitlane_testkit::secret_service::SecretService;
 use serde_json::{json, Value};
 
 const KEY: &str = "sk_test_cli_settle";
 
-/// A private D-Bus session with an unlocked gnome-keyring in it; both are
-/// stopped (by their own process handles) when this is dropped.
-struct Keyring {
-    address: String,
-    data: tempfile::TempDir,
-    bus: Child,
-    daemon: Child,
-}
-
-impl Keyring {
-    fn start() -> Keyring {
-        let data = tempfile::tempdir().unwrap();
-        let mut bus = Command::new("dbus-daemon")
-            .args(["--session", "--nofork", "--print-address=1"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("dbus-daemon (package dbus) runs the keyring's session bus");
-        let mut address = String::new();
-        BufReader::new(bus.stdout.take().unwrap()).read_line(&mut address).unwrap();
-        let address = address.trim().to_string();
-        let mut daemon = Command::new("gnome-keyring-daemon")
-            .args(["--foreground", "--unlock", "--components=secrets"])
-            .env("DBUS_SESSION_BUS_ADDRESS", &address)
-            .env("XDG_DATA_HOME", data.path())
-            .env("XDG_RUNTIME_DIR", data.path())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("gnome-keyring-daemon (package gnome-keyring) is the real keyring");
-        // The throwaway keyring's password, then end of input: unlocked.
-        daemon.stdin.take().unwrap().write_all(b"pw").unwrap();
-        std::thread::sleep(Duration::from_millis(500));
-        Keyring { address, data, bus, daemon }
-    }
-}
-
-impl Drop for Keyring {
-    fn drop(&mut self) {
-        for child in [&mut self.daemon, &mut self.bus] {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        let _ = self.data.path();
-    }
-}
-
 /// Runs `pitlane --db db [--user who] args…` in the keyring's session,
 /// and says how long it took.
-fn pitlane(keyring: &Keyring, db: &Path, who: Option<&str>, args: &[&str], stdin: &str) -> (Output, Duration) {
+fn pitlane(keyring: &SecretService, db: &Path, who: Option<&str>, args: &[&str], stdin: &str) -> (Output, Duration) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_pitlane"));
-    cmd.arg("--db").arg(db);
+    keyring.apply(&mut cmd).arg("--db").arg(db);
     if let Some(who) = who {
         cmd.args(["--user", who]);
     }
     cmd.args(args)
         .env("PITLANE_PIN", "1234")
         .env_remove("PITLANE_DB")
-        .env("DBUS_SESSION_BUS_ADDRESS", &keyring.address)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -93,14 +45,14 @@ fn envelope(out: &Output) -> Value {
     })
 }
 
-fn call(keyring: &Keyring, db: &Path, who: &str, command: &str, input: Value) -> (Value, Duration) {
+fn call(keyring: &SecretService, db: &Path, who: &str, command: &str, input: Value) -> (Value, Duration) {
     let (out, took) = pitlane(keyring, db, Some(who), &["call", command, &input.to_string()], "");
     (envelope(&out), took)
 }
 
 #[test]
 fn a_gateway_that_never_answers_blocks_no_command() {
-    let keyring = Keyring::start();
+    let keyring = SecretService::start().expect("a real keyring: scripts/setup.sh installs gnome-keyring and dbus");
     let double = GatewayDouble::start(KEY).expect("gateway double");
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("shop.db");

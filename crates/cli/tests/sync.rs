@@ -3,69 +3,24 @@
 //! a real PostgreSQL (crates/testkit). One drain prints the status; the
 //! watch loop keeps syncing until SIGTERM.
 
-use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use pitlane_testkit::cloud::Cloud;
 use pitlane_testkit::postgres::Postgres;
+use pitlane_testkit::secret_service::SecretService;
 use serde_json::{json, Value};
 
-/// A private D-Bus session with an unlocked gnome-keyring in it (as in
-/// settle.rs); both stopped by their own handles when dropped.
-struct Keyring {
-    address: String,
-    _data: tempfile::TempDir,
-    bus: Child,
-    daemon: Child,
-}
-
-impl Keyring {
-    fn start() -> Keyring {
-        let data = tempfile::tempdir().unwrap();
-        let mut bus = Command::new("dbus-daemon")
-            .args(["--session", "--nofork", "--print-address=1"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("dbus-daemon (package dbus) runs the keyring's session bus");
-        let mut address = String::new();
-        BufReader::new(bus.stdout.take().unwrap()).read_line(&mut address).unwrap();
-        let address = address.trim().to_string();
-        let mut daemon = Command::new("gnome-keyring-daemon")
-            .args(["--foreground", "--unlock", "--components=secrets"])
-            .env("DBUS_SESSION_BUS_ADDRESS", &address)
-            .env("XDG_DATA_HOME", data.path())
-            .env("XDG_RUNTIME_DIR", data.path())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("gnome-keyring-daemon (package gnome-keyring) is the real keyring");
-        daemon.stdin.take().unwrap().write_all(b"pw").unwrap();
-        std::thread::sleep(Duration::from_millis(500));
-        Keyring { address, _data: data, bus, daemon }
-    }
-}
-
-impl Drop for Keyring {
-    fn drop(&mut self) {
-        for child in [&mut self.daemon, &mut self.bus] {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-fn command(keyring: &Keyring, db: &Path, args: &[&str]) -> Command {
+fn command(keyring: &SecretService, db: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_pitlane"));
-    cmd.arg("--db")
+    keyring
+        .apply(&mut cmd)
+        .arg("--db")
         .arg(db)
         .args(args)
         .env("PITLANE_PIN", "4321")
         .env_remove("PITLANE_DB")
-        .env("DBUS_SESSION_BUS_ADDRESS", &keyring.address)
         .env("PITLANE_SYNC_POLL_MS", "100")
         .env("PITLANE_SYNC_BACKOFF_BASE_MS", "10")
         .stdin(Stdio::null())
@@ -74,7 +29,7 @@ fn command(keyring: &Keyring, db: &Path, args: &[&str]) -> Command {
     cmd
 }
 
-fn run(keyring: &Keyring, db: &Path, args: &[&str]) -> Output {
+fn run(keyring: &SecretService, db: &Path, args: &[&str]) -> Output {
     command(keyring, db, args).output().unwrap()
 }
 
@@ -88,7 +43,7 @@ fn envelope(out: &Output) -> Value {
     })
 }
 
-fn call(keyring: &Keyring, db: &Path, command: &str, input: Value) -> Value {
+fn call(keyring: &SecretService, db: &Path, command: &str, input: Value) -> Value {
     let out = run(keyring, db, &["--user", "o", "call", command, &input.to_string()]);
     let env = envelope(&out);
     assert_eq!(env["success"], true, "{command}: {env}");
@@ -97,7 +52,7 @@ fn call(keyring: &Keyring, db: &Path, command: &str, input: Value) -> Value {
 
 #[test]
 fn pitlane_sync_drains_to_the_cloud_with_the_token_in_the_real_keyring_and_watch_keeps_going() {
-    let keyring = Keyring::start();
+    let keyring = SecretService::start().expect("a real keyring: scripts/setup.sh installs gnome-keyring and dbus");
     let pg = Postgres::start();
     let cloud = Cloud::start(&pg.create_database("cloud"));
     let dir = tempfile::tempdir().unwrap();
