@@ -98,12 +98,7 @@ pub fn printable(conn: &Connection, invoice_id: &str, now: DateTime<Utc>) -> Res
             (None, None) if kind == "labour" => "h".into(),
             _ => String::new(),
         };
-        let quantity = text(l, "quantity_display");
-        // "1 pc", "2 pcs": the plural unit names an item's count.
-        let unit = match (quantity.as_str(), unit.as_str()) {
-            ("1", "pcs") => "pc".to_string(),
-            _ => unit,
-        };
+        let quantity = crate::wording::quantity(&text(l, "quantity_display"), &unit);
         let (order, group) = match kind.as_str() {
             "labour" => (0, "Labour"),
             "part" => (1, "Parts"),
@@ -115,7 +110,7 @@ pub fn printable(conn: &Connection, invoice_id: &str, now: DateTime<Utc>) -> Res
                 group: group.into(),
                 description: text(l, "description"),
                 sku,
-                quantity: if unit.is_empty() { quantity } else { format!("{quantity} {unit}") },
+                quantity,
                 unit_price: amount(number(l, "unit_price")),
                 tax_rate: rate(number(l, "tax_rate_bp")),
                 amount: amount(number(l, "net")),

@@ -8,6 +8,17 @@ pub fn plural(n: i64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
+/// A line's quantity with its unit, as the card and the invoice print it:
+/// "0.5 h", "4.5 L", "2 pcs", and "1 pc" (the count's unit in the singular);
+/// no unit (fees) leaves the number alone.
+pub fn quantity(display: &str, unit: &str) -> String {
+    match (display, unit) {
+        (_, "") => display.to_string(),
+        ("1", "pcs") => "1 pc".to_string(),
+        _ => format!("{display} {unit}"),
+    }
+}
+
 /// "a", "a and b", "a, b and c".
 pub fn and_list<S: AsRef<str>>(items: &[S]) -> String {
     match items {
@@ -81,6 +92,21 @@ pub fn phone(raw: &str, country: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_quantity_reads_with_its_unit() {
+        let cases = [
+            ("half an hour of labour", "0.5", "h", "0.5 h"),
+            ("litres of oil", "4.5", "L", "4.5 L"),
+            ("two parts", "2", "pcs", "2 pcs"),
+            ("one part is a piece", "1", "pcs", "1 pc"),
+            ("a fraction of a piece stays plural", "0.5", "pcs", "0.5 pcs"),
+            ("a fee has no unit", "1", "", "1"),
+        ];
+        for (scenario, display, unit, want) in cases {
+            assert_eq!(quantity(display, unit), want, "{scenario}");
+        }
+    }
 
     #[test]
     fn a_count_agrees_with_its_noun() {

@@ -57,6 +57,10 @@ pub struct Line {
     pub item_id: Option<String>,
     pub quantity: i64,
     pub quantity_display: String,
+    /// `h` for labour, the item's unit for parts (`pcs`, `L`…), empty for fees.
+    pub unit: String,
+    /// The quantity with its unit, as the invoice prints it: "0.5 h", "2 pcs", "1 pc".
+    pub quantity_text: String,
     pub unit_price: Option<i64>,
     pub tax_rate_bp: i64,
 }
@@ -127,12 +131,16 @@ pub fn get(conn: &Connection, id: &str) -> Result<JobCard> {
 
 pub fn lines(conn: &Connection, job_card_id: &str) -> Result<Vec<Line>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id, position, kind, description, item_id, quantity, unit_price, tax_rate_bp FROM job_card_lines
-         WHERE job_card_id = ?1 ORDER BY position",
+        "SELECT l.id, l.position, l.kind, l.description, l.item_id, l.quantity, l.unit_price, l.tax_rate_bp,
+                CASE l.kind WHEN 'labour' THEN 'h' WHEN 'part' THEN coalesce(i.unit, 'pcs') ELSE '' END
+         FROM job_card_lines l LEFT JOIN inventory_items i ON i.id = l.item_id
+         WHERE l.job_card_id = ?1 ORDER BY l.position",
     )?;
     let rows = stmt
         .query_map([job_card_id], |r| {
             let quantity: i64 = r.get(5)?;
+            let unit: String = r.get(8)?;
+            let quantity_display = format_quantity(quantity);
             Ok(Line {
                 id: r.get(0)?,
                 position: r.get(1)?,
@@ -140,7 +148,9 @@ pub fn lines(conn: &Connection, job_card_id: &str) -> Result<Vec<Line>> {
                 description: r.get(3)?,
                 item_id: r.get(4)?,
                 quantity,
-                quantity_display: format_quantity(quantity),
+                quantity_text: crate::wording::quantity(&quantity_display, &unit),
+                quantity_display,
+                unit,
                 unit_price: r.get(6)?,
                 tax_rate_bp: r.get(7)?,
             })

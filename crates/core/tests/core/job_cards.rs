@@ -235,6 +235,26 @@ fn prerequisites_are_checked() {
 }
 
 #[test]
+fn the_card_shows_each_quantity_in_its_unit() {
+    let s = Shop::new();
+    let job = job_in_progress(&s, 1, 5);
+    s.ok(&job.tech, "job_cards.add_line", json!({ "job_card_id": job.card, "kind": "part", "item_id": job.filter, "quantity": 2000 }));
+    s.ok(&job.tech, "job_cards.add_line", json!({ "job_card_id": job.card, "kind": "fee", "description": "Disposal", "quantity": 1000, "unit_price": 500 }));
+    let card = s.ok(&job.tech, "job_cards.get", json!({ "id": job.card }));
+    let shown: Vec<(&str, &str, &str)> = card["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["kind"].as_str().unwrap(), l["unit"].as_str().unwrap(), l["quantity_text"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        shown,
+        [("labour", "h", "0.5 h"), ("part", "pcs", "1 pc"), ("part", "pcs", "2 pcs"), ("fee", "", "1")],
+        "{card}"
+    );
+}
+
+#[test]
 fn job_card_moves() {
     use Status::*;
     let all = [Open, InProgress, Completed, Cancelled];
