@@ -1,7 +1,9 @@
 //! The cloud side of sync: `pitlane-cloud` (the release binary, over a PostgreSQL started
 //! here) ingesting events from concurrent devices over HTTP, beside a multi-row INSERT of the
-//! same rows into the same `events` table through the same driver (sqlx), with as many
-//! connections as clients and the same batch size, in the same run on the same server.
+//! same rows into the same table (`event_bodies`, where pitlane-cloud stores the events) through
+//! the same driver (sqlx), with as many connections as clients and the same batch size, in the
+//! same run on the same server. The baseline writes only the events; pitlane-cloud also numbers
+//! them (`event_order`), checks and updates the device, and answers over HTTP.
 
 use std::time::{Duration, Instant};
 
@@ -119,14 +121,17 @@ pub fn compare(devices: usize, per_device: usize, batch: usize) {
         for (d, dev) in devs.iter_mut().enumerate() {
             dev.token = tokens[i][d].clone();
         }
+        let cpu_before = cloud.cpu_seconds();
         let took = post_all(&cloud.url(), &devs, gz);
+        let cpu = cloud.cpu_seconds().zip(cpu_before).map(|(after, before)| after - before);
         let stored = pg.psql(dbs[i], "SELECT count(*) || ' ' || max(cloud_seq) FROM events");
         assert_eq!(stored, format!("{total} {total}"), "every event stored once, cloud_seq gapless");
         let rate = total as f64 / took.as_secs_f64();
         let what = if gz { "gzip" } else { "JSON" };
         println!(
-            "  pitlane-cloud, POST /v1/events ({what})       {rate:>10.0} events/s  ({:.2} s)",
-            took.as_secs_f64()
+            "  pitlane-cloud, POST /v1/events ({what})       {rate:>10.0} events/s  ({:.2} s; the cloud process used {} of CPU)",
+            took.as_secs_f64(),
+            cpu.map(|c| format!("{c:.2} s")).unwrap_or_else(|| "? s".into())
         );
         rates.push(rate);
     }
@@ -168,15 +173,12 @@ fn baseline(url: &str, devs: &[Device], connections: u32) -> Duration {
             sqlx::postgres::PgPoolOptions::new().max_connections(connections).connect(url).await.expect("connect");
         let start = Instant::now();
         let mut tasks = Vec::new();
-        let per_device: usize = devs[0].rows.iter().map(Vec::len).sum();
-        for (d, dev) in devs.iter().enumerate() {
+        for dev in devs {
             let pool = pool.clone();
             let rows = dev.rows.clone();
             tasks.push(tokio::spawn(async move {
-                let mut next = (d * per_device) as i64 + 1;
                 for batch in rows {
-                    insert(&pool, next, &batch).await;
-                    next += batch.len() as i64;
+                    insert(&pool, &batch).await;
                 }
             }));
         }
@@ -187,16 +189,14 @@ fn baseline(url: &str, devs: &[Device], connections: u32) -> Duration {
     })
 }
 
-async fn insert(pool: &sqlx::PgPool, first: i64, rows: &[Envelope]) {
-    let cloud_seq: Vec<i64> = (0..rows.len() as i64).map(|i| first + i).collect();
+async fn insert(pool: &sqlx::PgPool, rows: &[Envelope]) {
     sqlx::query(
-        "INSERT INTO events (cloud_seq, id, device_id, device_seq, type, schema_version, aggregate_type,
-                             aggregate_id, occurred_at, tenant_id, branch_id, actor_id, payload)
-         SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::int[],
-                              $7::text[], $8::text[], $9::timestamptz[], $10::text[], $11::text[], $12::text[],
-                              $13::text[]::jsonb[])",
+        "INSERT INTO event_bodies (id, device_id, device_seq, type, schema_version, aggregate_type,
+                                   aggregate_id, occurred_at, tenant_id, branch_id, actor_id, payload)
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::text[], $5::int[], $6::text[],
+                              $7::text[], $8::timestamptz[], $9::text[], $10::text[], $11::text[],
+                              $12::text[]::jsonb[])",
     )
-    .bind(&cloud_seq)
     .bind(rows.iter().map(|e| e.id.as_str()).collect::<Vec<_>>())
     .bind(rows.iter().map(|e| e.device_id.as_str()).collect::<Vec<_>>())
     .bind(rows.iter().map(|e| e.device_seq).collect::<Vec<_>>())

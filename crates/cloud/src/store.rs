@@ -1,7 +1,6 @@
 //! Everything pitlane-cloud reads and writes in PostgreSQL. A batch is one transaction: the
 //! device row locked, the plan (`plan::plan`) made from what is stored, then carried out.
 
-use std::collections::HashSet;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -58,9 +57,13 @@ pub struct Answer {
 }
 
 /// Stores a checked batch of the token's device: all of it or nothing.
+///
+/// Round trips: lock the device row; one look-up of what is stored; the events inserted with the
+/// device row updated; the numbering under the counter row's lock; commit.
 pub async fn ingest(pool: &PgPool, who: &Identity, batch: &Batch) -> Result<Answer, CloudError> {
     let mut tx = pool.begin().await?;
-    // The device's row lock serializes this device's batches across every process.
+    // The device's row lock serializes this device's batches across every process. Taken by a
+    // statement of its own: the look-up below must see what the batch we waited for committed.
     let last_seq: i64 =
         sqlx::query_scalar("SELECT last_seq FROM devices WHERE id = $1 AND revoked_at IS NULL FOR UPDATE")
             .bind(&who.device_id)
@@ -68,28 +71,45 @@ pub async fn ingest(pool: &PgPool, who: &Identity, batch: &Batch) -> Result<Answ
             .await?
             .ok_or(CloudError::Unauthorized)?;
 
-    let seqs: Vec<i64> =
-        batch.events.iter().map(|e| e.device_seq).chain(batch.holes.iter().map(|h| h.device_seq)).collect();
-    let ids: Vec<String> = batch.events.iter().map(|e| e.id.clone()).collect();
+    // Only numbers already covered can be held by a stored event or an open hole.
+    let covered: Vec<i64> = batch
+        .events
+        .iter()
+        .map(|e| e.device_seq)
+        .chain(batch.holes.iter().map(|h| h.device_seq))
+        .filter(|&seq| seq <= last_seq)
+        .collect();
+    let ids: Vec<&str> = batch.events.iter().map(|e| e.id.as_str()).collect();
     let mut stored = Stored { last_seq, ..Stored::default() };
-    if !ids.is_empty() {
-        let rows = sqlx::query("SELECT id FROM events WHERE id = ANY($1)").bind(&ids).fetch_all(&mut *tx).await?;
-        stored.ids = rows.iter().map(|r| r.get::<String, _>(0)).collect::<HashSet<_>>();
-    }
-    if !seqs.is_empty() {
-        let rows = sqlx::query("SELECT device_seq, id FROM events WHERE device_id = $1 AND device_seq = ANY($2)")
-            .bind(&who.device_id)
-            .bind(&seqs)
-            .fetch_all(&mut *tx)
-            .await?;
-        stored.held = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
-        let rows =
-            sqlx::query("SELECT device_seq, event_id FROM device_holes WHERE device_id = $1 AND device_seq = ANY($2)")
-                .bind(&who.device_id)
-                .bind(&seqs)
-                .fetch_all(&mut *tx)
-                .await?;
-        stored.holes = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    if !ids.is_empty() || !covered.is_empty() {
+        // 0: a batch's event id stored (by any device); 1: the device's event at a covered
+        // number; 2: the device's open hole at a covered number.
+        let rows = sqlx::query(
+            "SELECT 0, id, 0::bigint FROM event_bodies WHERE id = ANY($1)
+             UNION ALL
+             SELECT 1, id, device_seq FROM event_bodies WHERE device_id = $2 AND device_seq = ANY($3)
+             UNION ALL
+             SELECT 2, event_id, device_seq FROM device_holes WHERE device_id = $2 AND device_seq = ANY($3)",
+        )
+        .bind(&ids)
+        .bind(&who.device_id)
+        .bind(&covered)
+        .fetch_all(&mut *tx)
+        .await?;
+        for row in rows {
+            let (kind, id, seq): (i32, String, i64) = (row.get(0), row.get(1), row.get(2));
+            match kind {
+                0 => {
+                    stored.ids.insert(id);
+                }
+                1 => {
+                    stored.held.insert(seq, id);
+                }
+                _ => {
+                    stored.holes.insert(seq, id);
+                }
+            }
+        }
     }
 
     let plan = plan(&stored, &batch.events, &batch.holes)?;
@@ -116,25 +136,18 @@ pub async fn ingest(pool: &PgPool, who: &Identity, batch: &Batch) -> Result<Answ
         .execute(&mut *tx)
         .await?;
     }
-    sqlx::query("UPDATE devices SET last_seq = $2, last_contact_at = now() WHERE id = $1")
-        .bind(&who.device_id)
-        .bind(plan.last_seq)
-        .execute(&mut *tx)
-        .await?;
-    if !plan.store.is_empty() {
-        let rows: Vec<&Envelope> = plan.store.iter().map(|&i| &batch.events[i]).collect();
-        // cloud_seq comes from the one counter row. The UPDATE keeps that row locked until this
-        // transaction commits, so the next writer takes its numbers only after ours are
-        // visible: cloud_seq is gapless and commits in order, and a reader paging with
-        // `after = N` never skips an event that commits late (a PostgreSQL sequence would).
-        // Taken last, after every check and every other write, so the lock is held for the
-        // insert and the commit only.
-        let n = rows.len() as i64;
-        let last: i64 = sqlx::query_scalar("UPDATE cloud_counter SET last = last + $1 RETURNING last")
-            .bind(n)
-            .fetch_one(&mut *tx)
+    let rows: Vec<&Envelope> = plan.store.iter().map(|&i| &batch.events[i]).collect();
+    if rows.is_empty() {
+        sqlx::query("UPDATE devices SET last_seq = $2, last_contact_at = now() WHERE id = $1")
+            .bind(&who.device_id)
+            .bind(plan.last_seq)
+            .execute(&mut *tx)
             .await?;
-        insert_events(&mut tx, last - n + 1, &rows).await?;
+    } else {
+        // The events go in before the counter row is taken: concurrent batches insert theirs
+        // side by side, and queue only for the numbering below.
+        insert_events(&mut tx, &who.device_id, plan.last_seq, &rows).await?;
+        number_events(&mut tx, &who.tenant_id, &rows).await?;
     }
     tx.commit().await?;
     Ok(Answer {
@@ -145,21 +158,22 @@ pub async fn ingest(pool: &PgPool, who: &Identity, batch: &Batch) -> Result<Answ
     })
 }
 
-/// One multi-row INSERT of envelopes numbered from `first_cloud_seq`.
-pub async fn insert_events(
+/// One multi-row INSERT of envelopes into `event_bodies`; the same statement sets the device's
+/// `last_seq` and `last_contact_at` (the row this transaction has locked).
+async fn insert_events(
     tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
-    first_cloud_seq: i64,
+    device_id: &str,
+    last_seq: i64,
     rows: &[&Envelope],
 ) -> Result<(), sqlx::Error> {
-    let cloud_seq: Vec<i64> = (0..rows.len() as i64).map(|i| first_cloud_seq + i).collect();
     sqlx::query(
-        "INSERT INTO events (cloud_seq, id, device_id, device_seq, type, schema_version, aggregate_type,
-                             aggregate_id, occurred_at, tenant_id, branch_id, actor_id, payload)
-         SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::int[],
-                              $7::text[], $8::text[], $9::timestamptz[], $10::text[], $11::text[], $12::text[],
-                              $13::text[]::jsonb[])",
+        "WITH device AS (UPDATE devices SET last_seq = $14, last_contact_at = now() WHERE id = $13)
+         INSERT INTO event_bodies (id, device_id, device_seq, type, schema_version, aggregate_type,
+                                   aggregate_id, occurred_at, tenant_id, branch_id, actor_id, payload)
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::text[], $5::int[], $6::text[],
+                              $7::text[], $8::timestamptz[], $9::text[], $10::text[], $11::text[],
+                              $12::text[]::jsonb[])",
     )
-    .bind(&cloud_seq)
     .bind(rows.iter().map(|e| e.id.as_str()).collect::<Vec<_>>())
     .bind(rows.iter().map(|e| e.device_id.as_str()).collect::<Vec<_>>())
     .bind(rows.iter().map(|e| e.device_seq).collect::<Vec<_>>())
@@ -172,6 +186,34 @@ pub async fn insert_events(
     .bind(rows.iter().map(|e| e.branch_id.as_str()).collect::<Vec<_>>())
     .bind(rows.iter().map(|e| e.actor_id.as_deref()).collect::<Vec<_>>())
     .bind(rows.iter().map(|e| e.payload.get()).collect::<Vec<_>>())
+    .bind(device_id)
+    .bind(last_seq)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Gives the events, in the order given, the next numbers of the gapless cloud_seq.
+///
+/// The numbers come from the one counter row. The UPDATE keeps that row locked until this
+/// transaction commits, so the next writer takes its numbers only after ours are visible:
+/// cloud_seq is gapless and commits in order, and a reader paging with `after = N` never skips
+/// an event that commits late (a PostgreSQL sequence would). Taken last, after every check and
+/// every other write, in one statement with the narrow `event_order` rows, so the lock is held
+/// for those rows and the commit only.
+async fn number_events(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    tenant_id: &str,
+    rows: &[&Envelope],
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "WITH counter AS (UPDATE cloud_counter SET last = last + $1 RETURNING last)
+         INSERT INTO event_order (tenant_id, cloud_seq, event_id)
+         SELECT $2, counter.last - $1 + e.n, e.id FROM counter, UNNEST($3::text[]) WITH ORDINALITY AS e (id, n)",
+    )
+    .bind(rows.len() as i64)
+    .bind(tenant_id)
+    .bind(rows.iter().map(|e| e.id.as_str()).collect::<Vec<_>>())
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -180,9 +222,10 @@ pub async fn insert_events(
 /// A tenant's events after `after`, in cloud_seq order.
 pub async fn events_after(pool: &PgPool, tenant_id: &str, after: i64, limit: i64) -> Result<Value, CloudError> {
     let rows = sqlx::query(
-        "SELECT cloud_seq, received_at, id, type, schema_version, aggregate_type, aggregate_id, occurred_at,
-                tenant_id, branch_id, device_id, device_seq, actor_id, payload::text
-         FROM events WHERE tenant_id = $1 AND cloud_seq > $2 ORDER BY cloud_seq LIMIT $3",
+        "SELECT o.cloud_seq, b.received_at, b.id, b.type, b.schema_version, b.aggregate_type, b.aggregate_id,
+                b.occurred_at, b.tenant_id, b.branch_id, b.device_id, b.device_seq, b.actor_id, b.payload::text
+         FROM event_order o JOIN event_bodies b ON b.id = o.event_id
+         WHERE o.tenant_id = $1 AND o.cloud_seq > $2 ORDER BY o.cloud_seq LIMIT $3",
     )
     .bind(tenant_id)
     .bind(after)

@@ -26,7 +26,7 @@ use pitlane_sync::plan::Limits;
 use pitlane_sync::{Engine, SyncConfig};
 use pitlane_testkit::cloud::Cloud;
 use pitlane_testkit::postgres::Postgres;
-use pitlane_testkit::proxy::{AfterStall, Fault, Pick, Proxy};
+use pitlane_testkit::proxy::{AfterStall, BatchSeen, Fault, Pick, Proxy};
 use serde_json::{json, Value};
 
 const PIN: &str = "4321";
@@ -679,20 +679,52 @@ impl Lcg {
     }
 }
 
+/// Where a SIGKILL is aimed in one cycle of the test below.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Aim {
+    /// While the proxy holds the cloud's answer back: the cloud has
+    /// committed the batch, the device does not know yet.
+    AfterCommit,
+    /// While the proxy holds the request back: nothing of the batch has
+    /// reached the cloud (then the request is forwarded late, or dropped).
+    BeforeCommit(AfterStall),
+    /// At a random moment.
+    Anywhere,
+}
+
 #[test]
 fn sigkill_of_pitlane_sync_watch_at_random_moments_never_loses_or_duplicates() {
     let pg = Postgres::start();
     let cloud = Cloud::start(&pg.create_database(CLOUD_DB));
+    let proxy = Proxy::start(&cloud.url()).unwrap();
     let keyring = pitlane_testkit::secret_service::SecretService::start().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let (db, device) = cli_device(&keyring, dir.path(), &cloud, &cloud.url());
+    let (db, device) = cli_device(&keyring, dir.path(), &cloud, &proxy.url());
     let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64;
     println!("seed {seed}");
     let mut rng = Lcg(seed);
-    let (mut kills_with_backlog, mut kills_mid_answer) = (0, 0);
-    for cycle in 0..50 {
+    // Longer than the kill takes to land once the hold is seen, shorter than the client's
+    // timeout (30 s by default), so the device is still waiting when it dies.
+    let hold = Duration::from_millis(1500);
+    const CYCLES: usize = 50;
+    let (mut aimed_after_commit, mut aimed_before_commit) = (0, 0);
+    let (mut after_commit, mut unsent, mut stored_unrecorded) = (0, 0, 0);
+    for cycle in 0..CYCLES {
+        let aim = match cycle % 5 {
+            0 | 1 => Aim::AfterCommit,
+            2 => Aim::BeforeCommit(AfterStall::Forward),
+            3 => Aim::BeforeCommit(AfterStall::Drop),
+            _ => Aim::Anywhere,
+        };
+        proxy.clear_script();
+        match aim {
+            Aim::AfterCommit => proxy.script([Fault::HoldAnswer { hold }]),
+            Aim::BeforeCommit(then) => proxy.script([Fault::Stall { hold, then }]),
+            Aim::Anywhere => {}
+        }
         // New events before and while the syncing process runs (20 to 80).
         work(&device, 3 + rng.next(10) as usize, &format!("k{cycle}"));
+        let first_batch = proxy.batches().len();
         let mut child = keyring
             .apply(&mut Command::new(pitlane_bin()))
             .args(["--db"])
@@ -708,22 +740,70 @@ fn sigkill_of_pitlane_sync_watch_at_random_moments_never_loses_or_duplicates() {
         if rng.next(2) == 0 {
             work(&device, 1, &format!("w{cycle}"));
         }
-        std::thread::sleep(Duration::from_millis(rng.next(400)));
-        if device.backlog() > 0 {
-            kills_with_backlog += 1;
+        // Wait for the window aimed at (this child's batch held by the proxy), then kill at a
+        // random moment inside it.
+        let held_now = |batches: &[BatchSeen]| match aim {
+            Aim::AfterCommit => batches.iter().any(|b| b.answer_held.is_some_and(|h| h.until.is_none())),
+            Aim::BeforeCommit(_) => batches.iter().any(|b| b.request_held.is_some_and(|h| h.until.is_none())),
+            Aim::Anywhere => true,
+        };
+        let until = Instant::now() + Duration::from_secs(30);
+        while !held_now(&proxy.batches()[first_batch..]) {
+            assert!(Instant::now() < until, "cycle {cycle}: the child's batch never reached the window {aim:?}");
+            std::thread::sleep(Duration::from_millis(2));
         }
+        std::thread::sleep(Duration::from_millis(match aim {
+            Aim::Anywhere => rng.next(400),
+            _ => rng.next(300),
+        }));
+        let killed_at = Instant::now();
         child.kill().unwrap(); // SIGKILL
         let status = child.wait().unwrap();
+        let dead_at = Instant::now();
         assert!(status.code().is_none(), "cycle {cycle}: killed by a signal, not exited: {status}");
+        match aim {
+            Aim::AfterCommit => aimed_after_commit += 1,
+            Aim::BeforeCommit(_) => aimed_before_commit += 1,
+            Aim::Anywhere => {}
+        }
         // Whatever moment it died at, what the cloud holds is consistent.
         let checked = check(&pg, &device, Settled::NotYet);
-        let synced: BTreeSet<&str> = checked.outbox.iter().filter(|l| l.synced).map(|l| l.id.as_str()).collect();
-        if checked.stored.iter().any(|s| !synced.contains(s.id.as_str())) {
-            // The cloud stored a batch whose answer the device never recorded.
-            kills_mid_answer += 1;
+        // Where the kill landed, from what the proxy saw and what the tables hold now: the
+        // cloud had committed a batch of this child's and the proxy still held its answer
+        // from before the kill until after the child was dead; events neither at the cloud
+        // nor marked delivered (so unsent when it died); events at the cloud the device has
+        // not recorded as delivered (by any path).
+        let batches = proxy.batches();
+        if batches[first_batch..]
+            .iter()
+            .any(|b| b.upstream_status == Some(200) && b.answer_held.is_some_and(|h| h.covers(killed_at, dead_at)))
+        {
+            after_commit += 1;
+        }
+        let at_cloud: BTreeSet<&str> = checked.stored.iter().map(|s| s.id.as_str()).collect();
+        if checked.outbox.iter().any(|l| !l.synced && !at_cloud.contains(l.id.as_str())) {
+            unsent += 1;
+        }
+        if checked.outbox.iter().any(|l| !l.synced && at_cloud.contains(l.id.as_str())) {
+            stored_unrecorded += 1;
         }
     }
-    println!("of 50 kills, {kills_with_backlog} left events to send, {kills_mid_answer} came between the cloud's commit and the device's record");
+    println!(
+        "of {CYCLES} kills: {aimed_after_commit} aimed after the cloud's commit, {after_commit} landed there \
+         (the answer held by the proxy); {aimed_before_commit} aimed before it; {unsent} left events unsent; \
+         {stored_unrecorded} left events at the cloud not recorded as delivered"
+    );
+    assert!(after_commit >= 10, "at least 10 kills after the cloud committed, before the answer: {after_commit}");
+    assert!(unsent >= 10, "at least 10 kills with events unsent: {unsent}");
+    assert!(stored_unrecorded >= after_commit, "each of those left events the device must send again");
+
+    // Held requests and answers end on their own (a stalled request may still reach the cloud).
+    proxy.clear_script();
+    let until = Instant::now() + Duration::from_secs(30);
+    while proxy.in_flight() > 0 {
+        assert!(Instant::now() < until, "the proxy still holds a batch after 30 s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     // One last drain, to the end.
     let out = keyring
         .apply(&mut Command::new(pitlane_bin()))

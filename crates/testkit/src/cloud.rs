@@ -43,6 +43,17 @@ impl Cloud {
         &self.database_url
     }
 
+    /// CPU time (user + system) the running process has used so far, from /proc (Linux).
+    pub fn cpu_seconds(&self) -> Option<f64> {
+        let pid = self.child.as_ref()?.id();
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // Fields after the command name (which is in parentheses): utime and stime are the
+        // 12th and 13th, in clock ticks (USER_HZ, 100 on Linux).
+        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+        let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+        Some(ticks as f64 / 100.0)
+    }
+
     /// SIGKILL: the process ends at once, whatever it was doing.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {

@@ -72,6 +72,11 @@ pub enum Fault {
     /// Forward it, wait for the cloud's whole answer (so the cloud has
     /// committed), then close the connection without answering.
     CommitThenDrop,
+    /// Forward it, wait for the cloud's whole answer (so the cloud has
+    /// committed), then hold that answer for `hold` before passing it on:
+    /// the window in which the cloud has stored the batch and the device
+    /// does not know yet. [`BatchSeen::answer_held`] says when.
+    HoldAnswer { hold: Duration },
     /// Forward the same request twice, one after the other, and answer with
     /// the second answer.
     Duplicate,
@@ -99,6 +104,7 @@ impl Fault {
             Fault::Pass => "pass",
             Fault::DropRequest => "drop_request",
             Fault::CommitThenDrop => "commit_then_drop",
+            Fault::HoldAnswer { .. } => "hold_answer",
             Fault::Duplicate => "duplicate",
             Fault::Stall { .. } => "stall",
             Fault::Status500 => "status_500",
@@ -124,6 +130,7 @@ pub struct Stats {
     pub passed: u64,
     pub dropped: u64,
     pub committed_then_dropped: u64,
+    pub answers_held: u64,
     pub duplicated: u64,
     pub stalled: u64,
     pub status_500: u64,
@@ -146,6 +153,30 @@ pub struct BatchSeen {
     /// The upstream's status, when it was forwarded and answered (the last
     /// one for a duplicate).
     pub upstream_status: Option<u16>,
+    /// [`Fault::HoldAnswer`]: from when the cloud's whole answer was in
+    /// hand (the cloud had committed) to when it was passed on to the device
+    /// (`None` while still held).
+    pub answer_held: Option<Held>,
+    /// [`Fault::Stall`]: from when the request arrived to when the hold
+    /// ended and it was forwarded or dropped (`None` while still held);
+    /// until then nothing of it has reached the cloud.
+    pub request_held: Option<Held>,
+}
+
+/// A span of time the proxy held a batch's request or answer back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Held {
+    pub from: Instant,
+    /// When the hold ended; `None` while it lasts.
+    pub until: Option<Instant>,
+}
+
+impl Held {
+    /// Whether the hold covered the whole of `from..=until`: it began no
+    /// later than `from` and had not ended by `until`.
+    pub fn covers(&self, from: Instant, until: Instant) -> bool {
+        self.from <= from && self.until.is_none_or(|end| end > until)
+    }
 }
 
 type Restart = Arc<dyn Fn() + Send + Sync>;
@@ -157,6 +188,7 @@ struct State {
     stats: Stats,
     batches: Vec<BatchSeen>,
     restart: Option<Restart>,
+    in_flight: usize,
 }
 
 struct Shared {
@@ -201,6 +233,7 @@ impl Proxy {
                 stats: Stats::default(),
                 batches: Vec::new(),
                 restart: None,
+                in_flight: 0,
             }),
             client,
         });
@@ -229,6 +262,28 @@ impl Proxy {
     /// Faults of the script not used yet.
     pub fn pending(&self) -> usize {
         self.shared.lock().script.len()
+    }
+
+    /// Drops the faults of the script not used yet: batches pass again.
+    pub fn clear_script(&self) {
+        self.shared.lock().script.clear();
+    }
+
+    /// Batches whose answer the proxy is holding back right now
+    /// ([`Fault::HoldAnswer`]): the cloud has committed them.
+    pub fn answers_held_now(&self) -> usize {
+        self.shared.lock().batches.iter().filter(|b| b.answer_held.is_some_and(|h| h.until.is_none())).count()
+    }
+
+    /// Batches whose request the proxy is holding back right now
+    /// ([`Fault::Stall`]): nothing of them has reached the cloud yet.
+    pub fn requests_held_now(&self) -> usize {
+        self.shared.lock().batches.iter().filter(|b| b.request_held.is_some_and(|h| h.until.is_none())).count()
+    }
+
+    /// Batches being handled right now (received, their handling not over).
+    pub fn in_flight(&self) -> usize {
+        self.shared.lock().in_flight
     }
 
     /// The callback [`Fault::RestartUpstreamMidBatch`] runs (on a blocking
@@ -380,9 +435,18 @@ async fn handle_batch(shared: &Arc<Shared>, captured: Captured) -> Answer {
             event_ids,
             holes,
             upstream_status: None,
+            answer_held: None,
+            request_held: None,
         });
+        state.in_flight += 1;
         state.batches.len() - 1
     };
+    let answer = apply(shared, index, fault, reject, captured).await;
+    shared.lock().in_flight -= 1;
+    answer
+}
+
+async fn apply(shared: &Arc<Shared>, index: usize, fault: Fault, reject: Option<String>, captured: Captured) -> Answer {
     let note_upstream = |status: u16| shared.lock().batches[index].upstream_status = Some(status);
 
     match fault {
@@ -402,6 +466,18 @@ async fn handle_batch(shared: &Arc<Shared>, captured: Captured) -> Answer {
             note_upstream(answer.status);
             Err(CloseConnection)
         }
+        Fault::HoldAnswer { hold } => {
+            shared.lock().stats.answers_held += 1;
+            let answer = forward(shared, &captured).await?;
+            note_upstream(answer.status);
+            shared.lock().batches[index].answer_held = Some(Held { from: Instant::now(), until: None });
+            tokio::time::sleep(hold).await;
+            // Passed on now; a device that died meanwhile gets nothing.
+            if let Some(held) = shared.lock().batches[index].answer_held.as_mut() {
+                held.until = Some(Instant::now());
+            }
+            Ok(respond(answer))
+        }
         Fault::Duplicate => {
             shared.lock().stats.duplicated += 1;
             let _first = forward(shared, &captured).await?;
@@ -411,7 +487,11 @@ async fn handle_batch(shared: &Arc<Shared>, captured: Captured) -> Answer {
         }
         Fault::Stall { hold, then } => {
             shared.lock().stats.stalled += 1;
+            shared.lock().batches[index].request_held = Some(Held { from: Instant::now(), until: None });
             tokio::time::sleep(hold).await;
+            if let Some(held) = shared.lock().batches[index].request_held.as_mut() {
+                held.until = Some(Instant::now());
+            }
             match then {
                 AfterStall::Drop => Err(CloseConnection),
                 AfterStall::Forward => {

@@ -169,6 +169,45 @@ fn commit_then_drop_reaches_the_upstream_but_the_answer_is_lost() {
 }
 
 #[test]
+fn a_held_answer_is_committed_upstream_before_the_device_gets_it() {
+    let tiny = Tiny::start(Duration::ZERO);
+    let proxy = Proxy::start(&tiny.url).unwrap();
+    let hold = Duration::from_millis(700);
+    proxy.script([Fault::HoldAnswer { hold }, Fault::HoldAnswer { hold }]);
+    let sent = Instant::now();
+    let waiting = {
+        let url = proxy.url();
+        std::thread::spawn(move || {
+            let response = client(Duration::from_secs(30))
+                .post(format!("{url}/v1/events"))
+                .body(batch(&["e1"]).to_string())
+                .send()
+                .unwrap();
+            (json_of(response), Instant::now())
+        })
+    };
+    assert!(eventually(|| proxy.answers_held_now() == 1), "the answer is held");
+    assert_eq!(tiny.received(), 1, "the upstream answered (committed) before the hold");
+    let ((status, body), got) = waiting.join().unwrap();
+    assert_eq!((status, body["data"]["accepted"].clone()), (200, json!(["e1"])), "then the answer passes");
+    assert!(got - sent >= hold, "the device waited out the hold");
+    assert_eq!(proxy.answers_held_now(), 0);
+    let held = proxy.batches()[0].answer_held.expect("the hold is logged");
+    let until = held.until.expect("and its end");
+    assert!(until >= held.from + hold && until <= got, "the hold ended before the device got the answer");
+    assert!(held.covers(held.from, until - Duration::from_millis(1)) && !held.covers(held.from, until));
+
+    // A device that gives up (or dies) during the hold never gets the answer; the cloud keeps
+    // the batch.
+    let impatient = client(Duration::from_millis(200));
+    let lost = impatient.post(format!("{}/v1/events", proxy.url())).body(batch(&["e2"]).to_string()).send();
+    assert!(lost.unwrap_err().is_timeout());
+    assert_eq!(tiny.received(), 2);
+    assert!(eventually(|| proxy.in_flight() == 0), "the hold ends on its own");
+    assert_eq!(proxy.stats().answers_held, 2);
+}
+
+#[test]
 fn a_duplicated_batch_reaches_the_upstream_twice_and_the_second_answer_returns() {
     let tiny = Tiny::start(Duration::ZERO);
     let proxy = Proxy::start(&tiny.url).unwrap();
@@ -195,6 +234,11 @@ fn a_stall_outlasts_the_clients_timeout_then_forwards_late_or_drops() {
     std::thread::sleep(hold * 2);
     assert_eq!(tiny.received(), 1, "a stall that drops never forwards");
     assert_eq!(proxy.stats().stalled, 2);
+    for seen in proxy.batches() {
+        let held = seen.request_held.expect("the stall is logged");
+        assert!(held.until.is_some_and(|until| until >= held.from + hold), "held for the whole stall");
+    }
+    assert_eq!(proxy.requests_held_now(), 0);
 }
 
 #[test]
