@@ -395,7 +395,15 @@ export type LedgerEntry = { seq: number, id: string, item_id: string, delta: num
 
 export type LedgerInput = { item_id: string, before_seq?: number | null, limit?: number, };
 
-export type Line = { id: string, position: number, kind: string, description: string, item_id: string | null, quantity: number, quantity_display: string, unit: string, quantity_text: string, unit_price: number | null, tax_rate_bp: number, };
+export type Line = { id: string, position: number, kind: string, description: string, item_id: string | null, quantity: number, quantity_display: string, 
+/**
+ * `h` for labour, the item's unit for parts (`pcs`, `L`…), empty for fees.
+ */
+unit: string, 
+/**
+ * The quantity with its unit, as the invoice prints it: "0.5 h", "2 pcs", "1 pc".
+ */
+quantity_text: string, unit_price: number | null, tax_rate_bp: number, };
 
 /**
  * A card as a list shows it: the card, and who and what it is for
