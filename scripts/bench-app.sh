@@ -20,6 +20,7 @@
 #   PITLANE_CARGO_LOCK=/tmp/lock: cargo runs under `flock` on that file.
 #   BENCH_BIN=DIR: no builds; the binaries pitlane-app, pitlane, minimal-tauri
 #   and (not for `start`) pitlane-bench from DIR (e.g. kept from an earlier run).
+#   BENCH_TIMELINE=1: prints each start's changes on screen (where the time goes).
 #   BENCH_KEEP=DIR: copies the binaries used there (for BENCH_BIN reruns).
 # Needs what scripts/setup.sh installs (Tauri's build packages, Xvfb,
 # chromium, node_modules) and python3.
@@ -136,7 +137,7 @@ if [ "$which" = all ] || [ "$which" = start ]; then
   echo
   echo "cold start and idle memory: $RUNS starts of each in turns under Xvfb :$d (1280x800)..."
   python3 e2e/bench/coldstart.py --display ":$d" --runs "$RUNS" \
-    --pitlane "$bin/pitlane-app" --cli "$bin/pitlane" --minimal "$bin/minimal-tauri" ${BENCH_SHOTS:+--shots "$BENCH_SHOTS"}
+    --pitlane "$bin/pitlane-app" --cli "$bin/pitlane" --minimal "$bin/minimal-tauri" ${BENCH_SHOTS:+--shots "$BENCH_SHOTS"} ${BENCH_TIMELINE:+--timeline}
   kill "${pids[-1]}" 2>/dev/null || true
 fi
 
