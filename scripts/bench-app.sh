@@ -20,6 +20,8 @@
 #   PITLANE_CARGO_LOCK=/tmp/lock: cargo runs under `flock` on that file.
 #   BENCH_BIN=DIR: no builds; the binaries pitlane-app, pitlane, minimal-tauri
 #   and (not for `start`) pitlane-bench from DIR (e.g. kept from an earlier run).
+#   BENCH_CLI=FILE: for `start`, this pitlane CLI (any build of this tree, it
+#   only makes each run's demo database) instead of a release build of it.
 #   BENCH_TIMELINE=1: prints each start's changes on screen (where the time goes).
 #   BENCH_KEEP=DIR: copies the binaries used there (for BENCH_BIN reruns).
 # Needs what scripts/setup.sh installs (Tauri's build packages, Xvfb,
@@ -117,8 +119,13 @@ t=$(date +%s)
   set -e
   out="$1" minimal="$2"; shift 2
   cargo build --quiet --locked --release -p pitlane-app --features tauri/custom-protocol
-  cargo build --quiet --locked --release -p pitlane-cli "$@"
-  cp "$CARGO_TARGET_DIR/release/pitlane-app" "$CARGO_TARGET_DIR/release/pitlane" "$out/"
+  cp "$CARGO_TARGET_DIR/release/pitlane-app" "$out/"
+  if [ -z "${BENCH_CLI:-}" ] || [ $# -gt 0 ]; then
+    cargo build --quiet --locked --release -p pitlane-cli "$@"
+    cp "$CARGO_TARGET_DIR/release/pitlane" "$out/"
+  else
+    cp "$BENCH_CLI" "$out/pitlane"
+  fi
   if [ $# -gt 0 ]; then cp "$CARGO_TARGET_DIR/release/pitlane-bench" "$out/"; fi
   cd "$minimal" && cargo build --quiet --release --features custom-protocol
   cp "$CARGO_TARGET_DIR/release/pitlane-bench-minimal-tauri" "$out/minimal-tauri"
