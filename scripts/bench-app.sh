@@ -18,9 +18,13 @@
 #   bash scripts/bench-app.sh [start|typeahead|all]     (default all)
 #   BENCH_RUNS=5 BENCH_KEYS=200 BENCH_CUSTOMERS=1000000
 #   PITLANE_CARGO_LOCK=/tmp/lock: cargo runs under `flock` on that file.
-#   BENCH_BIN=DIR: no builds; the binaries pitlane-app, pitlane, pitlane-bench
-#   and minimal-tauri from DIR (e.g. kept from an earlier run; `typeahead`
-#   needs only pitlane and pitlane-bench).
+#   BENCH_BIN=DIR: no builds; the binaries pitlane-app, pitlane, minimal-tauri
+#   and pitlane-bench from DIR (e.g. kept from an earlier run; `start` needs
+#   no pitlane-bench, `typeahead` only pitlane and pitlane-bench).
+#   BENCH_CLI=FILE: for `start`, this pitlane CLI (any build of this tree, it
+#   only makes each run's demo database) instead of a release build of it.
+#   BENCH_TIMELINE=1: prints each start's changes on screen (where the time goes).
+#   BENCH_KEEP=DIR: copies the binaries used there (for BENCH_BIN reruns).
 # Needs what scripts/setup.sh installs (Tauri's build packages, Xvfb,
 # chromium, node_modules) and python3.
 set -euo pipefail
@@ -54,11 +58,11 @@ began=$(date +%s)
 npm run --silent build >"$work/ui-build.log" 2>&1 || { cat "$work/ui-build.log" >&2; exit 1; }
 
 if [ -n "${BENCH_BIN:-}" ]; then
-  if [ "$which" = typeahead ]; then
-    cp "$BENCH_BIN"/{pitlane,pitlane-bench} "$bin/"
-  else
-    cp "$BENCH_BIN"/{pitlane-app,pitlane,pitlane-bench,minimal-tauri} "$bin/"
-  fi
+  for b in pitlane-app pitlane minimal-tauri pitlane-bench; do
+    [ "$b" = pitlane-bench ] && [ "$which" = start ] && continue
+    [ "$which" = typeahead ] && { [ "$b" = pitlane-app ] || [ "$b" = minimal-tauri ]; } && continue
+    cp "$BENCH_BIN/$b" "$bin/"
+  done
   echo "using the binaries in $BENCH_BIN (not built)"
 elif [ "$which" = typeahead ]; then
   # The type-ahead needs browser mode and the filler only: no app builds.
@@ -119,18 +123,28 @@ EOF
 # Release builds (`tauri build` builds with tauri/custom-protocol: the UI
 # embedded), copied out at once so no other build sharing the target dir
 # swaps them.
-echo "building (release: Pitlane's app, the minimal app, the pitlane CLI and pitlane-bench)..."
+# pitlane-bench (the type-ahead's database filler) only when that runs.
+if [ "$which" = start ]; then bench=(); else bench=(-p pitlane-bench); fi
+echo "building (release: Pitlane's app, the minimal app, the pitlane CLI${bench:+ and pitlane-bench})..."
 t=$(date +%s)
 "${LOCK[@]}" bash -c '
   set -e
+  out="$1" minimal="$2"; shift 2
   cargo build --quiet --locked --release -p pitlane-app --features tauri/custom-protocol
-  cargo build --quiet --locked --release -p pitlane-cli -p pitlane-bench
-  cp "$CARGO_TARGET_DIR/release/pitlane-app" "$CARGO_TARGET_DIR/release/pitlane" "$CARGO_TARGET_DIR/release/pitlane-bench" "$1/"
-  cd "$2" && cargo build --quiet --release --features custom-protocol
-  cp "$CARGO_TARGET_DIR/release/pitlane-bench-minimal-tauri" "$1/minimal-tauri"
-' _ "$bin" "$minimal"
+  cp "$CARGO_TARGET_DIR/release/pitlane-app" "$out/"
+  if [ -z "${BENCH_CLI:-}" ] || [ $# -gt 0 ]; then
+    cargo build --quiet --locked --release -p pitlane-cli "$@"
+    cp "$CARGO_TARGET_DIR/release/pitlane" "$out/"
+  else
+    cp "$BENCH_CLI" "$out/pitlane"
+  fi
+  if [ $# -gt 0 ]; then cp "$CARGO_TARGET_DIR/release/pitlane-bench" "$out/"; fi
+  cd "$minimal" && cargo build --quiet --release --features custom-protocol
+  cp "$CARGO_TARGET_DIR/release/pitlane-bench-minimal-tauri" "$out/minimal-tauri"
+' _ "$bin" "$minimal" "${bench[@]}"
 echo "  built in $(($(date +%s) - t)) s (waiting for the cargo lock included)"
 fi
+if [ -n "${BENCH_KEEP:-}" ]; then mkdir -p "$BENCH_KEEP" && cp "$bin"/* "$BENCH_KEEP/"; fi
 ls -l "$bin" | awk 'NR>1 {printf "  %-16s %6.1f MiB\n", $9, $5/1048576}'
 
 if [ "$which" = all ] || [ "$which" = start ]; then
@@ -142,7 +156,7 @@ if [ "$which" = all ] || [ "$which" = start ]; then
   echo
   echo "cold start and idle memory: $RUNS starts of each in turns under Xvfb :$d (1280x800)..."
   python3 e2e/bench/coldstart.py --display ":$d" --runs "$RUNS" \
-    --pitlane "$bin/pitlane-app" --cli "$bin/pitlane" --minimal "$bin/minimal-tauri" ${BENCH_SHOTS:+--shots "$BENCH_SHOTS"}
+    --pitlane "$bin/pitlane-app" --cli "$bin/pitlane" --minimal "$bin/minimal-tauri" ${BENCH_SHOTS:+--shots "$BENCH_SHOTS"} ${BENCH_TIMELINE:+--timeline}
   kill "${pids[-1]}" 2>/dev/null || true
 fi
 

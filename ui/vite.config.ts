@@ -9,5 +9,9 @@ export default defineConfig({
   plugins: [svelte()],
   clearScreen: false,
   server: { port: 1420, strictPort: true, host: "127.0.0.1" },
-  build: { outDir: "dist", emptyOutDir: true, target: "es2022", sourcemap: false, chunkSizeWarningLimit: 1500 },
+  build: {
+    outDir: "dist", emptyOutDir: true, target: "es2022", sourcemap: false, chunkSizeWarningLimit: 1500,
+    // The webview and Chromium both support modulepreload: no polyfill in the first bundle.
+    modulePreload: { polyfill: false },
+  },
 });

@@ -134,6 +134,17 @@ def one_start(label, argv, env, screen, a, errfile):
         ready = t
     if ready is None:
         raise SystemExit(f"{label}: the idle screen was never seen during the grab window")
+    if a.timeline:
+        # Where the time goes: each change on screen, how big, and how far
+        # from the idle screen it still was (16x16 squares).
+        prev = None
+        steps = []
+        for t, g in frames:
+            step = xgrab.tiles_differing(g, prev, screen.stride, screen.width, screen.height) if prev else -1
+            left = xgrab.tiles_differing(g, final, screen.stride, screen.width, screen.height)
+            steps.append(f"{t * 1000:.0f}ms +{step}/{left}")
+            prev = g
+        print(f"    {label} timeline (ms +changed/still different): " + ", ".join(steps), flush=True)
     return ready, frames[0][0], total, per
 
 
@@ -154,6 +165,7 @@ def main():
     p.add_argument("--minimal", required=True, help="the minimal Tauri app's binary")
     p.add_argument("--shots", help="keep each run's idle screen here (raw BGRX: convert -size 1280x800 -depth 8 bgra:F -alpha off F.png)")
     p.add_argument("--json", help="write the figures here too")
+    p.add_argument("--timeline", action="store_true", help="print each start's changes on screen")
     a = p.parse_args()
 
     screen = xgrab.Screen(a.display, a.width, a.height)

@@ -4,10 +4,12 @@
 //! input and the session token; the answer is the core's envelope, a
 //! business failure included (never a rejected promise). The shell opens
 //! the database in the app data directory (or `--db FILE` / `PITLANE_DB`),
-//! migrated as it opens; equips the core as every front end does
+//! migrated as it opens, on a thread of its own while the window loads
+//! (a command waits until it is open); equips the core as every front end does
 //! (`pitlane_runtime`: OS keyring, card gateway, PDF printer); runs the
-//! background worker (settles unfinished card payments at once, then works
-//! off due jobs) until the app exits; and writes JSON log lines, rotated
+//! background worker (2 s after the database opens, so the first screen
+//! comes first: settles unfinished card payments, then works off due jobs)
+//! until the app exits; and writes JSON log lines, rotated
 //! daily, to the app log directory (or `--log-dir DIR` / `PITLANE_LOG_DIR`).
 //! The core logs command names and error codes only: never an input, a
 //! PIN, a token or a secret, and this shell logs none either.
@@ -24,22 +26,40 @@ use tracing_appender::non_blocking::WorkerGuard;
 
 /// What the shell holds while the app runs.
 struct Shell {
-    /// The core, or the envelope every call answers when the database
-    /// could not be opened (its details are in the log).
-    api: Result<Arc<Api>, Envelope>,
-    background: Mutex<Option<Background>>,
+    /// The core once the database is open (`None` until then), or the
+    /// envelope every call answers when it could not be opened (its
+    /// details are in the log). The database is opened beside the window,
+    /// not before it: the page loads meanwhile, and a call waits for it.
+    api: tokio::sync::watch::Receiver<Option<Opened>>,
+    background: Mutex<Worker>,
     log: Mutex<Option<WorkerGuard>>,
+}
+
+type Opened = Result<Arc<Api>, Envelope>;
+
+/// The background work: started once the database is open, unless the app
+/// is already exiting.
+enum Worker {
+    Starting,
+    Running(Background),
+    Stopped,
 }
 
 /// The one command: runs `command` of the core's table as the holder of
 /// `session`, on the blocking pool (SQLite never holds up the UI thread).
+/// The first calls wait for the database to be open (and migrated).
 #[tauri::command]
 async fn call(app: tauri::AppHandle, command: String, input: Value, session: Option<String>) -> Value {
-    let api = match &app.state::<Shell>().api {
-        Ok(api) => api.clone(),
-        Err(unavailable) => return unavailable.to_value(),
-    };
     let ids = pitlane_core::UuidV7Ids;
+    let mut opened = app.state::<Shell>().api.clone();
+    let api = match opened.wait_for(Option::is_some).await.as_deref() {
+        Ok(Some(Ok(api))) => api.clone(),
+        Ok(Some(Err(unavailable))) => return unavailable.to_value(),
+        _ => {
+            let e = pitlane_core::Error::Internal("the database was never opened".into());
+            return pitlane_core::api::envelope::failure(&e, || ids.new_id()).to_value();
+        }
+    };
     tauri::async_runtime::spawn_blocking(move || api.call_value(session.as_deref(), &command, &input))
         .await
         .unwrap_or_else(|e| {
@@ -86,7 +106,13 @@ fn start_logging(dir: &std::path::Path) -> Result<WorkerGuard, String> {
     Ok(guard)
 }
 
-/// Opens the logs, the database and the worker (Tauri's `setup`).
+/// How long after the database opens the background work begins: the
+/// first screen comes first, not sharing the database and the CPU with
+/// the worker's first pass.
+const BACKGROUND_AFTER: Duration = Duration::from_secs(2);
+
+/// Opens the logs (Tauri's `setup`), then the database and the worker on
+/// a thread of their own, so the window's page loads meanwhile.
 fn start(app: &mut tauri::App) -> Result<(), Box<dyn std::error::Error>> {
     let paths = app.path();
     let log_dir = setting("--log-dir", "PITLANE_LOG_DIR").map_or_else(|| paths.app_log_dir(), Ok)?;
@@ -100,13 +126,28 @@ fn start(app: &mut tauri::App) -> Result<(), Box<dyn std::error::Error>> {
         }
     };
     tracing::info!(version = env!("CARGO_PKG_VERSION"), pid = std::process::id(), db = %db.display(), "app started");
-    let api = pitlane_runtime::open(&db).map(Arc::new).map_err(|e| {
-        tracing::error!(error = %e, db = %db.display(), "could not open the database");
-        pitlane_core::api::envelope::failure(&e, || pitlane_core::UuidV7Ids.new_id())
-    });
-    let background =
-        api.as_ref().ok().map(|api| Background::start(api.clone(), tauri::async_runtime::handle().inner()));
-    app.manage(Shell { api, background: Mutex::new(background), log: Mutex::new(log) });
+    let (opened, api) = tokio::sync::watch::channel(None);
+    app.manage(Shell { api, background: Mutex::new(Worker::Starting), log: Mutex::new(log) });
+    let handle = app.handle().clone();
+    std::thread::Builder::new().name("open-database".into()).spawn(move || {
+        let began = std::time::Instant::now();
+        let api = pitlane_runtime::open(&db).map(Arc::new).map_err(|e| {
+            tracing::error!(error = %e, db = %db.display(), "could not open the database");
+            pitlane_core::api::envelope::failure(&e, || pitlane_core::UuidV7Ids.new_id())
+        });
+        let core = api.as_ref().ok().cloned();
+        if core.is_some() {
+            tracing::info!(ms = began.elapsed().as_millis() as u64, "database open");
+        }
+        opened.send_replace(Some(api));
+        let Some(core) = core else { return };
+        let shell = handle.state::<Shell>();
+        let mut worker = shell.background.lock().unwrap_or_else(|e| e.into_inner());
+        if matches!(*worker, Worker::Starting) {
+            let runtime = tauri::async_runtime::handle();
+            *worker = Worker::Running(Background::start_after(core, runtime.inner(), BACKGROUND_AFTER));
+        }
+    })?;
     exit_on_signals(app.handle().clone());
     Ok(())
 }
@@ -135,8 +176,8 @@ fn exit_on_signals(_app: tauri::AppHandle) {}
 /// On exit: the worker stops between two jobs (5 s at most), the log is flushed.
 fn stop(app: &tauri::AppHandle) {
     let shell = app.state::<Shell>();
-    let background = shell.background.lock().unwrap_or_else(|e| e.into_inner()).take();
-    if let Some(background) = background {
+    let worker = std::mem::replace(&mut *shell.background.lock().unwrap_or_else(|e| e.into_inner()), Worker::Stopped);
+    if let Worker::Running(background) = worker {
         tauri::async_runtime::block_on(background.stop(Duration::from_secs(5)));
     }
     tracing::info!("app stopped");

@@ -61,11 +61,29 @@ impl Background {
     /// Starts the worker and the sync loop on `runtime` (the app's own
     /// tokio runtime), after installing the sync engine ([`equip_sync`]).
     pub fn start(api: Arc<Api>, runtime: &tokio::runtime::Handle) -> Self {
+        Self::start_after(api, runtime, Duration::ZERO)
+    }
+
+    /// As [`Background::start`], the worker and the sync loop beginning
+    /// `delay` later (the desktop app lets its first screen come first).
+    /// The sync engine is installed at once; a stop during the delay ends
+    /// both before they begin.
+    pub fn start_after(api: Arc<Api>, runtime: &tokio::runtime::Handle, delay: Duration) -> Self {
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let engine = equip_sync(&api);
-        let sync = runtime.spawn(pitlane_sync::watch(engine, stopped.clone()));
-        let task = runtime.spawn(worker(api).run(POLL, stopped));
-        tracing::info!("background worker and sync started");
+        let mut sync_stop = stopped.clone();
+        let sync = runtime.spawn(async move {
+            if waited(delay, &mut sync_stop).await {
+                pitlane_sync::watch(engine, sync_stop).await;
+            }
+        });
+        let mut worker_stop = stopped;
+        let task = runtime.spawn(async move {
+            if waited(delay, &mut worker_stop).await {
+                worker(api).run(POLL, worker_stop).await;
+            }
+        });
+        tracing::info!(delay_ms = delay.as_millis() as u64, "background worker and sync started");
         Background { stop, task, sync }
     }
 
@@ -89,6 +107,17 @@ impl Background {
     }
 }
 
+/// Sleeps `delay` unless a stop comes first: answers whether to go on.
+async fn waited(delay: Duration, stop: &mut tokio::sync::watch::Receiver<bool>) -> bool {
+    if delay.is_zero() {
+        return !*stop.borrow();
+    }
+    tokio::select! {
+        _ = tokio::time::sleep(delay) => !*stop.borrow(),
+        _ = stop.changed() => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,5 +136,18 @@ mod tests {
         assert!(started.elapsed() < Duration::from_secs(5));
         // The database is still usable (no lock left held).
         assert!(pitlane_core::db::version(&api.lock_conn()).unwrap() > 0);
+    }
+
+    /// Stopped during its delay, the background work ends at once (it
+    /// does not sit out the delay first).
+    #[test]
+    fn background_work_stopped_in_its_delay_ends_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let api = Arc::new(Api::open(&dir.path().join("w.db")).unwrap());
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let background = Background::start_after(api.clone(), runtime.handle(), Duration::from_secs(60));
+        let started = std::time::Instant::now();
+        assert!(runtime.block_on(background.stop(Duration::from_secs(10))));
+        assert!(started.elapsed() < Duration::from_secs(2));
     }
 }

@@ -4,6 +4,7 @@
 // core's envelope; this module turns it into a typed result or an ApiError.
 // Screens branch on `ApiError.code`, never on the message.
 
+import { invoke } from "@tauri-apps/api/core";
 import type { Commands } from "./generated/commands";
 
 export type CommandName = keyof Commands & string;
@@ -82,7 +83,6 @@ const httpTransport: Transport = {
 
 const tauriTransport: Transport = {
   async send(command, input, session) {
-    const { invoke } = await import("@tauri-apps/api/core");
     return await invoke<Envelope>("call", { command, input: input ?? {}, session });
   },
 };
