@@ -11,14 +11,13 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::audit;
 use crate::clock::{rfc3339, Stamp};
 use crate::ctx::{Ctx, NoInput};
 use crate::device::IdentityState;
 use crate::error::{Error, Result};
-use crate::outbox::EventEnvelope;
 pub use crate::sync_runner::{DrainOutcome, DrainReport, SyncRunner};
 use crate::validate::{Validate, Violations};
 
@@ -93,10 +92,30 @@ fn stored_state(conn: &Connection) -> Result<SyncState> {
 
 // ---- what to send next -------------------------------------------------------------
 
+/// An event not yet at the cloud: its envelope's fields as stored, the
+/// payload as its stored JSON text (the engine splices it into the batch
+/// unparsed; [`crate::outbox::EventEnvelope`] serializes to the same bytes).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutstandingEvent {
+    pub id: String,
+    pub event_type: String,
+    pub schema_version: i64,
+    pub aggregate_type: String,
+    pub aggregate_id: String,
+    pub occurred_at: String,
+    pub tenant_id: String,
+    pub branch_id: String,
+    pub device_id: String,
+    pub device_seq: i64,
+    pub actor_id: Option<String>,
+    /// `outbox.payload`: the JSON text written by `outbox::append_tx`.
+    pub payload: String,
+}
+
 /// An event not yet at the cloud.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outstanding {
-    pub event: EventEnvelope,
+    pub event: OutstandingEvent,
     /// Refused by the cloud; waits for the owner.
     pub quarantined: bool,
 }
@@ -120,9 +139,8 @@ const OUTSTANDING_COLUMNS: &str = "id, type, schema_version, aggregate_type, agg
      branch_id, device_id, device_seq, actor_id, payload, quarantined_at IS NOT NULL";
 
 fn outstanding_row(r: &rusqlite::Row) -> rusqlite::Result<Outstanding> {
-    let payload: String = r.get(11)?;
     Ok(Outstanding {
-        event: EventEnvelope {
+        event: OutstandingEvent {
             id: r.get(0)?,
             event_type: r.get(1)?,
             schema_version: r.get(2)?,
@@ -134,7 +152,7 @@ fn outstanding_row(r: &rusqlite::Row) -> rusqlite::Result<Outstanding> {
             device_id: r.get(8)?,
             device_seq: r.get(9)?,
             actor_id: r.get(10)?,
-            payload: serde_json::from_str(&payload).unwrap_or(Value::Null),
+            payload: r.get(11)?,
         },
         quarantined: r.get(12)?,
     })
@@ -142,12 +160,8 @@ fn outstanding_row(r: &rusqlite::Row) -> rusqlite::Result<Outstanding> {
 
 /// The next batch's input: at most `limit` fills and `limit` pending events.
 pub fn batch_input(conn: &Connection, limit: usize) -> Result<BatchInput> {
-    let device_id: String = conn
-        .query_row("SELECT id FROM device", [], |r| r.get(0))
-        .optional()?
-        .ok_or_else(|| Error::Internal("device not set up".into()))?;
+    let device_id = device_id(conn)?;
     let declared_through = state(conn)?.declared_through;
-    let limit = limit.min(100_000) as i64;
     let fills = conn
         .prepare_cached(&format!(
             "SELECT {OUTSTANDING_COLUMNS} FROM outbox o
@@ -158,15 +172,9 @@ pub fn batch_input(conn: &Connection, limit: usize) -> Result<BatchInput> {
                                  AND q.device_seq < o.device_seq)
              ORDER BY device_seq LIMIT ?2"
         ))?
-        .query_map(params![declared_through, limit], outstanding_row)?
+        .query_map(params![declared_through, clamp_limit(limit)], outstanding_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    let pending = conn
-        .prepare_cached(&format!(
-            "SELECT {OUTSTANDING_COLUMNS} FROM outbox
-             WHERE synced_at IS NULL AND device_seq > ?1 ORDER BY device_seq LIMIT ?2"
-        ))?
-        .query_map(params![declared_through, limit], outstanding_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let pending = pending_after(conn, declared_through, limit)?;
     let blocked = conn
         .prepare_cached(
             "SELECT DISTINCT aggregate_type, aggregate_id FROM outbox
@@ -175,6 +183,32 @@ pub fn batch_input(conn: &Connection, limit: usize) -> Result<BatchInput> {
         .query_map([declared_through], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(BatchInput { device_id, declared_through, fills, pending, blocked })
+}
+
+fn clamp_limit(limit: usize) -> i64 {
+    limit.min(100_000) as i64
+}
+
+/// This database's device id.
+pub fn device_id(conn: &Connection) -> Result<String> {
+    conn.prepare_cached("SELECT id FROM device")?
+        .query_row([], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| Error::Internal("device not set up".into()))
+}
+
+/// The events not yet at the cloud after number `after`, ascending by
+/// `device_seq`, at most `limit`: a batch input's `pending`. The engine also
+/// reads them ahead, after the batch in flight, to build the next batch
+/// while the cloud answers (`crates/sync`).
+pub fn pending_after(conn: &Connection, after: i64, limit: usize) -> Result<Vec<Outstanding>> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {OUTSTANDING_COLUMNS} FROM outbox
+             WHERE synced_at IS NULL AND device_seq > ?1 ORDER BY device_seq LIMIT ?2"
+        ))?
+        .query_map(params![after, clamp_limit(limit)], outstanding_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
 // ---- recording answers -----------------------------------------------------------

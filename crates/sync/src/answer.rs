@@ -1,6 +1,7 @@
 //! How to read the cloud's answer to a batch (docs/SYNC.md section 3): a
 //! pure function of the status, the envelope and the batch it answers.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -32,12 +33,6 @@ pub struct Sent<'a> {
     pub event_ids: &'a [&'a str],
 }
 
-impl Sent<'_> {
-    fn has(&self, id: &str) -> bool {
-        self.event_ids.contains(&id)
-    }
-}
-
 fn text<'a>(v: &'a Value, key: &str) -> &'a str {
     v.get(key).and_then(Value::as_str).unwrap_or("")
 }
@@ -63,7 +58,9 @@ pub fn read(status: u16, body: &[u8], retry_after: Option<Duration>, sent: &Sent
     let envelope: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     let code = text(&envelope, "code");
     let details = envelope.get("details").cloned().unwrap_or(Value::Null);
-    let named = details.get("event_id").and_then(Value::as_str).filter(|id| sent.has(id)).map(str::to_string);
+    // A set: a 200 lists up to 500 ids, each looked up among the batch's 500.
+    let in_batch: HashSet<&str> = sent.event_ids.iter().copied().collect();
+    let named = details.get("event_id").and_then(Value::as_str).filter(|id| in_batch.contains(id)).map(str::to_string);
     let reason = reason_of(status, &envelope);
     match status {
         200..=299 => {
@@ -78,7 +75,7 @@ pub fn read(status: u16, body: &[u8], retry_after: Option<Duration>, sent: &Sent
                 .iter()
                 .flat_map(|k| data.get(*k).and_then(Value::as_array).into_iter().flatten())
                 .filter_map(Value::as_str)
-                .filter(|id| sent.has(id))
+                .filter(|id| in_batch.contains(id))
                 .map(str::to_string)
                 .collect();
             Verdict::Delivered(ids)

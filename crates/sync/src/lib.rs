@@ -5,8 +5,9 @@
 //! (reqwest, rustls) and the core's sync tables (`pitlane_core::sync`),
 //! where each answer is recorded in one transaction.
 //!
-//! Memory stays bounded by one batch: events are read from the database a
-//! batch at a time.
+//! Memory stays bounded by two batches: events are read from the database a
+//! batch at a time, and the next batch is built while the cloud answers the
+//! one in flight (sent only after that answer is recorded).
 
 pub mod answer;
 pub mod backoff;
@@ -243,6 +244,8 @@ impl Engine {
         let url = format!("{endpoint}/v1/events");
         let mut limits = self.config.limits;
         let mut idle = 0u32;
+        // The next batch, built while the last one was in flight.
+        let mut ahead: Option<Batch> = None;
         loop {
             if stoppable && self.stop.load(Ordering::SeqCst) {
                 report.outcome = DrainOutcome::Stopped;
@@ -252,13 +255,26 @@ impl Engine {
                 let reason = "the cloud's answers make no progress (sequence gaps or smaller batches)".to_string();
                 return self.wait(api, report, reason, None, true);
             }
-            let input = tables::batch_input(&api.lock_conn(), limits.max_entries)?;
-            let batch = Batch::build(&input, limits)?;
+            let batch = match ahead.take() {
+                Some(batch) => batch,
+                None => {
+                    let input = tables::batch_input(&api.lock_conn(), limits.max_entries)?;
+                    Batch::build(&input, limits)?
+                }
+            };
             if batch.plan.is_empty() {
                 return Ok(report);
             }
+            // While the cloud takes this batch, the next one is read and built on a second
+            // thread; it is sent only after this one's answer is recorded, and only if that
+            // answer is the one it was built for (all of this batch held).
+            let (sent, next) = std::thread::scope(|scope| {
+                let next = batch.plain.then(|| scope.spawn(|| self.read_ahead(api, &batch, limits)));
+                let sent = self.post(&url, &token, &batch);
+                (sent, next.and_then(|ahead| ahead.join().ok().flatten()))
+            });
             let ids: Vec<&str> = batch.event_ids.iter().map(String::as_str).collect();
-            let verdict = match self.post(&url, &token, &batch.body) {
+            let verdict = match sent {
                 Ok((status, body, retry_after)) => {
                     let retry_after = retry_after.and_then(|v| backoff::parse_retry_after(&v, api.clock().now()));
                     answer::read(status, &body, retry_after, &Sent { event_ids: &ids })
@@ -267,12 +283,14 @@ impl Engine {
             };
             match verdict {
                 Verdict::Delivered(delivered) => {
-                    let marked =
-                        self.write(api, |tx, now| tables::record_delivery_tx(tx, &delivered, batch.plan.through, now))?;
+                    let (marked, as_planned) = self.record_delivery(api, &batch, &delivered)?;
                     report.batches += 1;
                     report.delivered += marked;
                     // An answer that marks nothing and covers no new number would repeat forever.
-                    idle = if marked == 0 && batch.plan.through <= input.declared_through { idle + 1 } else { 0 };
+                    idle = if marked == 0 && batch.plan.through <= batch.declared_through { idle + 1 } else { 0 };
+                    if as_planned {
+                        ahead = next;
+                    }
                     tracing::info!(events = ids.len(), holes = batch.plan.holes.len(), marked, "sync batch delivered");
                 }
                 Verdict::Quarantine { event_id, reason } => {
@@ -326,24 +344,86 @@ impl Engine {
         }
     }
 
-    /// One POST: the status, the answer's first bytes and its Retry-After;
-    /// or why there was no answer.
-    fn post(&self, url: &str, token: &str, body: &[u8]) -> Result<(u16, Vec<u8>, Option<String>), String> {
+    /// The batch that follows `batch` once the cloud holds all of it, built
+    /// ahead (on a second thread, while `batch` is in flight): the events
+    /// after its last number, planned as [`tables::batch_input`] would give
+    /// them then. Only for a plain batch (see [`Batch::plain`]): before it,
+    /// nothing at or below the declared number was pending, so after it
+    /// there are no fills and no blocked records, and the rest is the
+    /// events after it. None when there is nothing to say ahead (a database
+    /// error shows again when the batch is built the ordinary way).
+    fn read_ahead(&self, api: &Api, batch: &Batch, limits: Limits) -> Option<Batch> {
+        if !batch.plain {
+            return None;
+        }
+        let pending = tables::pending_after(&api.lock_conn(), batch.plan.through, limits.max_entries).ok()?;
+        let input = tables::BatchInput {
+            device_id: batch.device_id.clone(),
+            declared_through: batch.plan.through,
+            fills: Vec::new(),
+            pending,
+            blocked: Vec::new(),
+        };
+        Batch::build(&input, limits).ok().filter(|next| !next.plan.is_empty())
+    }
+
+    /// Records a delivery (the events marked, the declared number moved up)
+    /// in one transaction. Answers how many events were newly marked, and
+    /// whether everything stands as a batch read ahead assumed: all of
+    /// `batch` newly marked by this answer, the declared number now its
+    /// last, the same device and nothing halted. Otherwise the next batch is
+    /// built from the database again.
+    ///
+    /// The commit does not wait for the disk (`synchronous = NORMAL`) when
+    /// the database is in WAL mode; every other write stays FULL. Safe
+    /// because a WAL loses, at a power cut, only its newest commits, whole
+    /// and in order, never one before a later that survived (any later FULL
+    /// commit, such as the next sale, makes the earlier ones durable too).
+    /// Losing a delivery record leaves the device as if the process had
+    /// been killed before recording it, after the cloud stored the batch:
+    /// the events are sent again and the cloud answers them as duplicates
+    /// (by id), so each is still stored once, and in the same order
+    /// (docs/SYNC.md section 5). Only delivery records are relaxed: a
+    /// quarantine, a resume point, a halt (identity conflict) and every
+    /// business write stay durable at their commit.
+    fn record_delivery(&self, api: &Api, batch: &Batch, delivered: &[String]) -> pitlane_core::Result<(u64, bool)> {
+        let mut conn = api.lock_conn();
+        let wal = conn.query_row("PRAGMA journal_mode", [], |r| r.get::<_, String>(0))?.eq_ignore_ascii_case("wal");
+        let level: i64 = conn.query_row("PRAGMA synchronous", [], |r| r.get(0))?;
+        if wal {
+            conn.pragma_update(None, "synchronous", "NORMAL")?;
+        }
+        let recorded = (|| -> pitlane_core::Result<(u64, bool)> {
+            let tx = pitlane_core::db::immediate(&mut conn)?;
+            let marked = tables::record_delivery_tx(&tx, delivered, batch.plan.through, api.clock().now())?;
+            let state = tables::state(&tx)?;
+            let as_planned = marked == batch.event_ids.len() as u64
+                && state.declared_through == batch.plan.through
+                && state.halted_reason.is_none()
+                && tables::device_id(&tx)? == batch.device_id;
+            tx.commit()?;
+            Ok((marked, as_planned))
+        })();
+        // Back to the connection's level whatever happened (a rolled-back transaction included).
+        if wal {
+            conn.pragma_update(None, "synchronous", level)?;
+        }
+        recorded
+    }
+
+    /// One POST of a built batch: the status, the answer's first bytes and
+    /// its Retry-After; or why there was no answer.
+    fn post(&self, url: &str, token: &str, batch: &Batch) -> Result<(u16, Vec<u8>, Option<String>), String> {
         let mut request = self
             .client()?
             .post(url)
             .bearer_auth(token)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .header(reqwest::header::ACCEPT, "application/json");
-        request = if body.len() > GZIP_OVER {
-            let mut gz = flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 4), flate2::Compression::fast());
-            gz.write_all(body).map_err(|e| format!("gzip: {e}"))?;
-            let compressed = gz.finish().map_err(|e| format!("gzip: {e}"))?;
-            request.header(reqwest::header::CONTENT_ENCODING, "gzip").body(compressed)
-        } else {
-            request.body(body.to_vec())
-        };
-        let response = request.send().map_err(transport_reason)?;
+        if batch.gzip {
+            request = request.header(reqwest::header::CONTENT_ENCODING, "gzip");
+        }
+        let response = request.body(batch.body.clone()).send().map_err(transport_reason)?;
         let status = response.status().as_u16();
         let retry_after =
             response.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).map(str::to_string);
@@ -373,18 +453,28 @@ impl SyncRunner for Engine {
     }
 }
 
-/// One batch: its plan and its JSON body.
+/// One batch, ready to send: its plan and its body as it goes on the wire.
 struct Batch {
     plan: plan::Plan,
+    /// The device id the batch speaks for.
+    device_id: String,
+    /// The declared number it was planned after.
+    declared_through: i64,
+    /// The ids of its events, in order.
     event_ids: Vec<String>,
+    /// The body: gzip-compressed when `gzip` (JSON over [`GZIP_OVER`] bytes).
     body: Vec<u8>,
+    gzip: bool,
+    /// Planned from an input without fills or blocked records, and itself
+    /// without fills or holes: once the cloud holds all of it, the next
+    /// batch is just the events after it (see [`Engine::read_ahead`]).
+    plain: bool,
 }
 
 impl Batch {
     fn build(input: &tables::BatchInput, limits: Limits) -> pitlane_core::Result<Batch> {
-        let encode = |o: &tables::Outstanding| serde_json::to_vec(&o.event);
-        let fills_json = input.fills.iter().map(encode).collect::<Result<Vec<_>, _>>()?;
-        let pending_json = input.pending.iter().map(encode).collect::<Result<Vec<_>, _>>()?;
+        let fills_json: Vec<Vec<u8>> = input.fills.iter().map(|o| envelope_json(&o.event)).collect();
+        let pending_json: Vec<Vec<u8>> = input.pending.iter().map(|o| envelope_json(&o.event)).collect();
         fn item<'a>((o, json): (&'a tables::Outstanding, &Vec<u8>)) -> plan::Item<'a> {
             plan::Item {
                 id: &o.event.id,
@@ -405,27 +495,93 @@ impl Batch {
             .chain(plan.events.iter().map(|&i| (&input.pending[i].event.id, &pending_json[i])))
             .collect();
         let size: usize = chosen.iter().map(|(_, j)| j.len() + 1).sum::<usize>() + plan.holes.len() * 100 + 200;
-        let mut body = Vec::with_capacity(size);
-        body.extend_from_slice(b"{\"device_id\":");
-        body.extend_from_slice(&serde_json::to_vec(&input.device_id)?);
-        body.extend_from_slice(b",\"events\":[");
-        for (n, (_, json)) in chosen.iter().enumerate() {
+        let mut json = Vec::with_capacity(size);
+        json.extend_from_slice(b"{\"device_id\":");
+        json_string(&mut json, &input.device_id);
+        json.extend_from_slice(b",\"events\":[");
+        for (n, (_, event)) in chosen.iter().enumerate() {
             if n > 0 {
-                body.push(b',');
+                json.push(b',');
             }
-            body.extend_from_slice(json);
+            json.extend_from_slice(event);
         }
-        body.extend_from_slice(b"],\"holes\":");
+        json.extend_from_slice(b"],\"holes\":");
         let holes: Vec<serde_json::Value> = plan
             .holes
             .iter()
             .map(|h| serde_json::json!({ "device_seq": h.device_seq, "event_id": h.event_id, "reason": h.reason.as_str() }))
             .collect();
-        body.extend_from_slice(&serde_json::to_vec(&holes)?);
-        body.push(b'}');
+        json.extend_from_slice(&serde_json::to_vec(&holes)?);
+        json.push(b'}');
         let event_ids = chosen.into_iter().map(|(id, _)| id.clone()).collect();
-        Ok(Batch { plan, event_ids, body })
+        let (body, gzip) = if json.len() > GZIP_OVER { (gzip(&json), true) } else { (json, false) };
+        let plain =
+            input.fills.is_empty() && input.blocked.is_empty() && plan.fills.is_empty() && plan.holes.is_empty();
+        Ok(Batch {
+            plan,
+            device_id: input.device_id.clone(),
+            declared_through: input.declared_through,
+            event_ids,
+            body,
+            gzip,
+            plain,
+        })
     }
+}
+
+/// gzip at the fast level: the usual choice for compressing on the wire
+/// (event JSON shrinks about as well as at the default level, several times faster).
+fn gzip(json: &[u8]) -> Vec<u8> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::with_capacity(json.len() / 4), flate2::Compression::fast());
+    // Writing to a Vec cannot fail.
+    let _ = gz.write_all(json);
+    gz.finish().unwrap_or_default()
+}
+
+/// `s` as a JSON string.
+fn json_string(out: &mut Vec<u8>, s: &str) {
+    // Writing a string to a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, s);
+}
+
+/// An event's envelope as JSON: the bytes `serde_json` gives for a
+/// `pitlane_core::outbox::EventEnvelope` of the same fields, built without
+/// parsing the payload: its stored text is spliced in as it is (written by
+/// `outbox::append_tx` from a parsed value). A stored payload that is not
+/// JSON goes as `null`, as a parse of it would give, and the cloud refuses
+/// the event (quarantined, with the reason).
+fn envelope_json(e: &tables::OutstandingEvent) -> Vec<u8> {
+    let mut out = Vec::with_capacity(e.payload.len() + 400);
+    out.extend_from_slice(b"{\"id\":");
+    json_string(&mut out, &e.id);
+    out.extend_from_slice(b",\"type\":");
+    json_string(&mut out, &e.event_type);
+    out.extend_from_slice(format!(",\"schema_version\":{},\"aggregate_type\":", e.schema_version).as_bytes());
+    json_string(&mut out, &e.aggregate_type);
+    out.extend_from_slice(b",\"aggregate_id\":");
+    json_string(&mut out, &e.aggregate_id);
+    out.extend_from_slice(b",\"occurred_at\":");
+    json_string(&mut out, &e.occurred_at);
+    out.extend_from_slice(b",\"tenant_id\":");
+    json_string(&mut out, &e.tenant_id);
+    out.extend_from_slice(b",\"branch_id\":");
+    json_string(&mut out, &e.branch_id);
+    out.extend_from_slice(b",\"device_id\":");
+    json_string(&mut out, &e.device_id);
+    out.extend_from_slice(format!(",\"device_seq\":{},\"actor_id\":", e.device_seq).as_bytes());
+    match &e.actor_id {
+        Some(actor) => json_string(&mut out, actor),
+        None => out.extend_from_slice(b"null"),
+    }
+    out.extend_from_slice(b",\"payload\":");
+    let payload = e.payload.trim();
+    if serde_json::from_str::<serde::de::IgnoredAny>(payload).is_ok() {
+        out.extend_from_slice(payload.as_bytes());
+    } else {
+        out.extend_from_slice(b"null");
+    }
+    out.push(b'}');
+    out
 }
 
 /// Builds the engine for `api` and installs it as the core's sync runner
@@ -480,5 +636,165 @@ impl Engine {
             .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
             .and_then(|t| (t.with_timezone(&Utc) - api.clock().now()).to_std().ok())
             .unwrap_or(Duration::ZERO)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pitlane_core::outbox::EventEnvelope;
+    use serde_json::{json, Value};
+
+    fn stored(payload: &str, actor_id: Option<&str>) -> tables::OutstandingEvent {
+        tables::OutstandingEvent {
+            id: "0193a1b2-0000-7000-8000-000000000001".into(),
+            event_type: "CustomerCreated".into(),
+            schema_version: 1,
+            aggregate_type: "customer".into(),
+            aggregate_id: "c-\"1\"".into(),
+            occurred_at: "2026-12-02T13:00:00.000Z".into(),
+            tenant_id: "t".into(),
+            branch_id: "b".into(),
+            device_id: "d".into(),
+            device_seq: 41,
+            actor_id: actor_id.map(str::to_string),
+            payload: payload.into(),
+        }
+    }
+
+    #[test]
+    fn an_envelope_spliced_from_the_stored_payload_is_the_serialized_envelope() {
+        let written = |v: Value| v.to_string();
+        // (scenario, stored payload text, actor)
+        let cases: &[(&str, String, Option<&str>)] = &[
+            ("a flat payload", written(json!({"name": "Ann", "phone": null, "year": 2018})), Some("staff-1")),
+            (
+                "nested, escaped and non-ASCII text",
+                written(json!({"notes": "line\n\"quoted\" \\ tab\t é ✓", "lines": [{"qty": 2, "price": 1999}]})),
+                None,
+            ),
+            ("numbers as written", written(json!({"minor": -120, "rate": 0.175, "big": 9007199254740993u64})), None),
+            ("an empty payload", written(json!({})), None),
+            ("a payload that is not JSON goes as null", "{\"name\": ".to_string(), None),
+            ("trailing text is not JSON either", "{} x".to_string(), None),
+        ];
+        for (scenario, payload, actor) in cases {
+            let e = stored(payload, *actor);
+            let parsed = EventEnvelope {
+                id: e.id.clone(),
+                event_type: e.event_type.clone(),
+                schema_version: e.schema_version,
+                aggregate_type: e.aggregate_type.clone(),
+                aggregate_id: e.aggregate_id.clone(),
+                occurred_at: e.occurred_at.clone(),
+                tenant_id: e.tenant_id.clone(),
+                branch_id: e.branch_id.clone(),
+                device_id: e.device_id.clone(),
+                device_seq: e.device_seq,
+                actor_id: e.actor_id.clone(),
+                payload: serde_json::from_str(payload).unwrap_or(Value::Null),
+            };
+            let want = serde_json::to_vec(&parsed).unwrap();
+            assert_eq!(String::from_utf8(envelope_json(&e)).unwrap(), String::from_utf8(want).unwrap(), "{scenario}");
+        }
+    }
+
+    const PIN: &str = "2468";
+
+    fn device(dir: &tempfile::TempDir) -> (Arc<Api>, String) {
+        let api = Arc::new(Api::open(&dir.path().join("device.db")).unwrap());
+        let env = api.call_value(
+            None,
+            "setup.init",
+            &json!({ "branch_name": "Sync Garage", "owner_name": "Olga", "owner_code": "owner", "owner_pin": PIN }),
+        );
+        assert!(env.is_success(), "{}", env.to_json());
+        let owner = api.login("owner", PIN).unwrap();
+        (api, owner)
+    }
+
+    fn customers(api: &Api, owner: &str, n: usize) {
+        for i in 0..n {
+            let notes = "likes the early slot. ".repeat(i % 7);
+            let env = api.call_value(
+                Some(owner),
+                "customers.create",
+                &json!({ "name": format!("Customer {i}"), "notes": notes }),
+            );
+            assert!(env.is_success(), "{}", env.to_json());
+        }
+    }
+
+    fn built(api: &Api, limits: Limits) -> Batch {
+        Batch::build(&tables::batch_input(&api.lock_conn(), limits.max_entries).unwrap(), limits).unwrap()
+    }
+
+    fn same(a: &Batch, b: &Batch) {
+        assert_eq!(a.plan, b.plan);
+        assert_eq!(a.event_ids, b.event_ids);
+        assert_eq!(
+            (&a.body, a.gzip, a.declared_through, &a.device_id),
+            (&b.body, b.gzip, b.declared_through, &b.device_id)
+        );
+    }
+
+    #[test]
+    fn a_batch_read_ahead_is_the_batch_built_after_the_answer_is_recorded() {
+        let dir = tempfile::tempdir().unwrap();
+        let (api, owner) = device(&dir);
+        customers(&api, &owner, 25);
+        let engine = Engine::new(&api, SyncConfig::default());
+        let limits = Limits { max_entries: 10, max_bytes: 1024 * 1024 };
+        let mut batch = built(&api, limits);
+        let mut batches = 0;
+        while !batch.plan.is_empty() {
+            assert!(batch.plain, "nothing quarantined: every batch is plain");
+            let ahead = engine.read_ahead(&api, &batch, limits);
+            let (marked, as_planned) = engine.record_delivery(&api, &batch, &batch.event_ids).unwrap();
+            assert_eq!((marked, as_planned), (batch.event_ids.len() as u64, true));
+            let after = built(&api, limits);
+            match &ahead {
+                Some(ahead) => same(ahead, &after),
+                None => assert!(after.plan.is_empty(), "nothing read ahead only at the end"),
+            }
+            batch = after;
+            batches += 1;
+        }
+        assert!(batches >= 3, "{batches} batches");
+        let level: i64 = api.lock_conn().query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap();
+        assert_eq!(level, 2, "the connection is back to FULL after each delivery record");
+    }
+
+    #[test]
+    fn nothing_is_read_ahead_around_a_quarantined_event_or_after_a_partial_answer() {
+        let dir = tempfile::tempdir().unwrap();
+        let (api, owner) = device(&dir);
+        customers(&api, &owner, 12);
+        let engine = Engine::new(&api, SyncConfig::default());
+        let limits = Limits { max_entries: 5, max_bytes: 1024 * 1024 };
+
+        // A partial answer: the batch's last event is not held by the cloud.
+        let batch = built(&api, limits);
+        assert!(batch.plain);
+        let some = &batch.event_ids[..batch.event_ids.len() - 1];
+        let (marked, as_planned) = engine.record_delivery(&api, &batch, some).unwrap();
+        assert_eq!((marked, as_planned), (some.len() as u64, false), "the next batch is built again");
+        let next = built(&api, limits);
+        assert!(!next.plain, "the missing event is a fill");
+        assert!(engine.read_ahead(&api, &next, limits).is_none());
+        engine.record_delivery(&api, &next, &next.event_ids).unwrap();
+
+        // A quarantined event ahead becomes a hole: the batch with it is not plain.
+        let pending = tables::batch_input(&api.lock_conn(), 100).unwrap().pending;
+        let victim = pending[2].event.id.clone();
+        let mut conn = api.lock_conn();
+        let tx = conn.transaction().unwrap();
+        assert!(tables::quarantine_tx(&tx, &victim, "422 invalid_event", chrono::Utc::now()).unwrap());
+        tx.commit().unwrap();
+        drop(conn);
+        let with_hole = built(&api, limits);
+        assert_eq!(with_hole.plan.holes.len(), 1);
+        assert!(!with_hole.plain);
+        assert!(engine.read_ahead(&api, &with_hole, limits).is_none());
     }
 }
