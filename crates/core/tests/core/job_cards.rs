@@ -238,7 +238,11 @@ fn prerequisites_are_checked() {
 fn the_card_shows_each_quantity_in_its_unit() {
     let s = shop();
     let job = job_in_progress(&s, 1, 5);
-    s.ok(&job.tech, "job_cards.add_line", json!({ "job_card_id": job.card, "kind": "part", "item_id": job.filter, "quantity": 2000 }));
+    s.ok(
+        &job.tech,
+        "job_cards.add_line",
+        json!({ "job_card_id": job.card, "kind": "part", "item_id": job.filter, "quantity": 2000 }),
+    );
     s.ok(&job.tech, "job_cards.add_line", json!({ "job_card_id": job.card, "kind": "fee", "description": "Disposal", "quantity": 1000, "unit_price": 500 }));
     let card = s.ok(&job.tech, "job_cards.get", json!({ "id": job.card }));
     let shown: Vec<(&str, &str, &str)> = card["lines"]
