@@ -108,7 +108,7 @@ pub struct OutstandingEvent {
     pub device_id: String,
     pub device_seq: i64,
     pub actor_id: Option<String>,
-    /// `outbox.payload`: the JSON text written by `outbox::append_tx`.
+    /// `outbox.payload`: the JSON text stored when the event was appended.
     pub payload: String,
 }
 
