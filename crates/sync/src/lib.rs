@@ -246,8 +246,14 @@ impl Engine {
         let mut idle = 0u32;
         // The next batch, built while the last one was in flight.
         let mut ahead: Option<Batch> = None;
+        // A batch the cloud holds whole whose delivery is recorded while the
+        // next one (built ahead for exactly that answer) is in flight.
+        let mut unrecorded: Option<(Batch, Vec<String>)> = None;
         loop {
             if stoppable && self.stop.load(Ordering::SeqCst) {
+                if let Some((done, delivered)) = unrecorded.take() {
+                    self.recorded(&mut report, &mut idle, &done, self.record_delivery(api, &done, &delivered)?);
+                }
                 report.outcome = DrainOutcome::Stopped;
                 return Ok(report);
             }
@@ -268,11 +274,34 @@ impl Engine {
             // While the cloud takes this batch, the next one is read and built on a second
             // thread; it is sent only after this one's answer is recorded, and only if that
             // answer is the one it was built for (all of this batch held).
-            let (sent, next) = std::thread::scope(|scope| {
+            // The batch before it, if the cloud holds it whole, is recorded on the same
+            // thread meanwhile (before the read): sending this one first loses nothing,
+            // since a kill before that record only makes both go again, and the cloud
+            // answers the second sending as duplicates (by id); its answer is recorded
+            // only after that record.
+            let previous = unrecorded.take();
+            let (sent, next, record) = std::thread::scope(|scope| {
+                let record = previous
+                    .as_ref()
+                    .map(|(done, delivered)| scope.spawn(move || self.record_delivery(api, done, delivered)));
                 let next = batch.plain.then(|| scope.spawn(|| self.read_ahead(api, &batch, limits)));
                 let sent = self.post(&url, &token, &batch);
-                (sent, next.and_then(|ahead| ahead.join().ok().flatten()))
+                let record = record.map(|r| {
+                    r.join().unwrap_or_else(|_| {
+                        Err(pitlane_core::Error::Internal("the sync record thread panicked".into()))
+                    })
+                });
+                (sent, next.and_then(|n| n.join().ok().flatten()), record)
             });
+            let mut next = next;
+            if let (Some((done, _)), Some(record)) = (previous.as_ref(), record) {
+                let as_planned = self.recorded(&mut report, &mut idle, done, record?);
+                if !as_planned {
+                    // Not what this batch and the one after it were built for: the next
+                    // batch is read from the database again.
+                    next = None;
+                }
+            }
             let ids: Vec<&str> = batch.event_ids.iter().map(String::as_str).collect();
             let verdict = match sent {
                 Ok((status, body, retry_after)) => {
@@ -283,15 +312,17 @@ impl Engine {
             };
             match verdict {
                 Verdict::Delivered(delivered) => {
-                    let (marked, as_planned) = self.record_delivery(api, &batch, &delivered)?;
-                    report.batches += 1;
-                    report.delivered += marked;
-                    // An answer that marks nothing and covers no new number would repeat forever.
-                    idle = if marked == 0 && batch.plan.through <= batch.declared_through { idle + 1 } else { 0 };
-                    if as_planned {
+                    let whole = delivered.len() == batch.event_ids.len();
+                    if whole && batch.plain && next.is_some() {
+                        // Recorded while the next batch is in flight.
                         ahead = next;
+                        unrecorded = Some((batch, delivered));
+                    } else {
+                        let record = self.record_delivery(api, &batch, &delivered)?;
+                        if self.recorded(&mut report, &mut idle, &batch, record) {
+                            ahead = next;
+                        }
                     }
-                    tracing::info!(events = ids.len(), holes = batch.plan.holes.len(), marked, "sync batch delivered");
                 }
                 Verdict::Quarantine { event_id, reason } => {
                     let changed = self.write(api, |tx, now| tables::quarantine_tx(tx, &event_id, &reason, now))?;
@@ -409,6 +440,23 @@ impl Engine {
             conn.pragma_update(None, "synchronous", level)?;
         }
         recorded
+    }
+
+    /// Counts a recorded delivery of `batch` in the report (and whether it
+    /// moved anything); answers whether everything stands as planned.
+    fn recorded(
+        &self,
+        report: &mut DrainReport,
+        idle: &mut u32,
+        batch: &Batch,
+        (marked, as_planned): (u64, bool),
+    ) -> bool {
+        report.batches += 1;
+        report.delivered += marked;
+        // An answer that marks nothing and covers no new number would repeat forever.
+        *idle = if marked == 0 && batch.plan.through <= batch.declared_through { *idle + 1 } else { 0 };
+        tracing::info!(events = batch.event_ids.len(), holes = batch.plan.holes.len(), marked, "sync batch delivered");
+        as_planned
     }
 
     /// One POST of a built batch: the status, the answer's first bytes and
