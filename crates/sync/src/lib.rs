@@ -5,9 +5,10 @@
 //! (reqwest, rustls) and the core's sync tables (`pitlane_core::sync`),
 //! where each answer is recorded in one transaction.
 //!
-//! Memory stays bounded by two batches: events are read from the database a
-//! batch at a time, and the next batch is built while the cloud answers the
-//! one in flight (sent only after that answer is recorded).
+//! Memory stays bounded by a few batches: events are read from the database
+//! a batch at a time, and the next batch is built while the cloud answers the
+//! one in flight (sent only after that answer has arrived; docs/SYNC.md
+//! section 5).
 
 pub mod answer;
 pub mod backoff;
@@ -272,10 +273,10 @@ impl Engine {
                 return Ok(report);
             }
             // While the cloud takes this batch, the next one is read and built on a second
-            // thread; it is sent only after this one's answer is recorded, and only if that
+            // thread; it is sent only after this one's answer has arrived, and only if that
             // answer is the one it was built for (all of this batch held).
-            // The batch before it, if the cloud holds it whole, is recorded on the same
-            // thread meanwhile (before the read): sending this one first loses nothing,
+            // The batch before it, if the cloud holds it whole, is recorded on a third
+            // thread meanwhile: sending this one first loses nothing,
             // since a kill before that record only makes both go again, and the cloud
             // answers the second sending as duplicates (by id); its answer is recorded
             // only after that record.
