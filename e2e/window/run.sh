@@ -3,6 +3,7 @@
 # ui/dist, profile e2e) and the `pitlane` CLI, then drives the app in a
 # virtual display over WebDriver (tauri-driver → WebKitWebDriver) with
 # window.test.mjs. ui/dist must be built (`npm run build`).
+# WINDOW_SCREEN=1366x768 runs it on another screen size; WINDOW_SHOTS=DIR keeps screenshots.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/pitlane-target}"
@@ -20,4 +21,4 @@ if [ -n "${PITLANE_CARGO_LOCK:-}" ]; then LOCK=(flock "$PITLANE_CARGO_LOCK"); el
 ' _ "$bin"
 driver="$(command -v tauri-driver || echo "$HOME/.cargo/bin/tauri-driver")"
 PITLANE_APP="$bin/pitlane-app" PITLANE_CLI="$bin/pitlane" TAURI_DRIVER="$driver" \
-  xvfb-run -a -s "-screen 0 1280x800x24 -nolisten tcp" node e2e/window/window.test.mjs
+  xvfb-run -a -s "-screen 0 ${WINDOW_SCREEN:-1280x800}x24 -nolisten tcp" node e2e/window/window.test.mjs
