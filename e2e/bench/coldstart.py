@@ -144,6 +144,9 @@ def one_start(label, argv, env, screen, a, errfile):
             left = xgrab.tiles_differing(g, final, screen.stride, screen.width, screen.height)
             steps.append(f"{t * 1000:.0f}ms +{step}/{left}")
             prev = g
+            if a.shots:
+                with open(os.path.join(a.shots, f"{label}-{t * 1000:05.0f}ms.rgbx"), "wb") as f:
+                    f.write(g)
         print(f"    {label} timeline (ms +changed/still different): " + ", ".join(steps), flush=True)
     return ready, frames[0][0], total, per
 
@@ -165,7 +168,7 @@ def main():
     p.add_argument("--minimal", required=True, help="the minimal Tauri app's binary")
     p.add_argument("--shots", help="keep each run's idle screen here (raw BGRX: convert -size 1280x800 -depth 8 bgra:F -alpha off F.png)")
     p.add_argument("--json", help="write the figures here too")
-    p.add_argument("--timeline", action="store_true", help="print each start's changes on screen")
+    p.add_argument("--timeline", action="store_true", help="print each start's changes on screen (with --shots: each change kept there too)")
     a = p.parse_args()
 
     screen = xgrab.Screen(a.display, a.width, a.height)

@@ -59,6 +59,9 @@ enum Which {
     Sync {
         #[arg(long, default_value_t = 100_000)]
         events: usize,
+        /// Drains (each beside its own raw replay); the median ratio counts.
+        #[arg(long, default_value_t = 5)]
+        trials: usize,
     },
     /// Only fills (or reuses) the search benchmark's database and prints its
     /// path: `scripts/bench-app.sh` serves it to the UI's type-ahead.
@@ -418,7 +421,7 @@ fn main() {
         Which::Book { samples } => book(&args.data, samples),
         Which::Pdf { runs } => pdf::compare(&args.data, runs),
         Which::Cloud { devices, per_device, batch } => cloud::compare(devices, per_device, batch),
-        Which::Sync { events } => sync::compare(&args.data, events),
+        Which::Sync { events, trials } => sync::compare(&args.data, events, trials),
         Which::Fill { customers } => {
             std::fs::create_dir_all(&args.data).expect("data dir");
             let path = args.data.join(format!("search-{customers}.db"));
@@ -437,7 +440,7 @@ fn main() {
             book(&args.data, 200);
             search(&args.data, 1_000_000, 4000);
             pdf::compare(&args.data, 15);
-            sync::compare(&args.data, 100_000);
+            sync::compare(&args.data, 100_000, 5);
         }
     }
 }

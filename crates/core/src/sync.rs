@@ -246,6 +246,34 @@ pub fn record_delivery_tx(tx: &Transaction, delivered: &[String], through: i64, 
     Ok(marked)
 }
 
+/// The cloud took all of a batch that was every pending event numbered
+/// after `after` through `through` (a plain batch, see the sync crate):
+/// marks them with one statement instead of one per id, and records the
+/// success as [`record_delivery_tx`] does. Answers None, having changed
+/// nothing, when the pending events in that range are not exactly
+/// `expected` (the caller then records by id).
+pub fn record_run_delivery_tx(
+    tx: &Transaction,
+    after: i64,
+    through: i64,
+    expected: u64,
+    now: DateTime<Utc>,
+) -> Result<Option<u64>> {
+    let pending: i64 = tx
+        .prepare_cached("SELECT count(*) FROM outbox WHERE synced_at IS NULL AND device_seq > ?1 AND device_seq <= ?2")?
+        .query_row(params![after, through], |r| r.get(0))?;
+    if pending as u64 != expected {
+        return Ok(None);
+    }
+    let at = rfc3339(now);
+    let marked = tx
+        .prepare_cached(
+            "UPDATE outbox SET synced_at = ?3 WHERE synced_at IS NULL AND device_seq > ?1 AND device_seq <= ?2",
+        )?
+        .execute(params![after, through, at])? as u64;
+    Ok(Some(marked + record_delivery_tx(tx, &[], through, now)?))
+}
+
 /// An attempt failed (no answer, 5xx, 429, 401 …): the error, one more
 /// failure, and no new attempt before `next_attempt_at`. `reached` says
 /// whether the cloud answered at all (online).

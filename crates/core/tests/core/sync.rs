@@ -168,6 +168,51 @@ fn a_delivery_marks_its_events_and_moves_the_declared_number_in_one_transaction(
 }
 
 #[test]
+fn a_whole_run_is_marked_in_one_statement_only_when_its_pending_events_are_exactly_the_batch() {
+    // (scenario, already delivered before, run after, run through, expected, marked or None)
+    type Case = (&'static str, usize, i64, i64, u64, Option<u64>);
+    let cases: [Case; 5] = [
+        ("the run is the batch", 0, 0, 3, 3, Some(3)),
+        ("a run after a delivered one", 2, 2, 4, 2, Some(2)),
+        ("one of the run delivered already (the count differs)", 2, 0, 4, 4, None),
+        ("the batch was smaller than the run says", 0, 0, 4, 3, None),
+        ("the run holds more pending events than the batch", 0, 0, 1_000, 1, None),
+    ];
+    for (scenario, before, after, through, expected, want) in cases {
+        let s = shop();
+        customers(&s, 4);
+        let pending = sync::batch_input(&s.api.lock_conn(), 500).unwrap().pending;
+        let ids: Vec<String> = pending[..before].iter().map(|o| o.event.id.clone()).collect();
+        write(&s, |tx| sync::record_delivery_tx(tx, &ids, before as i64, Utc::now()));
+        let left = unsynced(&s);
+        let declared = sync::state(&s.api.lock_conn()).unwrap().declared_through;
+        let got = write(&s, |tx| sync::record_run_delivery_tx(tx, after, through, expected, Utc::now()));
+        assert_eq!(got, want, "{scenario}");
+        let state = sync::state(&s.api.lock_conn()).unwrap();
+        match want {
+            Some(marked) => {
+                assert_eq!(unsynced(&s), left - marked as i64, "{scenario}");
+                assert_eq!(state.declared_through, through, "{scenario}");
+                let marked_seqs: Vec<i64> = s
+                    .api
+                    .lock_conn()
+                    .prepare("SELECT device_seq FROM outbox WHERE synced_at IS NOT NULL ORDER BY device_seq")
+                    .unwrap()
+                    .query_map([], |r| r.get(0))
+                    .unwrap()
+                    .collect::<Result<_, _>>()
+                    .unwrap();
+                assert_eq!(marked_seqs, (1..=through).collect::<Vec<_>>(), "{scenario}: exactly the run");
+            }
+            None => {
+                assert_eq!(unsynced(&s), left, "{scenario}: nothing marked");
+                assert_eq!(state.declared_through, declared, "{scenario}: the declared number unchanged");
+            }
+        }
+    }
+}
+
+#[test]
 fn failures_count_up_and_a_success_clears_them() {
     let s = shop();
     customers(&s, 1);
