@@ -46,7 +46,7 @@ fn from_row(r: &rusqlite::Row) -> rusqlite::Result<Invoice> {
         customer_id: r.get(3)?,
         vehicle_id: r.get(4)?,
         currency: r.get(5)?,
-        lines: serde_json::from_str(&lines).unwrap_or(Value::Null),
+        lines: with_quantity_text(serde_json::from_str(&lines).unwrap_or(Value::Null)),
         subtotal: r.get(7)?,
         discount: r.get(8)?,
         tax_summary: serde_json::from_str(&summary).unwrap_or(Value::Null),
@@ -59,6 +59,24 @@ fn from_row(r: &rusqlite::Row) -> rusqlite::Result<Invoice> {
         due_date: r.get(16)?,
         notes: r.get(17)?,
     })
+}
+
+/// Each billed line as stored, plus `quantity_text`: its quantity with its
+/// unit as the printed invoice words it ("0.5 h", "1 pc", "2 pcs"; a fee
+/// alone), so every screen shows the same words as the PDF.
+fn with_quantity_text(mut lines: Value) -> Value {
+    for line in lines.as_array_mut().into_iter().flatten() {
+        let Some(line) = line.as_object_mut() else { continue };
+        let text = |key: &str| line.get(key).and_then(Value::as_str).unwrap_or_default().to_string();
+        let unit = match (text("unit"), text("kind").as_str()) {
+            (unit, _) if !unit.is_empty() => unit,
+            (_, "labour") => "h".to_string(),
+            _ => String::new(),
+        };
+        let words = crate::wording::quantity(&text("quantity_display"), &unit);
+        line.insert("quantity_text".into(), Value::String(words));
+    }
+    lines
 }
 
 pub fn find(conn: &Connection, id: &str) -> Result<Option<Invoice>> {

@@ -643,3 +643,24 @@ fn the_list_gives_my_jobs_and_the_unassigned_ones_with_customer_and_car() {
     assert_eq!(in_progress["number"], s.ok(&mine.tech, "job_cards.get", json!({ "id": mine.card }))["number"]);
     assert_eq!(failure(&s.call(&mine.tech, "job_cards.list", json!({ "unassigned": "yes" }))).0, 422);
 }
+
+#[test]
+fn invoice_lines_word_their_quantities_as_the_printed_invoice_does() {
+    // (scenario, oil filters on the card, what the parts line says)
+    let cases = [("one filter", 1, "1 pc"), ("two filters", 2, "2 pcs")];
+    for (scenario, filters, part_words) in cases {
+        let s = shop();
+        let job = job_in_progress(&s, filters, 10);
+        let done = s.ok(&job.tech, "job_cards.complete", json!({ "job_card_id": job.card }));
+        let invoice = s.ok(&s.owner, "invoices.get", json!({ "id": done["invoice"]["id"] }));
+        let words: Vec<(&str, &str)> = invoice["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| (l["kind"].as_str().unwrap(), l["quantity_text"].as_str().unwrap()))
+            .collect();
+        assert_eq!(words, [("labour", "0.5 h"), ("part", part_words)], "{scenario}");
+        let listed = s.ok(&s.owner, "invoices.list", json!({}));
+        assert_eq!(listed["invoices"][0]["lines"], invoice["lines"], "{scenario}: the list says the same");
+    }
+}

@@ -53,6 +53,8 @@ export interface BilledLine {
   unit: string;
   quantity: number;
   quantity_display: string;
+  /** The quantity with its unit as the invoice prints it ("0.5 h", "1 pc"): added by the core. */
+  quantity_text: string;
   unit_price: number;
   tax_rate_bp: number;
   net: number;
