@@ -5,9 +5,11 @@
 export interface BranchFormat {
   currency: string;
   timezone: string;
+  /** ISO 3166 country code: phone numbers of this country are shown in its national form. */
+  country: string;
 }
 
-let branch: BranchFormat = { currency: "USD", timezone: "UTC" };
+let branch: BranchFormat = { currency: "USD", timezone: "UTC", country: "US" };
 
 export function setBranchFormat(f: BranchFormat) {
   branch = f;
@@ -97,9 +99,3 @@ export function todayInBranch(now = new Date()): string {
   return `${get("year")}-${get("month")}-${get("day")}`;
 }
 
-/** A stored E.164 phone as the desk reads it: North American numbers as "(215) 200-1063", others as stored. */
-export function phoneText(e164: string | null | undefined): string {
-  if (!e164) return "—";
-  const m = /^\+1(\d{3})(\d{3})(\d{4})$/.exec(e164);
-  return m ? `(${m[1]}) ${m[2]}-${m[3]}` : e164;
-}

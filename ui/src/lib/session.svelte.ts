@@ -70,7 +70,7 @@ export async function login(code: string, pin: string): Promise<{ resumed: boole
   const s = await call("settings.get", {});
   const b = s.branch;
   const minutes = b.idle_lock_minutes > 0 ? b.idle_lock_minutes : 5;
-  setBranchFormat({ currency: b.currency, timezone: b.time_zone });
+  setBranchFormat({ currency: b.currency, timezone: b.time_zone, country: b.country });
   const resumed = session.locked && session.actor?.staff_id === staff.staff_id;
   session.branch = {
     name: b.name, currency: b.currency, time_zone: b.time_zone, labour_rate: b.labour_rate, odometer_unit: b.odometer_unit,

@@ -1,4 +1,4 @@
-export { phoneText } from "../../lib/format";
+export { phoneText } from "../../lib/phone";
 // What the desk screens share: the branch's settings (read once, they set the
 // money and time formats) and the names behind the ids that lists carry.
 
@@ -12,7 +12,7 @@ let settingsPromise: Promise<Settings> | null = null;
 export function branchSettings(): Promise<Settings> {
   if (!settingsPromise) {
     settingsPromise = call("settings.get", {}).then((s) => {
-      setBranchFormat({ currency: s.branch.currency, timezone: s.branch.time_zone });
+      setBranchFormat({ currency: s.branch.currency, timezone: s.branch.time_zone, country: s.branch.country });
       return s;
     });
     settingsPromise.catch(() => (settingsPromise = null));
