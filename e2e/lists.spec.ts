@@ -1,0 +1,34 @@
+// The desk's lists as people scan them: invoices with their customers and
+// cars, customers with their phones and cars, a customer's and a vehicle's
+// page with its history. Screenshots at both sizes (not copied to the docs).
+import { test, expect, loginAs } from "./fixtures";
+import { shoot } from "./helpers";
+
+test("the desk's lists: invoices, customers and a customer's history", async ({ page, backend }) => {
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await page.goto(backend.url);
+  await loginAs(page, "desk", false);
+  await page.evaluate(() => (location.hash = "#/invoices"));
+  const invoices = page.getByRole("table");
+  await expect(invoices.getByRole("row").nth(1)).toBeVisible();
+  await expect(invoices.getByText("…")).toHaveCount(0); // every customer's name is in
+  await shoot(page, "invoices", undefined, { docs: false });
+
+  await page.evaluate(() => (location.hash = "#/customers"));
+  await expect(page.getByRole("heading", { name: "Customers", level: 1 })).toBeVisible();
+  const search = page.getByRole("searchbox", { name: "Search customers" });
+  await search.fill("Rossi");
+  const rows = page.getByRole("table").getByRole("row");
+  await expect(rows.nth(1)).toContainText("Rossi");
+  await expect(rows.nth(1)).toContainText("(215)"); // the branch's own numbers in national form
+  await shoot(page, "customers", undefined, { docs: false });
+
+  await search.press("Enter");
+  await expect(page.getByRole("heading", { level: 1 })).toContainText("Rossi");
+  await expect(page.getByText("INV-2026-", { exact: false }).first()).toBeVisible();
+  await shoot(page, "customer-history", undefined, { docs: false });
+
+  await page.getByRole("link", { name: "KWM-0000" }).first().click();
+  await expect(page.getByRole("heading", { level: 1 })).toContainText("KWM-0000");
+  await shoot(page, "vehicle-history", undefined, { docs: false });
+});
