@@ -32,3 +32,17 @@ test("the desk's lists: invoices, customers and a customer's history", async ({ 
   await expect(page.getByRole("heading", { level: 1 })).toContainText("KWM-0000");
   await shoot(page, "vehicle-history", undefined, { docs: false });
 });
+
+test("the walk-in form and the manager's failed jobs, as they first open", async ({ page, backend }) => {
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await page.goto(backend.url);
+  await loginAs(page, "manager", false);
+  await expect(page.getByRole("heading", { level: 1 })).toBeVisible();
+  await page.keyboard.press("Alt+w");
+  await expect(page.getByRole("heading", { name: "New walk-in", level: 1 })).toBeVisible();
+  await shoot(page, "walk-in", undefined, { docs: false });
+
+  await page.evaluate(() => (location.hash = "#/jobs/failed"));
+  await expect(page.getByRole("heading", { name: "Failed background jobs", level: 1 })).toBeVisible();
+  await shoot(page, "failed-jobs", undefined, { docs: false });
+});
