@@ -7,8 +7,9 @@
 //! ([`crate::Api::set_seen_dir`]); without one nothing is checked.
 //!
 //! The mark is written after each commit that raised the device's number
-//! (temp file + rename, no fsync): a mark that lags only weakens the check,
-//! it never raises a false alarm. An unreadable mark is treated as absent.
+//! (made by temp file + rename, then its fixed-width number overwritten in
+//! place; no fsync): a mark that lags only weakens the check, it never
+//! raises a false alarm. An unreadable mark is treated as absent.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -35,12 +36,28 @@ pub fn against_mark(db_seq: i64, mark: Option<i64>) -> Seen {
 /// The marks in one directory, and the last one this process wrote.
 pub struct SeenMarks {
     dir: PathBuf,
-    last: Mutex<Option<(String, i64)>>,
+    last: Mutex<Last>,
+}
+
+#[derive(Default)]
+struct Last {
+    device_id: String,
+    seq: Option<i64>,
+    /// The mark file this process made, kept open: later raises overwrite
+    /// its fixed-width number in place (a rename per write would cost a
+    /// journal commit each time, docs/SYNC.md 6).
+    file: Option<std::fs::File>,
+}
+
+/// The mark as written: fixed width, so an overwrite in place never leaves
+/// a longer number's tail behind.
+fn text_of(seq: i64) -> String {
+    format!("{seq:020}\n")
 }
 
 impl SeenMarks {
     pub fn new(dir: PathBuf) -> Self {
-        SeenMarks { dir, last: Mutex::new(None) }
+        SeenMarks { dir, last: Mutex::new(Last::default()) }
     }
 
     pub fn dir(&self) -> &Path {
@@ -78,19 +95,36 @@ impl SeenMarks {
     }
 
     /// Raises the mark of `device_id` to `seq` when it is higher than the
-    /// last one this process wrote (never lowers it); a failure is a warning.
+    /// last one this process wrote or read (never lowers it); a failure is a
+    /// warning. The first write makes the file (temp file + rename), later
+    /// ones overwrite its number in place.
     pub fn raise(&self, device_id: &str, seq: i64) {
+        use std::io::{Seek, SeekFrom, Write};
         let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
-        if matches!(&*last, Some((id, n)) if id == device_id && *n >= seq) {
+        let same = last.device_id == device_id;
+        if same && last.seq.is_some_and(|n| n >= seq) {
             return;
         }
         let Some(path) = self.file_of(device_id) else { return };
+        if same {
+            if let Some(file) = last.file.as_mut() {
+                let done = file.seek(SeekFrom::Start(0)).and_then(|_| file.write_all(text_of(seq).as_bytes()));
+                match done {
+                    Ok(()) => {
+                        last.seq = Some(seq);
+                        return;
+                    }
+                    Err(e) => tracing::warn!(path = %path.display(), error = %e, "could not write the seen mark"),
+                }
+            }
+        }
         let tmp = self.dir.join(format!("{device_id}.seen.{}.tmp", std::process::id()));
         let written = std::fs::create_dir_all(&self.dir)
-            .and_then(|()| std::fs::write(&tmp, format!("{seq}\n")))
-            .and_then(|()| std::fs::rename(&tmp, &path));
+            .and_then(|()| std::fs::write(&tmp, text_of(seq)))
+            .and_then(|()| std::fs::rename(&tmp, &path))
+            .and_then(|()| std::fs::OpenOptions::new().write(true).open(&path));
         match written {
-            Ok(()) => *last = Some((device_id.to_string(), seq)),
+            Ok(file) => *last = Last { device_id: device_id.to_string(), seq: Some(seq), file: Some(file) },
             Err(e) => {
                 let _ = std::fs::remove_file(&tmp);
                 tracing::warn!(path = %path.display(), error = %e, "could not write the seen mark");
@@ -101,7 +135,8 @@ impl SeenMarks {
     /// Takes `seq` as already written for `device_id` (the mark read at
     /// open, above the database's number): writes below it are skipped.
     pub fn remember(&self, device_id: &str, seq: i64) {
-        *self.last.lock().unwrap_or_else(|e| e.into_inner()) = Some((device_id.to_string(), seq));
+        *self.last.lock().unwrap_or_else(|e| e.into_inner()) =
+            Last { device_id: device_id.to_string(), seq: Some(seq), file: None };
     }
 
     /// After a commit: the mark follows the device's highest event number.
@@ -157,6 +192,14 @@ mod tests {
         assert_eq!(later.read("dev-1"), Some(7), "an older copy's writes do not lower it");
         later.raise("dev-1", 8);
         assert_eq!(later.read("dev-1"), Some(8));
+        later.raise("dev-1", 12_345);
+        assert_eq!(later.read("dev-1"), Some(12_345), "overwritten in place");
+        later.raise("dev-2", 3);
+        assert_eq!(
+            (later.read("dev-1"), later.read("dev-2")),
+            (Some(12_345), Some(3)),
+            "a new device id, a mark of its own"
+        );
         std::fs::write(dir.path().join("state/dev-1.seen"), "seven\n").unwrap();
         assert_eq!(marks.read("dev-1"), None, "malformed: treated as absent");
         assert_eq!(marks.file_of("../x"), None, "no path from a device id");
