@@ -66,8 +66,8 @@ pub struct Ctx<'a> {
     pub(crate) deadline: Option<std::time::Instant>,
     /// The computer this core runs on, when known (`device`).
     pub(crate) host: Option<crate::host::HostFingerprint>,
-    /// Where the seen marks are kept, when the runtime said (`device::seen`).
-    pub(crate) seen: Option<Arc<crate::device::seen::SeenMarks>>,
+    /// Where the seen marks are kept, when the runtime said (`seen`).
+    pub(crate) seen: Option<Arc<crate::seen::SeenMarks>>,
 }
 
 const HELD: &str = "the connection is held outside Ctx::released";

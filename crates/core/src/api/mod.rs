@@ -24,13 +24,13 @@ pub use table::{Command, TypeSet, COMMANDS};
 
 use crate::clock::{Clock, IdSource, SystemClock, UuidV7Ids};
 use crate::ctx::Session;
-use crate::device::seen::SeenMarks;
 use crate::device::{HostFingerprint, IdentityState};
 use crate::document::InvoicePrinter;
 use crate::error::{Error, Result};
 use crate::gateway::{CardPolicy, GatewayConnector, PaymentGateway};
 use crate::keyring::SecretStore;
 use crate::roles;
+use crate::seen::SeenMarks;
 use crate::sync_runner::SyncRunner;
 use crate::validate::{Validate, Violations};
 

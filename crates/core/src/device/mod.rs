@@ -10,7 +10,6 @@
 //! [`new_identity::new_identity_cmd`].
 
 pub mod new_identity;
-pub mod seen;
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::Serialize;
@@ -20,6 +19,7 @@ use crate::audit;
 use crate::clock::Stamp;
 use crate::ctx::{Ctx, NoInput};
 use crate::error::{Error, Result};
+use crate::seen;
 
 pub use crate::host::HostFingerprint;
 pub use new_identity::{new_identity_cmd, NewIdentityInput, NewIdentityOutput};
@@ -34,7 +34,7 @@ pub enum IdentityState {
     /// Opened on another computer than the one it belongs to.
     Moved,
     /// Brought back from a backup by `backup.restore`, or opened older
-    /// than this computer last saw it (the seen mark, [`seen`]).
+    /// than this computer last saw it (the seen mark, [`crate::seen`]).
     Restored,
     /// The cloud already holds this device's event numbers with other events
     /// (`sequence_reused`): another copy of this database spoke first.
