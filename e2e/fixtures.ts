@@ -13,7 +13,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { copyFileSync, createWriteStream, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -33,9 +33,17 @@ export interface Envelope<T = any> {
 }
 
 /** Runs `pitlane --db DB [--user U] ARGS…` and answers its stdout as an envelope. */
+/**
+ * The seen marks (docs/SYNC.md 6) of a database: beside it, so that each
+ * test's copy of the template is a first sight, not an older copy.
+ */
+function stateDir(db: string): string {
+  return join(dirname(db), "state");
+}
+
 export function cli(db: string, user: string | null, args: string[], stdin?: string): Envelope {
   const r = spawnSync(PITLANE, ["--db", db, ...(user ? ["--user", user] : []), ...args], {
-    env: { ...process.env, PITLANE_PIN: PIN },
+    env: { ...process.env, PITLANE_PIN: PIN, PITLANE_STATE_DIR: stateDir(db) },
     input: stdin,
     encoding: "utf8",
     timeout: 120_000,
@@ -50,8 +58,14 @@ export function cli(db: string, user: string | null, args: string[], stdin?: str
 }
 
 /** Starts a process and waits (bounded) for the first stdout line matching `re`. */
-async function startProcess(cmd: string, args: string[], re: RegExp, logFile: string): Promise<{ child: ChildProcess; match: RegExpMatchArray }> {
-  const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PITLANE_LOG: process.env.PITLANE_LOG ?? "info" } });
+async function startProcess(
+  cmd: string,
+  args: string[],
+  re: RegExp,
+  logFile: string,
+  extraEnv: Record<string, string> = {},
+): Promise<{ child: ChildProcess; match: RegExpMatchArray }> {
+  const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PITLANE_LOG: process.env.PITLANE_LOG ?? "info", ...extraEnv } });
   const log = createWriteStream(logFile);
   child.stderr!.pipe(log);
   const match = await new Promise<RegExpMatchArray>((resolve, reject) => {
@@ -111,7 +125,7 @@ export const test = base.extend<{ backend: Backend }, { template: string }>({
       if (!existsSync(join(UI, "index.html"))) throw new Error(`${UI} has no index.html: npm run build`);
       const dir = mkdtempSync(join(tmpdir(), "pitlane-e2e-template-"));
       const db = join(dir, "demo.db");
-      const demo = spawnSync(PITLANE, ["--db", db, "demo"], { encoding: "utf8", timeout: 300_000 });
+      const demo = spawnSync(PITLANE, ["--db", db, "demo"], { encoding: "utf8", timeout: 300_000, env: { ...process.env, PITLANE_STATE_DIR: stateDir(db) } });
       if (demo.status !== 0) throw new Error(`pitlane demo failed: ${demo.stdout}\n${demo.stderr}`);
       const secret = cli(db, "owner", ["secret", "payment_gateway_key"], GATEWAY_KEY + "\n");
       if (!secret.success) throw new Error(`pitlane secret payment_gateway_key: ${JSON.stringify(secret)} (is the keyring unlocked? run through scripts/e2e.sh)`);
@@ -142,6 +156,7 @@ export const test = base.extend<{ backend: Backend }, { template: string }>({
         ["--db", db, "serve", "--port", "0", "--ui", UI],
         /(http:\/\/127\.0\.0\.1:(\d+))\/#token=([A-Za-z0-9_-]+)/,
         testInfo.outputPath("serve.log"),
+        { PITLANE_STATE_DIR: stateDir(db) },
       );
       children.push(srv.child);
       const [url, origin, , token] = srv.match;

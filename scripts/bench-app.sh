@@ -44,6 +44,8 @@ done
 [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund
 
 work="$(mktemp -d)"
+# The seen marks of the databases made here stay with them (docs/SYNC.md 6).
+export PITLANE_STATE_DIR="${PITLANE_STATE_DIR:-$work/state}"
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done

@@ -183,7 +183,7 @@ def main():
             for d in ("data", "config", "cache"):
                 os.makedirs(os.path.join(tmp, d))
             env.update(XDG_DATA_HOME=os.path.join(tmp, "data"), XDG_CONFIG_HOME=os.path.join(tmp, "config"),
-                       XDG_CACHE_HOME=os.path.join(tmp, "cache"))
+                       XDG_CACHE_HOME=os.path.join(tmp, "cache"), XDG_STATE_HOME=os.path.join(tmp, "state"))
             if label == "pitlane":
                 db = os.path.join(tmp, "demo.db")
                 subprocess.run([a.cli, "--db", db, "demo"], env=env, check=True, stdout=subprocess.DEVNULL)

@@ -65,9 +65,10 @@ const env = {
   XDG_DATA_HOME: join(tmp, "data"),
   XDG_CONFIG_HOME: join(tmp, "config"),
   XDG_CACHE_HOME: join(tmp, "cache"),
+  XDG_STATE_HOME: join(tmp, "state"),
   PITLANE_LOG_DIR: logDir,
 };
-for (const d of [env.XDG_DATA_HOME, env.XDG_CONFIG_HOME, env.XDG_CACHE_HOME]) mkdirSync(d, { recursive: true });
+for (const d of [env.XDG_DATA_HOME, env.XDG_CONFIG_HOME, env.XDG_CACHE_HOME, env.XDG_STATE_HOME]) mkdirSync(d, { recursive: true });
 
 let driver = null;
 let browser = null;

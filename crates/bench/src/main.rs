@@ -327,6 +327,10 @@ fn stock(data: &Path, ops: usize) {
         }
     }
     let (api, token) = shop(&core_path);
+    // As the runtime opens it: the seen mark follows every write.
+    let seen = data.join("stock-seen");
+    let _ = std::fs::remove_dir_all(&seen);
+    api.set_seen_dir(seen).expect("seen mark");
     let item = api.call_value(
         Some(&token),
         "inventory.create_item",

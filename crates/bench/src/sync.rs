@@ -200,6 +200,7 @@ fn run_drain(keyring: &pitlane_testkit::secret_service::SecretService, db: &Path
         .args(["--db"])
         .arg(db)
         .arg("sync")
+        .env("PITLANE_STATE_DIR", state_dir(db))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -224,6 +225,11 @@ fn run_drain(keyring: &pitlane_testkit::secret_service::SecretService, db: &Path
         String::from_utf8_lossy(&out.stderr)
     );
     (started, elapsed, peak)
+}
+
+/// The seen marks of the drain's database, beside it.
+fn state_dir(db: &Path) -> std::path::PathBuf {
+    db.with_extension("state")
 }
 
 fn configure(keyring: &pitlane_testkit::secret_service::SecretService, db: &Path, endpoint: &str) {
@@ -290,6 +296,9 @@ fn trial(
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
     }
     std::fs::copy(filled, db).expect("copy the filled database");
+    // Each trial's copy is a first sight (a shared seen mark would take the
+    // next copy of the same device for an older one).
+    let _ = std::fs::remove_dir_all(state_dir(db));
     endpoint.sent.lock().expect("lock").clear();
     *endpoint.arrivals.lock().expect("lock") = (None, None);
     *endpoint.capture.lock().expect("lock") = true;

@@ -9,9 +9,16 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+/// The seen marks (docs/SYNC.md 6) of the databases in `db`'s folder:
+/// each test's own, as each computer has its own.
+fn state_dir(db: &Path) -> std::path::PathBuf {
+    db.parent().expect("a database in a folder").join("state")
+}
+
 fn pitlane(db: &Path, args: &[&str], pin: Option<&str>) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_pitlane"));
     cmd.arg("--db").arg(db).args(args).env_remove("PITLANE_PIN").env_remove("PITLANE_DB");
+    cmd.env("PITLANE_STATE_DIR", state_dir(db));
     if let Some(p) = pin {
         cmd.env("PITLANE_PIN", p);
     }
@@ -146,6 +153,7 @@ fn rusqlite_count(db: &Path, sql: &str) -> i64 {
         .arg(db)
         .args(["--user", "owner", "call", "audit.verify", "{}"])
         .env("PITLANE_PIN", "1234")
+        .env("PITLANE_STATE_DIR", state_dir(db))
         .output()
         .unwrap();
     assert_eq!(envelope(&out)["data"]["ok"], true, "the demo's audit chain verifies");
@@ -265,6 +273,7 @@ fn in_keyring_session(home: &Path, unlocked: bool, db: &Path, args: &[&str], std
         .args(args)
         .env("XDG_DATA_HOME", home)
         .env("XDG_RUNTIME_DIR", &run)
+        .env("PITLANE_STATE_DIR", state_dir(db))
         .env("PITLANE_PIN", "4321")
         .env_remove("PITLANE_DB")
         .env_remove("DISPLAY")
@@ -435,6 +444,7 @@ fn a_closed_stdout_is_not_a_failure_of_the_command() {
             .arg(&db)
             .args(*args)
             .env("PITLANE_PIN", "1111")
+            .env("PITLANE_STATE_DIR", state_dir(&db))
             .env_remove("PITLANE_DB")
             .stdout(closed_pipe())
             .stderr(std::process::Stdio::piped())

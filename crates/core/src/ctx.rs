@@ -66,6 +66,8 @@ pub struct Ctx<'a> {
     pub(crate) deadline: Option<std::time::Instant>,
     /// The computer this core runs on, when known (`device`).
     pub(crate) host: Option<crate::host::HostFingerprint>,
+    /// Where the seen marks are kept, when the runtime said (`seen`).
+    pub(crate) seen: Option<Arc<crate::seen::SeenMarks>>,
 }
 
 const HELD: &str = "the connection is held outside Ctx::released";
@@ -103,6 +105,7 @@ impl Ctx<'_> {
 
     /// Runs `f` in one IMMEDIATE transaction and commits; on error rolls
     /// back everything. A busy database is retried a few times with backoff.
+    /// After the commit the seen mark follows the device's event number.
     pub fn write<T>(&mut self, mut f: impl FnMut(&Transaction, &Stamp) -> Result<T>) -> Result<T> {
         let actor_id = self.actor.as_ref().map(|a| a.staff_id.clone());
         let mut delay = Duration::from_millis(20);
@@ -122,7 +125,12 @@ impl Ctx<'_> {
                     std::thread::sleep(delay);
                     delay *= 2;
                 }
-                other => return other,
+                other => {
+                    if let (Ok(_), Some(seen)) = (&other, &self.seen) {
+                        seen.after_commit(self.conn.as_deref().expect(HELD));
+                    }
+                    return other;
+                }
             }
         }
     }

@@ -38,6 +38,7 @@ pub mod reports;
 pub mod roles;
 pub mod search;
 pub mod secrets;
+pub mod seen;
 pub mod settings;
 pub mod setup;
 pub mod staff;

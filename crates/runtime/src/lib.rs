@@ -5,7 +5,7 @@
 //! (jobs, the settlement of unfinished card payments, the sync watch loop)
 //! that a long-running front end keeps going.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,12 +22,38 @@ pub fn open(path: &Path) -> pitlane_core::Result<Api> {
 }
 
 /// Gives the core its real outside world: the OS keyring for secrets, the
-/// gateway connector (address from the settings, key from the keyring) and
-/// the PDF printer.
+/// gateway connector (address from the settings, key from the keyring), the
+/// PDF printer, and the seen marks in [`state_dir`] (checked now: a database
+/// older than this computer last saw it becomes `restored`).
 pub fn equip(api: &Api) {
     api.set_secret_store(Arc::new(pitlane_secrets::KeyringStore::os()));
     api.set_gateway_connector(pitlane_gateway::connector());
     api.set_printer(Arc::new(pitlane_pdf::PdfPrinter));
+    match state_dir() {
+        Some(dir) => {
+            // Never blocks opening: a failed check is logged.
+            if let Err(e) = api.set_seen_dir(dir) {
+                tracing::warn!(error = %e, "could not check the database against its seen mark");
+            }
+        }
+        None => tracing::warn!("no PITLANE_STATE_DIR, XDG_STATE_HOME or HOME: the seen mark is not kept"),
+    }
+}
+
+/// Where this computer keeps what lives outside the database (the seen
+/// marks): `PITLANE_STATE_DIR`, else `$XDG_STATE_HOME/pitlane`, else
+/// `$HOME/.local/state/pitlane`.
+pub fn state_dir() -> Option<PathBuf> {
+    let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    state_dir_from(var("PITLANE_STATE_DIR"), var("XDG_STATE_HOME"), var("HOME"))
+}
+
+/// [`state_dir`] from the three variables. Pure. A relative XDG_STATE_HOME
+/// is ignored, as the XDG specification says.
+pub fn state_dir_from(pitlane: Option<PathBuf>, xdg_state: Option<PathBuf>, home: Option<PathBuf>) -> Option<PathBuf> {
+    pitlane
+        .or_else(|| xdg_state.filter(|d| d.is_absolute()).map(|d| d.join("pitlane")))
+        .or_else(|| home.map(|h| h.join(".local/state/pitlane")))
 }
 
 /// Installs the cloud sync engine (tuned by the `PITLANE_SYNC_*_MS`
@@ -121,6 +147,21 @@ async fn waited(delay: Duration, stop: &mut tokio::sync::watch::Receiver<bool>) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn where_the_seen_marks_live() {
+        let p = |s: &str| Some(PathBuf::from(s));
+        let cases = [
+            ("the variable wins", p("/srv/state"), p("/x"), p("/home/a"), p("/srv/state")),
+            ("the XDG state home", None, p("/x"), p("/home/a"), p("/x/pitlane")),
+            ("a relative XDG state home is ignored", None, p("rel"), p("/home/a"), p("/home/a/.local/state/pitlane")),
+            ("the home directory", None, None, p("/home/a"), p("/home/a/.local/state/pitlane")),
+            ("nowhere", None, None, None, None),
+        ];
+        for (scenario, pitlane, xdg, home, expected) in cases {
+            assert_eq!(state_dir_from(pitlane, xdg, home), expected, "{scenario}");
+        }
+    }
 
     /// The worker starts on a migrated database, runs its first pass and
     /// stops when asked, well within the grace.

@@ -59,13 +59,15 @@ impl SecretService {
         Ok(service)
     }
 
-    /// Gives `command` this session's bus and keyring folders (and no
-    /// display, so nothing asks a desktop).
+    /// Gives `command` this session's bus and keyring folders, a state
+    /// folder of its own (the seen marks) and no display, so nothing asks a
+    /// desktop.
     pub fn apply<'c>(&self, command: &'c mut Command) -> &'c mut Command {
         command
             .env("DBUS_SESSION_BUS_ADDRESS", &self.address)
             .env("XDG_DATA_HOME", &self.home)
             .env("XDG_RUNTIME_DIR", &self.runtime_dir)
+            .env("XDG_STATE_HOME", self.home.join("state"))
             .env_remove("DISPLAY")
             .env_remove("WAYLAND_DISPLAY")
     }

@@ -38,6 +38,7 @@ impl Served {
             .args(args)
             .current_dir(cwd)
             .env("PITLANE_LOG", "trace")
+            .env("PITLANE_STATE_DIR", super::state_dir(db))
             .env_remove("PITLANE_DB")
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&stderr).unwrap())

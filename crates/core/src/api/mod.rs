@@ -30,6 +30,7 @@ use crate::error::{Error, Result};
 use crate::gateway::{CardPolicy, GatewayConnector, PaymentGateway};
 use crate::keyring::SecretStore;
 use crate::roles;
+use crate::seen::SeenMarks;
 use crate::sync_runner::SyncRunner;
 use crate::validate::{Validate, Violations};
 
@@ -50,6 +51,7 @@ pub struct Api {
     card_policy: RwLock<CardPolicy>,
     sync_runner: RwLock<Option<Arc<dyn SyncRunner>>>,
     host: RwLock<Option<HostFingerprint>>,
+    seen: RwLock<Option<Arc<SeenMarks>>>,
 }
 
 impl Api {
@@ -81,6 +83,18 @@ impl Api {
         ctx.write(|tx, stamp| crate::device::check_host_tx(tx, stamp, &host))
     }
 
+    /// Keeps the seen marks in `dir` (outside the data directory; the
+    /// runtime chooses it, docs/SYNC.md section 6): checks the database
+    /// against its device's mark now (older than this computer last saw it:
+    /// `restored`), and from now on raises the mark after each write that
+    /// raised the device's event number. Answers the identity state.
+    pub fn set_seen_dir(&self, dir: PathBuf) -> Result<IdentityState> {
+        let marks = Arc::new(SeenMarks::new(dir));
+        *self.seen.write().unwrap_or_else(|e| e.into_inner()) = Some(marks.clone());
+        let mut ctx = self.ctx(self.lock_conn(), None, None, "device.check_seen");
+        ctx.write(|tx, stamp| crate::device::check_seen_tx(tx, stamp, &marks))
+    }
+
     /// Builds the core over an open, migrated connection with the given
     /// clock and id source (tests inject fixed ones).
     pub fn with_parts(conn: Connection, clock: Arc<dyn Clock>, ids: Arc<dyn IdSource>, path: Option<PathBuf>) -> Self {
@@ -97,6 +111,7 @@ impl Api {
             card_policy: RwLock::new(CardPolicy::default()),
             sync_runner: RwLock::new(None),
             host: RwLock::new(None),
+            seen: RwLock::new(None),
         }
     }
 
@@ -278,6 +293,7 @@ impl Api {
             sync_runner: self.sync_runner(),
             deadline: None,
             host: self.host.read().unwrap_or_else(|e| e.into_inner()).clone(),
+            seen: self.seen.read().unwrap_or_else(|e| e.into_inner()).clone(),
         }
     }
 

@@ -19,6 +19,7 @@ use crate::audit;
 use crate::clock::Stamp;
 use crate::ctx::{Ctx, NoInput};
 use crate::error::{Error, Result};
+use crate::seen;
 
 pub use crate::host::HostFingerprint;
 pub use new_identity::{new_identity_cmd, NewIdentityInput, NewIdentityOutput};
@@ -32,7 +33,8 @@ pub enum IdentityState {
     Ok,
     /// Opened on another computer than the one it belongs to.
     Moved,
-    /// Brought back from a backup by `backup.restore`.
+    /// Brought back from a backup by `backup.restore`, or opened older
+    /// than this computer last saw it (the seen mark, [`crate::seen`]).
     Restored,
     /// The cloud already holds this device's event numbers with other events
     /// (`sequence_reused`): another copy of this database spoke first.
@@ -67,7 +69,7 @@ impl IdentityState {
                 "This database was opened on another computer than the one it belongs to. If this is the same till moved to a new computer and the old one is no longer used, the owner confirms the move (pitlane device confirm-move). If the database was copied and the other copy is still in use, the owner gives this one a new identity with a series letter no other till uses (pitlane device new-identity --series-letter B)."
             }
             IdentityState::Restored => {
-                "This database was restored from a backup, so the invoice and job card numbers and the event numbers after the backup may already have been used. The owner gives it a new identity with a series letter no other till uses (pitlane device new-identity --series-letter B), then registers the new device at the cloud and configures its token."
+                "This database was restored from a backup (or is an older copy than this computer last used), so the invoice and job card numbers and the event numbers after the backup may already have been used. The owner gives it a new identity with a series letter no other till uses (pitlane device new-identity --series-letter B), then registers the new device at the cloud and configures its token."
             }
             IdentityState::Conflict => {
                 "The cloud already holds this device's event numbers with other events: another copy of this database (a copied file or an older backup) has been sending as this device. The owner gives this copy a new identity with a series letter no other till uses (pitlane device new-identity --series-letter B), then registers the new device at the cloud (pitlane-cloud device add) and configures its token (sync.configure)."
@@ -81,7 +83,8 @@ impl IdentityState {
 pub enum Doubt {
     /// Opened on another computer.
     Moved,
-    /// `backup.restore` replaced the database.
+    /// `backup.restore` replaced the database, or it is older than its
+    /// seen mark.
     Restored,
     /// The cloud answered `sequence_reused`.
     Conflict,
@@ -280,6 +283,35 @@ pub fn check_host_tx(tx: &Transaction, stamp: &Stamp, host: &HostFingerprint) ->
         }
         AtOpen::Same => state(tx),
         AtOpen::Moved => doubt_tx(tx, stamp, Doubt::Moved, "opened on another computer"),
+    }
+}
+
+/// The seen-mark check at open (when the runtime gave a directory): a
+/// database whose highest event number is below this computer's mark for its
+/// device is an older copy and becomes `restored`; otherwise the mark is
+/// raised to it. Answers the state after the check (`Ok` before `setup.init`).
+pub fn check_seen_tx(tx: &Transaction, stamp: &Stamp, marks: &seen::SeenMarks) -> Result<IdentityState> {
+    let Some((device_id, db_seq)) = seen::highest(tx)? else { return Ok(IdentityState::Ok) };
+    let mark = marks.read(&device_id);
+    match seen::against_mark(db_seq, mark) {
+        seen::Seen::Current => {
+            marks.raise(&device_id, db_seq);
+            state(tx)
+        }
+        seen::Seen::Older => {
+            let mark = mark.unwrap_or_default();
+            marks.remember(&device_id, mark);
+            let current = state(tx)?;
+            tracing::warn!(device_id, db_seq, mark, "database older than this computer last saw it");
+            if matches!(current, IdentityState::Restored | IdentityState::Conflict) {
+                return Ok(current); // already in doubt for good: not noted again at every open
+            }
+            let note = format!(
+                "opened older than this computer last saw it: its last event number is {db_seq}, this computer saw {mark} (seen mark in {})",
+                marks.dir().display()
+            );
+            doubt_tx(tx, stamp, Doubt::Restored, &note)
+        }
     }
 }
 
