@@ -175,7 +175,7 @@ try {
     return login.data.token;
   }, PIN);
   assert.ok(typeof token === "string" && token.length >= 16, "a session token");
-  // The capability grants `call` and nothing else: a core plugin command is refused.
+  // The capability grants `call` and showing the window, nothing else: another core plugin command is refused.
   const denied = await browser.execute(async () => {
     try {
       await window.__TAURI_INTERNALS__.invoke("plugin:app|version", {});
@@ -216,6 +216,8 @@ try {
   });
   assert.ok(records.every((r) => r.timestamp && r.level), "each line has a timestamp and a level");
   assert.ok(records.some((r) => r.fields?.message === "app started"), "the start-up is logged");
+  // The window opens hidden; the login shows it once drawn, not the shell's fallback after 3 s.
+  assert.ok(!records.some((r) => /did not show the window/.test(r.fields?.message ?? "")), "the login showed the window itself");
   const refused = records.find((r) => r.fields?.message === "command refused");
   assert.equal(refused.span?.command, "auth.login", "a refusal names its command");
   const values = [];

@@ -9,7 +9,8 @@
 //! (`pitlane_runtime`: OS keyring, card gateway, PDF printer); runs the
 //! background worker (2 s after the database opens, so the first screen
 //! comes first: settles unfinished card payments, then works off due jobs)
-//! until the app exits; and writes JSON log lines, rotated
+//! until the app exits; opens the window hidden and lets the page show it
+//! once its first screen is drawn (or after 3 s); and writes JSON log lines, rotated
 //! daily, to the app log directory (or `--log-dir DIR` / `PITLANE_LOG_DIR`).
 //! The core logs command names and error codes only: never an input, a
 //! PIN, a token or a secret, and this shell logs none either.
@@ -149,7 +150,26 @@ fn start(app: &mut tauri::App) -> Result<(), Box<dyn std::error::Error>> {
         }
     })?;
     exit_on_signals(app.handle().clone());
+    show_window_anyway(app.handle().clone());
     Ok(())
+}
+
+/// The window opens hidden and the page shows it once its first screen is
+/// in the DOM (`firstScreenDrawn` in ui/src/lib/api.ts), so the first frame
+/// on screen is the login, not an empty page before it. Should the page
+/// never say so (a script that failed), the window is shown after this long.
+const SHOW_WINDOW_ANYWAY: Duration = Duration::from_secs(3);
+
+fn show_window_anyway(app: tauri::AppHandle) {
+    tauri::async_runtime::spawn(async move {
+        tokio::time::sleep(SHOW_WINDOW_ANYWAY).await;
+        if let Some(window) = app.get_webview_window("main") {
+            if !window.is_visible().unwrap_or(true) {
+                tracing::warn!("the page did not show the window; shown anyway");
+                let _ = window.show();
+            }
+        }
+    });
 }
 
 /// SIGTERM (logout, shutdown, `kill`) and SIGINT end the app as closing

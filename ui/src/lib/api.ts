@@ -121,6 +121,20 @@ export async function call<C extends CommandName>(command: C, input: Input<C>): 
   throw err;
 }
 
+let shown = false;
+
+/**
+ * The desktop window opens hidden (tauri.conf.json) and is shown here, once,
+ * when the first screen is in the DOM: its first frame is then that screen,
+ * not an empty page followed by the screen (the shell shows it anyway after
+ * a few seconds). In browser mode there is no window to show.
+ */
+export function firstScreenDrawn() {
+  if (!inTauri || shown) return;
+  shown = true;
+  invoke("plugin:window|show", { label: "main" }).catch(() => {});
+}
+
 /** A fresh key for one payment attempt: a double click re-sends the same key, never pays twice. */
 export function idempotencyKey(): string {
   return crypto.randomUUID();
