@@ -32,9 +32,11 @@ pub struct Invoice {
     pub notes: String,
 }
 
+/// The invoice's columns, as `i.*` of `FROM invoices i` (the list joins the
+/// customer and the vehicle, whose `id` and `notes` would clash).
 const COLUMNS: &str =
-    "id, number, job_card_id, customer_id, vehicle_id, currency, lines, subtotal, discount, tax_summary,
-    tax_total, total, amount_paid, balance_due, status, issued_at, due_date, notes";
+    "i.id, i.number, i.job_card_id, i.customer_id, i.vehicle_id, i.currency, i.lines, i.subtotal, i.discount,
+    i.tax_summary, i.tax_total, i.total, i.amount_paid, i.balance_due, i.status, i.issued_at, i.due_date, i.notes";
 
 fn from_row(r: &rusqlite::Row) -> rusqlite::Result<Invoice> {
     let lines: String = r.get(6)?;
@@ -81,7 +83,7 @@ fn with_quantity_text(mut lines: Value) -> Value {
 
 pub fn find(conn: &Connection, id: &str) -> Result<Option<Invoice>> {
     Ok(conn
-        .prepare_cached(&format!("SELECT {COLUMNS} FROM invoices WHERE id = ?1"))?
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM invoices i WHERE i.id = ?1"))?
         .query_row([id], from_row)
         .optional()?)
 }
@@ -92,7 +94,7 @@ pub fn get(conn: &Connection, id: &str) -> Result<Invoice> {
 
 pub fn of_job_card(conn: &Connection, job_card_id: &str) -> Result<Option<Invoice>> {
     Ok(conn
-        .prepare_cached(&format!("SELECT {COLUMNS} FROM invoices WHERE job_card_id = ?1"))?
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM invoices i WHERE i.job_card_id = ?1"))?
         .query_row([job_card_id], from_row)
         .optional()?)
 }
@@ -182,18 +184,71 @@ impl Validate for ListInput {
     }
 }
 
+/// An invoice as a list shows it: the invoice, and who it was billed to and
+/// for which car (read-only display fields, as the customer and vehicle are
+/// now).
+#[derive(Debug, Serialize, ts_rs::TS)]
+pub struct ListedInvoice {
+    #[serde(flatten)]
+    pub invoice: Invoice,
+    /// The invoice's customer (`customer_id`).
+    pub customer_name: String,
+    /// The invoice's vehicle (`vehicle_id`).
+    pub license_plate: String,
+}
+
 #[derive(Debug, Serialize, ts_rs::TS)]
 pub struct InvoiceList {
-    pub invoices: Vec<Invoice>,
+    pub invoices: Vec<ListedInvoice>,
+}
+
+/// The page is chosen first, from the invoices alone (as the list always
+/// did: the status or customer filter, newest first, limit and offset); only
+/// its rows then look up their customer and vehicle, by primary key, so a
+/// long history costs no more lookups than the page holds.
+fn list_sql() -> String {
+    format!(
+        "SELECT {COLUMNS}, c.name, v.license_plate
+         FROM (SELECT id FROM invoices
+               WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR customer_id = ?2)
+               ORDER BY issued_at DESC, number DESC LIMIT ?3 OFFSET ?4) AS page
+         JOIN invoices i ON i.id = page.id
+         JOIN customers c ON c.id = i.customer_id
+         JOIN vehicles v ON v.id = i.vehicle_id
+         ORDER BY i.issued_at DESC, i.number DESC"
+    )
 }
 
 pub fn list_cmd(ctx: &mut Ctx, input: ListInput) -> Result<InvoiceList> {
-    let mut stmt = ctx.conn().prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM invoices WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR customer_id = ?2)
-         ORDER BY issued_at DESC, number DESC LIMIT ?3 OFFSET ?4"
-    ))?;
+    let mut stmt = ctx.conn().prepare_cached(&list_sql())?;
     let invoices = stmt
-        .query_map(params![input.status, input.customer_id, input.limit, input.offset], from_row)?
+        .query_map(params![input.status, input.customer_id, input.limit, input.offset], |r| {
+            Ok(ListedInvoice { invoice: from_row(r)?, customer_name: r.get(18)?, license_plate: r.get(19)? })
+        })?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(InvoiceList { invoices })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_invoice_list_picks_its_page_before_looking_up_names() {
+        let conn = crate::db::open_in_memory().expect("schema");
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {}", super::list_sql())).expect("plan");
+        let params = rusqlite::params![None::<String>, None::<String>, 50, 0];
+        let steps: Vec<String> =
+            stmt.query_map(params, |r| r.get(3)).expect("rows").collect::<Result<_, _>>().expect("plan");
+        let lookups: Vec<&String> = steps.iter().filter(|s| s.starts_with("SEARCH") || s.starts_with("SCAN")).collect();
+        assert_eq!(
+            lookups,
+            [
+                "SCAN invoices",
+                "SCAN page",
+                "SEARCH i USING INDEX sqlite_autoindex_invoices_1 (id=?)",
+                "SEARCH c USING INDEX sqlite_autoindex_customers_1 (id=?)",
+                "SEARCH v USING INDEX sqlite_autoindex_vehicles_1 (id=?)",
+            ],
+            "the page from the invoices alone, then one key lookup each per row of the page: {steps:?}"
+        );
+    }
 }

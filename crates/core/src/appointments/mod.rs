@@ -83,8 +83,11 @@ pub struct Appointment {
     pub created_at: String,
 }
 
-const COLUMNS: &str = "id, customer_id, vehicle_id, service_type_id, bay_id, scheduled_date, scheduled_time,
-    duration_minutes, starts_at, ends_at, status, notes, vehicle_owner_mismatch, job_card_id, created_at";
+/// The appointment's columns, as `a.*` of `FROM appointments a` (lists join
+/// the customer and the vehicle, whose `id` and `notes` would clash).
+const COLUMNS: &str = "a.id, a.customer_id, a.vehicle_id, a.service_type_id, a.bay_id, a.scheduled_date,
+    a.scheduled_time, a.duration_minutes, a.starts_at, a.ends_at, a.status, a.notes, a.vehicle_owner_mismatch,
+    a.job_card_id, a.created_at";
 
 fn from_row(r: &rusqlite::Row) -> rusqlite::Result<Appointment> {
     let status: String = r.get(10)?;
@@ -108,7 +111,7 @@ fn from_row(r: &rusqlite::Row) -> rusqlite::Result<Appointment> {
 }
 
 pub fn get(conn: &Connection, id: &str) -> Result<Appointment> {
-    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM appointments WHERE id = ?1"))?
+    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM appointments a WHERE a.id = ?1"))?
         .query_row([id], from_row)
         .optional()?
         .ok_or_else(|| Error::not_found("appointment", id))
@@ -394,9 +397,40 @@ impl Validate for ListInput {
     }
 }
 
+/// An appointment as a list shows it: the appointment, and who and which car
+/// it is for (read-only display fields, as the customer and vehicle are now).
+#[derive(Debug, Serialize, ts_rs::TS)]
+pub struct ListedAppointment {
+    #[serde(flatten)]
+    pub appointment: Appointment,
+    /// The appointment's customer (who booked), not necessarily the
+    /// vehicle's owner: see `vehicle_owner_mismatch`.
+    pub customer_name: String,
+    /// E.164, or `None` when the customer has none.
+    pub customer_phone: Option<String>,
+    pub license_plate: String,
+    pub make: String,
+    pub model: String,
+    pub year: Option<i64>,
+}
+
 #[derive(Debug, Serialize, ts_rs::TS)]
 pub struct AppointmentList {
-    pub appointments: Vec<Appointment>,
+    pub appointments: Vec<ListedAppointment>,
+}
+
+/// One query: the day range walks `appointments_date`, and each row finds
+/// its customer and vehicle by primary key (no lookup per row afterwards).
+fn list_sql() -> String {
+    format!(
+        "SELECT {COLUMNS}, c.name, c.phone, v.license_plate, v.make, v.model, v.year
+         FROM appointments a
+         JOIN customers c ON c.id = a.customer_id
+         JOIN vehicles v ON v.id = a.vehicle_id
+         WHERE a.scheduled_date BETWEEN ?1 AND ?2 AND (?3 IS NULL OR a.status = ?3) AND (?4 IS NULL OR a.bay_id = ?4)
+           AND (?5 IS NULL OR a.customer_id = ?5)
+         ORDER BY a.scheduled_date, a.scheduled_time, a.id LIMIT 1000"
+    )
 }
 
 pub fn list_cmd(ctx: &mut Ctx, input: ListInput) -> Result<AppointmentList> {
@@ -404,14 +438,19 @@ pub fn list_cmd(ctx: &mut Ctx, input: ListInput) -> Result<AppointmentList> {
     let today = ctx.clock.now().with_timezone(&cal.tz).date_naive().format("%Y-%m-%d").to_string();
     let from = input.from.clone().unwrap_or(today);
     let to = input.to.clone().unwrap_or(from.clone());
-    let mut stmt = ctx.conn().prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM appointments
-         WHERE scheduled_date BETWEEN ?1 AND ?2 AND (?3 IS NULL OR status = ?3) AND (?4 IS NULL OR bay_id = ?4)
-           AND (?5 IS NULL OR customer_id = ?5)
-         ORDER BY scheduled_date, scheduled_time, id LIMIT 1000"
-    ))?;
+    let mut stmt = ctx.conn().prepare_cached(&list_sql())?;
     let appointments = stmt
-        .query_map(params![from, to, input.status.map(Status::as_str), input.bay_id, input.customer_id], from_row)?
+        .query_map(params![from, to, input.status.map(Status::as_str), input.bay_id, input.customer_id], |r| {
+            Ok(ListedAppointment {
+                appointment: from_row(r)?,
+                customer_name: r.get(15)?,
+                customer_phone: r.get(16)?,
+                license_plate: r.get(17)?,
+                make: r.get(18)?,
+                model: r.get(19)?,
+                year: r.get(20)?,
+            })
+        })?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(AppointmentList { appointments })
 }
@@ -419,4 +458,30 @@ pub fn list_cmd(ctx: &mut Ctx, input: ListInput) -> Result<AppointmentList> {
 /// Minutes after midnight of an `HH:MM` input, or a 422 naming the field.
 pub fn minutes_of(field: &str, hhmm: &str) -> Result<u32> {
     parse_hhmm(hhmm).filter(|m| *m < 24 * 60).ok_or_else(|| Error::field(field, "must be a time HH:MM"))
+}
+
+#[cfg(test)]
+mod tests {
+    /// What SQLite plans for the list, one line per step.
+    fn plan(sql: &str) -> Vec<String> {
+        let conn = crate::db::open_in_memory().expect("schema");
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).expect("plan");
+        let params = rusqlite::params!["2026-11-25", "2026-11-25", None::<String>, None::<String>, None::<String>];
+        stmt.query_map(params, |r| r.get::<_, String>(3)).expect("rows").collect::<Result<_, _>>().expect("plan")
+    }
+
+    #[test]
+    fn the_day_list_walks_the_date_index_and_finds_names_by_key() {
+        let steps = plan(&super::list_sql());
+        let expected = [
+            "SEARCH a USING INDEX appointments_date (scheduled_date>? AND scheduled_date<?)",
+            "SEARCH c USING INDEX sqlite_autoindex_customers_1 (id=?)",
+            "SEARCH v USING INDEX sqlite_autoindex_vehicles_1 (id=?)",
+        ];
+        assert_eq!(
+            steps.iter().filter(|s| s.starts_with("SEARCH") || s.starts_with("SCAN")).collect::<Vec<_>>(),
+            expected,
+            "the days' range first, then one key lookup each for the customer and the car: {steps:?}"
+        );
+    }
 }

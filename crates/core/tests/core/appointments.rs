@@ -368,3 +368,125 @@ fn phones_are_read_before_the_write_lock_is_taken() {
     }
     holder.execute_batch("ROLLBACK").unwrap();
 }
+
+/// The list carries who and which car each appointment is for, read in the
+/// same answer (no `vehicles.get` per row), under every filter, and as they
+/// are now: a renamed customer or a new plate shows in the next list.
+#[test]
+fn the_day_list_names_each_customer_and_car() {
+    let (s, settings) = garage();
+    let alignment =
+        settings["bays"].as_array().unwrap().iter().find(|b| b["name"] == "Alignment").unwrap()["id"].clone();
+    let book = |changes: Value| s.ok(&s.owner, "appointments.book", with(john(), changes));
+    let john_0900 = book(json!({}));
+    let ann_1000 = book(json!({
+        "customer_name": "Ann Lee", "customer_email": "ann@example.com", "customer_phone": null,
+        "license_plate": "XYZ-9", "vehicle_make": "Honda", "vehicle_model": "Civic", "vehicle_year": null,
+        "scheduled_time": "10:00", "service_type": "wheel_alignment",
+    }));
+    // Bob brings John's car: the appointment is Bob's, the car John's.
+    let bob_1100 = book(json!({
+        "customer_name": "Bob Ray", "customer_email": "bob@example.com", "customer_phone": "+1 215 555 0101",
+        "scheduled_time": "11:00",
+    }));
+    assert_eq!(bob_1100["appointment"]["vehicle_owner_mismatch"], true);
+    let john_next_day = book(json!({ "scheduled_date": "2026-11-26" }));
+    let cancelled = book(json!({ "scheduled_time": "14:00" }));
+    s.ok(&s.owner, "appointments.cancel", json!({ "appointment_id": cancelled["appointment"]["id"] }));
+
+    let john = john_0900["customer"]["id"].clone();
+    let (john_phone, bob_phone) = (john_0900["customer"]["phone"].clone(), bob_1100["customer"]["phone"].clone());
+    // (name, phone, plate, make, model, year) of each booking.
+    let johns = json!(["John Doe", john_phone, "ABC-123", "Toyota", "Camry", 2020]);
+    let anns = json!(["Ann Lee", null, "XYZ-9", "Honda", "Civic", null]);
+    let bobs = json!(["Bob Ray", bob_phone, "ABC-123", "Toyota", "Camry", 2020]);
+    // The alignment bay takes Ann's alignment, and any oil change the lifts
+    // left to it.
+    let on_alignment: Vec<(&Value, &Value)> =
+        [(&john_0900, &johns), (&ann_1000, &anns), (&bob_1100, &bobs), (&cancelled, &johns)]
+            .into_iter()
+            .filter(|(b, _)| b["appointment"]["bay_id"] == alignment)
+            .collect();
+    assert!(on_alignment.iter().any(|(b, _)| b["appointment"]["id"] == ann_1000["appointment"]["id"]));
+    let ids = |v: &[&Value]| v.iter().map(|b| b["appointment"]["id"].clone()).collect::<Vec<_>>();
+    // (scenario, input, the appointments in order, what each is named)
+    let cases = [
+        (
+            "the day, by time, cancelled included",
+            json!({ "from": "2026-11-25" }),
+            ids(&[&john_0900, &ann_1000, &bob_1100, &cancelled]),
+            vec![&johns, &anns, &bobs, &johns],
+        ),
+        ("the next day", json!({ "from": "2026-11-26" }), ids(&[&john_next_day]), vec![&johns]),
+        (
+            "one bay",
+            json!({ "from": "2026-11-25", "bay_id": alignment }),
+            on_alignment.iter().map(|(b, _)| b["appointment"]["id"].clone()).collect(),
+            on_alignment.iter().map(|(_, n)| *n).collect(),
+        ),
+        (
+            "one customer over two days",
+            json!({ "from": "2026-11-25", "to": "2026-11-26", "customer_id": john }),
+            ids(&[&john_0900, &cancelled, &john_next_day]),
+            vec![&johns, &johns, &johns],
+        ),
+        (
+            "only the cancelled",
+            json!({ "from": "2026-11-25", "status": "cancelled" }),
+            ids(&[&cancelled]),
+            vec![&johns],
+        ),
+        ("a day with nothing", json!({ "from": "2026-11-27" }), vec![], vec![]),
+        ("today (the default), nothing booked", json!({}), vec![], vec![]),
+    ];
+    let named = |a: &Value| {
+        json!([a["customer_name"], a["customer_phone"], a["license_plate"], a["make"], a["model"], a["year"]])
+    };
+    for (scenario, input, want_ids, want_names) in cases {
+        let list = s.ok(&s.owner, "appointments.list", input);
+        let listed = list["appointments"].as_array().unwrap();
+        assert_eq!(listed.iter().map(|a| a["id"].clone()).collect::<Vec<_>>(), want_ids, "{scenario}: which, in order");
+        let names: Vec<Value> = listed.iter().map(named).collect();
+        assert_eq!(names, want_names.into_iter().cloned().collect::<Vec<_>>(), "{scenario}: who and which car");
+        for a in listed {
+            let plain = s.ok(&s.owner, "appointments.list", json!({ "from": a["scheduled_date"] }))["appointments"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|x| x["id"] == a["id"])
+                .cloned()
+                .unwrap();
+            assert_eq!(&plain, a, "{scenario}: the same row whatever the filter");
+            let booked = [&john_0900, &ann_1000, &bob_1100, &john_next_day, &cancelled]
+                .into_iter()
+                .find(|b| b["appointment"]["id"] == a["id"])
+                .unwrap();
+            for (k, v) in booked["appointment"].as_object().unwrap() {
+                if k != "status" {
+                    assert_eq!(&a[k], v, "{scenario}: the appointment's own {k} is unchanged");
+                }
+            }
+        }
+    }
+
+    // Renamed and re-plated: the next list says so (nothing cached).
+    s.ok(&s.owner, "customers.update", json!({ "id": john, "name": "John Smith" }));
+    s.ok(&s.owner, "vehicles.update", json!({ "id": john_0900["vehicle"]["id"], "license_plate": "NEW-123" }));
+    let day = s.ok(&s.owner, "appointments.list", json!({ "from": "2026-11-25" }));
+    let now: Vec<(Value, Value)> = day["appointments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["customer_name"].clone(), a["license_plate"].clone()))
+        .collect();
+    assert_eq!(
+        now,
+        [
+            (json!("John Smith"), json!("NEW-123")),
+            (json!("Ann Lee"), json!("XYZ-9")),
+            (json!("Bob Ray"), json!("NEW-123")),
+            (json!("John Smith"), json!("NEW-123")),
+        ],
+        "the renamed customer and the new plate, on every row they belong to"
+    );
+}

@@ -8,6 +8,7 @@ mod event_schemas;
 mod generated;
 mod hostile_input;
 mod identity;
+mod invoices;
 mod job_cards;
 mod lockout;
 mod matching;

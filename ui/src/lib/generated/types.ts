@@ -39,7 +39,7 @@ export type Appointment = { id: string, customer_id: string, vehicle_id: string,
 
 export type AppointmentAction = { appointment_id: string, reason?: string, };
 
-export type AppointmentList = { appointments: Array<Appointment>, };
+export type AppointmentList = { appointments: Array<ListedAppointment>, };
 
 export type AppointmentListInput = { 
 /**
@@ -328,7 +328,7 @@ export type InvoiceData = {
  */
 due_date?: string | null, notes?: string, };
 
-export type InvoiceList = { invoices: Array<Invoice>, };
+export type InvoiceList = { invoices: Array<ListedInvoice>, };
 
 export type InvoiceListInput = { status?: string | null, customer_id?: string | null, limit?: number, offset?: number, };
 
@@ -404,6 +404,36 @@ unit: string,
  * The quantity with its unit, as the invoice prints it: "0.5 h", "2 pcs", "1 pc".
  */
 quantity_text: string, unit_price: number | null, tax_rate_bp: number, };
+
+/**
+ * An appointment as a list shows it: the appointment, and who and which car
+ * it is for (read-only display fields, as the customer and vehicle are now).
+ */
+export type ListedAppointment = { 
+/**
+ * The appointment's customer (who booked), not necessarily the
+ * vehicle's owner: see `vehicle_owner_mismatch`.
+ */
+customer_name: string, 
+/**
+ * E.164, or `None` when the customer has none.
+ */
+customer_phone: string | null, license_plate: string, make: string, model: string, year: number | null, id: string, customer_id: string, vehicle_id: string, service_type_id: string, bay_id: string, scheduled_date: string, scheduled_time: string, duration_minutes: number, starts_at: string, ends_at: string, status: AppointmentStatus, notes: string, vehicle_owner_mismatch: boolean, job_card_id: string | null, created_at: string, };
+
+/**
+ * An invoice as a list shows it: the invoice, and who it was billed to and
+ * for which car (read-only display fields, as the customer and vehicle are
+ * now).
+ */
+export type ListedInvoice = { 
+/**
+ * The invoice's customer (`customer_id`).
+ */
+customer_name: string, 
+/**
+ * The invoice's vehicle (`vehicle_id`).
+ */
+license_plate: string, id: string, number: string, job_card_id: string, customer_id: string, vehicle_id: string, currency: string, lines: JsonValue, subtotal: number, discount: number, tax_summary: JsonValue, tax_total: number, total: number, amount_paid: number, balance_due: number, status: string, issued_at: string, due_date: string, notes: string, };
 
 /**
  * A card as a list shows it: the card, and who and what it is for

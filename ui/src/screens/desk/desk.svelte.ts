@@ -1,6 +1,7 @@
 export { phoneText } from "../../lib/phone";
 // What the desk screens share: the branch's settings (read once, they set the
-// money and time formats) and the names behind the ids that lists carry.
+// money and time formats) and a few words and numbers. The lists carry the
+// names they show (appointments.list, invoices.list, job_cards.list).
 
 import { call } from "../../lib/api";
 import { setBranchFormat } from "../../lib/format";
@@ -25,20 +26,15 @@ export interface Party {
   vehicle: Vehicle;
 }
 
-const parties = new Map<string, Promise<Party>>();
-
-/** The vehicle and its owner (vehicles.get), cached for the session's lists. */
-export function partyOfVehicle(vehicleId: string): Promise<Party> {
-  let p = parties.get(vehicleId);
-  if (!p) {
-    p = call("vehicles.get", { id: vehicleId }).then((r) => ({
-      customer: r.owner,
-      vehicle: r.vehicle,
-    }));
-    p.catch(() => parties.delete(vehicleId));
-    parties.set(vehicleId, p);
-  }
-  return p;
+/**
+ * A customer and a vehicle, whole (customers.get, vehicles.get), read fresh:
+ * for a screen that needs more than the names the lists carry (an invoice's
+ * customer's email, the car's year). The customer is the one given, which
+ * need not be the vehicle's owner now.
+ */
+export async function partyOf(customerId: string, vehicleId: string): Promise<Party> {
+  const [c, v] = await Promise.all([call("customers.get", { id: customerId }), call("vehicles.get", { id: vehicleId })]);
+  return { customer: c.customer, vehicle: v.vehicle };
 }
 
 /**
@@ -48,12 +44,6 @@ export function partyOfVehicle(vehicleId: string): Promise<Party> {
 export function typedInt(text: string): number {
   const t = text.trim().replace(/[,\s]/g, "");
   return (/^\d+$/.test(t) ? Number(t) : t) as unknown as number;
-}
-
-/** Forget cached names (after an edit). */
-export function forgetParty(vehicleId?: string) {
-  if (vehicleId) parties.delete(vehicleId);
-  else parties.clear();
 }
 
 /** "Volvo V70 2019" */

@@ -5,6 +5,7 @@
 
 import type {
   Invoice as GeneratedInvoice,
+  ListedInvoice as GeneratedListedInvoice,
   SearchOutput,
 } from "../../lib/generated/types";
 
@@ -16,6 +17,7 @@ export type {
   Customer,
   FreeStart,
   JobCard,
+  ListedAppointment,
   ListedJobCard,
   Payment,
   ServiceRecord,
@@ -74,4 +76,11 @@ export type Invoice = Omit<GeneratedInvoice, "lines" | "tax_summary" | "status">
 
 export function invoiceView(i: GeneratedInvoice): Invoice {
   return i as unknown as Invoice;
+}
+
+/** An invoice as invoices.list gives it: typed as above, with its customer's name and its car's plate. */
+export type ListedInvoice = Invoice & Pick<GeneratedListedInvoice, "customer_name" | "license_plate">;
+
+export function listedInvoiceView(i: GeneratedListedInvoice): ListedInvoice {
+  return i as unknown as ListedInvoice;
 }
