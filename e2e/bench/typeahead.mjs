@@ -8,8 +8,8 @@
 //
 // Key to screen, measured in the page: from the keydown event's timeStamp to
 // the frame that paints that keystroke's answer. The answer is in the DOM
-// when the list is replaced and the search's spinner element is gone (it is
-// in the DOM from the key to the answer; CSS shows it only after 250 ms); the
+// when the list is replaced and the search box is no longer aria-busy (it is
+// from the key to the answer; a spinner is added only after 250 ms); the
 // frame that paints it begins at the next requestAnimationFrame callback, and
 // its main-thread work (style, layout, paint) is done when a message posted
 // from that callback runs. The goal is judged on the latter: the time until
@@ -182,7 +182,7 @@ try {
     const spinner = () =>
       w.__ta.armed?.box === "bare-search"
         ? bareBox.dataset.busy
-        : document.querySelector("#customer-search")?.parentElement?.querySelector(".lk-spin");
+        : document.querySelector("#customer-search")?.getAttribute("aria-busy") === "true";
     new MutationObserver(() => {
       const a = w.__ta.armed;
       if (!a || a.key === null || a.dom !== null) return;
