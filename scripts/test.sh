@@ -15,8 +15,10 @@ npm run check
 npm run build
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked
-# The desktop app under Xvfb over WebDriver (tauri-driver, WebKitWebDriver).
-bash e2e/window/run.sh
+# The desktop app under Xvfb over WebDriver (tauri-driver, WebKitWebDriver),
+# on the two counter screen sizes the screens are judged at.
+WINDOW_SCREEN=1280x800 bash e2e/window/run.sh
+WINDOW_SCREEN=1366x768 bash e2e/window/run.sh
 # The UI in Chromium against browser mode (Playwright): the day of one car,
 # the rules, the screenshots. This script builds without the shared lock.
 PITLANE_CARGO_LOCK="" bash scripts/e2e.sh
