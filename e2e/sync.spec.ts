@@ -228,7 +228,7 @@ test("cloud sync stopped: a restored backup until the owner makes the database a
   const tpill = t.getByRole("link", { name: /^Cloud sync:/ });
   await expect(tpill).toHaveAccessibleName("Cloud sync: Sync stopped");
   await tpill.click();
-  await expect(t.getByRole("heading", { name: "Sync stopped: this database was restored from a backup" })).toBeVisible();
+  await expect(t.getByRole("heading", { name: "Sync stopped: this database is an older copy" })).toBeVisible();
   await expect(t.getByText("Ask the owner: only they can settle this.")).toBeVisible();
   await expect(t.getByRole("textbox", { name: "New series letter" })).toHaveCount(0);
   await expect(t.getByRole("button", { name: "Give it a new identity" })).toHaveCount(0);
@@ -240,7 +240,7 @@ test("cloud sync stopped: a restored backup until the owner makes the database a
   await expect(pill).toHaveAttribute("data-tone", "bad");
   await pill.click();
   const panel = page.getByRole("alert").filter({ has: page.getByRole("heading", { name: /^Sync stopped/ }) });
-  await expect(panel.getByRole("heading", { name: "Sync stopped: this database was restored from a backup" })).toBeVisible();
+  await expect(panel.getByRole("heading", { name: "Sync stopped: this database is an older copy" })).toBeVisible();
   await expect(panel.getByRole("button", { name: /replaces the old one/ }), "only a moved database may confirm the move").toHaveCount(0);
   await expect(page.getByTestId("sync-token-state")).toHaveText("No token");
   await page.mouse.move(640, 790);
