@@ -46,3 +46,40 @@ test("the walk-in form and the manager's failed jobs, as they first open", async
   await expect(page.getByRole("heading", { name: "Failed background jobs", level: 1 })).toBeVisible();
   await shoot(page, "failed-jobs", undefined, { docs: false });
 });
+
+// The booking screen's customer search: a quick answer changes nothing but
+// the list (no spinner flashes per key); a slow one shows a spinner after
+// 250 ms, and the box says it is busy until the answer is in.
+test("the customer search shows a spinner only when an answer is slow", async ({ page, backend }) => {
+  await page.setViewportSize({ width: 1366, height: 768 });
+  await page.goto(backend.url);
+  await loginAs(page, "desk", false);
+  await page.evaluate(() => (location.hash = "#/book"));
+  const box = page.locator("#customer-search");
+  await box.waitFor();
+  // Every spinner the page ever adds is counted.
+  await page.evaluate(() => {
+    const w = window as unknown as { __spins: number };
+    w.__spins = 0;
+    new MutationObserver((ms) => {
+      for (const m of ms) m.addedNodes.forEach((n) => { if (n instanceof Element && n.matches(".lk-spin")) w.__spins++; });
+    }).observe(document.body, { subtree: true, childList: true });
+  });
+  await box.pressSequentially("Ross", { delay: 40 });
+  await expect(page.locator(".lk-item").first()).toContainText("Rossi");
+  await expect(box).toHaveAttribute("aria-busy", "false");
+  expect(await page.evaluate(() => (window as unknown as { __spins: number }).__spins)).toBe(0);
+
+  // The network slows down: the answer to the next key takes 1.5 s.
+  await page.route("**/api/customers.search", async (route) => {
+    await new Promise((r) => setTimeout(r, 1500));
+    await route.continue();
+  });
+  await box.press("i");
+  await expect(box).toHaveAttribute("aria-busy", "true");
+  await expect(page.getByRole("status", { name: "Searching" })).toBeVisible();
+  await shoot(page, "search-slow", undefined, { docs: false });
+  await expect(page.getByRole("status", { name: "Searching" })).toHaveCount(0, { timeout: 5000 });
+  await expect(box).toHaveAttribute("aria-busy", "false");
+  await expect(page.locator(".lk-item").first()).toContainText("Rossi");
+});
