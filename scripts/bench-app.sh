@@ -6,7 +6,7 @@
 #     app's processes) of the release app under Xvfb, beside a minimal Tauri 2
 #     app this script writes and builds the same way (same tauri version from
 #     our Cargo.lock, same release profile, custom-protocol as `tauri build`):
-#     a page with one line of text. Started in turns, 5 each (+1 warm-up);
+#     a page with one line of text. Started in turns, 7 each (+1 warm-up);
 #     how "usable" is detected: e2e/bench/coldstart.py. Goal: each ratio <= 1.25.
 #  2. Type-ahead in the UI on a 1,000,000-customer database (browser mode,
 #     headless Chromium): key to answer painted, p50 and p95, beside the same
@@ -18,7 +18,7 @@
 #     $CARGO_TARGET_DIR/bench-data.
 #
 #   bash scripts/bench-app.sh [start|typeahead|all]     (default all)
-#   BENCH_RUNS=5 BENCH_KEYS=200 BENCH_CUSTOMERS=1000000
+#   BENCH_RUNS=7 BENCH_KEYS=200 BENCH_CUSTOMERS=1000000
 #   PITLANE_CARGO_LOCK=/tmp/lock: cargo runs under `flock` on that file.
 #   BENCH_BIN=DIR: no builds; the binaries pitlane-app, pitlane, minimal-tauri
 #   and pitlane-bench from DIR (e.g. kept from an earlier run; `start` needs
@@ -33,7 +33,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
 which="${1:-all}"
-RUNS="${BENCH_RUNS:-5}"
+RUNS="${BENCH_RUNS:-7}"
 KEYS="${BENCH_KEYS:-200}"
 CUSTOMERS="${BENCH_CUSTOMERS:-1000000}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/pitlane-target}"

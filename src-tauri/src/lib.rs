@@ -10,7 +10,7 @@
 //! background worker (2 s after the database opens, so the first screen
 //! comes first: settles unfinished card payments, then works off due jobs)
 //! until the app exits; opens the window hidden and lets the page show it
-//! once its first screen is drawn (or after 3 s); and writes JSON log lines, rotated
+//! as its script starts (or after 3 s); and writes JSON log lines, rotated
 //! daily, to the app log directory (or `--log-dir DIR` / `PITLANE_LOG_DIR`).
 //! The core logs command names and error codes only: never an input, a
 //! PIN, a token or a secret, and this shell logs none either.
@@ -154,10 +154,11 @@ fn start(app: &mut tauri::App) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// The window opens hidden and the page shows it once its first screen is
-/// in the DOM (`firstScreenDrawn` in ui/src/lib/api.ts), so the first frame
-/// on screen is the login, not an empty page before it. Should the page
-/// never say so (a script that failed), the window is shown after this long.
+/// The window opens hidden and the page shows it as its script starts
+/// (`showWindow` in ui/src/lib/api.ts): mapped any earlier, the window holds
+/// up the page's own loading, and its first frame would be an empty page.
+/// Should the page never say so (a script that failed), the window is shown
+/// after this long.
 const SHOW_WINDOW_ANYWAY: Duration = Duration::from_secs(3);
 
 fn show_window_anyway(app: tauri::AppHandle) {

@@ -124,12 +124,15 @@ export async function call<C extends CommandName>(command: C, input: Input<C>): 
 let shown = false;
 
 /**
- * The desktop window opens hidden (tauri.conf.json) and is shown here, once,
- * when the first screen is in the DOM: its first frame is then that screen,
- * not an empty page followed by the screen (the shell shows it anyway after
- * a few seconds). In browser mode there is no window to show.
+ * The desktop window opens hidden (tauri.conf.json) and main.ts shows it
+ * here, once, as the app's script starts, before the first screen mounts:
+ * WebKit then maps the window while the login renders, and its first frame
+ * is that screen (the shell shows it anyway after a few seconds should the
+ * script never run). Shown any earlier, while the page itself is still on its
+ * way, mapping the window holds up the page (measured: scripts/bench-app.sh).
+ * In browser mode there is no window to show.
  */
-export function firstScreenDrawn() {
+export function showWindow() {
   if (!inTauri || shown) return;
   shown = true;
   invoke("plugin:window|show", { label: "main" }).catch(() => {});
