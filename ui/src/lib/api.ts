@@ -56,21 +56,29 @@ interface Transport {
 
 const TOKEN_KEY = "pitlane.serve_token";
 
-/** Browser mode: the token arrives once in the URL's fragment and stays in sessionStorage. */
+let token: string | null = null;
+
+/**
+ * Browser mode: the token arrives once in the URL's fragment and stays in
+ * sessionStorage (a reload keeps it); read from there once, not per call.
+ */
 function serveToken(): string | null {
   const m = /^#token=([A-Za-z0-9_-]+)/.exec(window.location.hash);
   if (m) {
     sessionStorage.setItem(TOKEN_KEY, m[1]);
     history.replaceState(null, "", window.location.pathname + window.location.search + "#/");
+    token = m[1];
   }
-  return sessionStorage.getItem(TOKEN_KEY);
+  token ??= sessionStorage.getItem(TOKEN_KEY);
+  return token;
 }
 
 const httpTransport: Transport = {
   async send(command, input, session) {
     const headers: Record<string, string> = { "Content-Type": "application/json" };
-    const token = serveToken();
-    if (token) headers["Authorization"] = `Bearer ${token}`;
+    // A new URL pasted into the same tab changes only the fragment: its token wins.
+    const t = token === null || window.location.hash.startsWith("#token=") ? serveToken() : token;
+    if (t) headers["Authorization"] = `Bearer ${t}`;
     if (session) headers["X-Pitlane-Session"] = session;
     const res = await fetch(`/api/${encodeURIComponent(command)}`, {
       method: "POST",

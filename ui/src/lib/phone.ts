@@ -8,10 +8,22 @@
 import { parsePhoneNumberFromString } from "libphonenumber-js/min";
 import { branchFormat } from "./format";
 
+// Each number is worded once per branch country: a type-ahead shows the same
+// customers again and again as the query grows, and parsing is the costly part.
+const worded = new Map<string, string>();
+const WORDED_MAX = 2000;
+
 /** A stored E.164 phone for display; "—" for none, the stored text when it does not parse. */
 export function phoneText(e164: string | null | undefined): string {
   if (!e164) return "—";
-  const n = parsePhoneNumberFromString(e164);
-  if (!n) return e164;
-  return n.country === branchFormat().country.toUpperCase() ? n.formatNational() : n.formatInternational();
+  const home = branchFormat().country.toUpperCase();
+  const key = `${home} ${e164}`;
+  let text = worded.get(key);
+  if (text === undefined) {
+    const n = parsePhoneNumberFromString(e164);
+    text = !n ? e164 : n.country === home ? n.formatNational() : n.formatInternational();
+    if (worded.size >= WORDED_MAX) worded.clear();
+    worded.set(key, text);
+  }
+  return text;
 }
