@@ -223,6 +223,14 @@ def main():
     print(f"  {'':<30} {'Pitlane':>12} {'minimal Tauri':>14} {'ratio':>8}   goal")
     print(f"  {'start to first usable screen':<30} {start_p * 1000:>9.0f} ms {start_m * 1000:>11.0f} ms "
           f"{start_p / start_m:>7.2f}x   <= 1.25x")
+    # The fastest start of each too: a start of either app now and then
+    # waits about 500 ms for its window (WebKit waiting on a frame; the
+    # minimal app, whose window is visible from the start, more often),
+    # which can move a median of few starts by itself.
+    fast_p = min(r["ready_s"] for r in results["pitlane"])
+    fast_m = min(r["ready_s"] for r in results["minimal"])
+    print(f"  {'  (the fastest start of each)':<30} {fast_p * 1000:>9.0f} ms {fast_m * 1000:>11.0f} ms "
+          f"{fast_p / fast_m:>7.2f}x")
     win_p, win_m = med("pitlane", "window_s"), med("minimal", "window_s")
     print(f"  {'  (the window first drawn)':<30} {win_p * 1000:>9.0f} ms {win_m * 1000:>11.0f} ms "
           f"{win_p / win_m:>7.2f}x")

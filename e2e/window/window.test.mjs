@@ -165,6 +165,28 @@ try {
   const done = cli("job_cards.get", { id: card.id });
   assert.equal(done.data.status, "completed", "the job card is completed in the database");
 
+  // Booking in WebKit: the customer search's list drawn under the box, a
+  // customer taken with the keyboard (Enter takes the highlighted one, else the first).
+  await browser.execute(() => (window.location.hash = "#/book"));
+  const search = await browser.$("#customer-search");
+  await waitFor("the booking screen", () => search.isDisplayed());
+  await search.click();
+  await browser.keys([..."Mat"]);
+  await waitFor("customers in the search list", () => browser.$(".lk-item").isDisplayed());
+  await shot("booking");
+  const wanted = await browser.execute(() => {
+    const item = document.querySelector(".lk-content [data-highlighted]") ?? document.querySelector(".lk-item");
+    return item?.querySelector("strong")?.textContent ?? "";
+  });
+  assert.match(wanted, /mat/i, `the list answers "Mat" (${wanted})`);
+  await browser.keys(["Enter"]);
+  const chosen = await waitFor("the customer chosen", async () => {
+    const c = await browser.$(".chosen strong");
+    return (await c.isExisting()) ? c.getText() : null;
+  });
+  assert.equal(chosen, wanted, "Enter took the customer the list showed");
+  step(`booking: "${chosen}" found and taken with the keyboard`);
+
   // A session token made through the same IPC path, used once: it must not reach the log either.
   const token = await browser.execute(async (pin) => {
     const invoke = window.__TAURI_INTERNALS__.invoke;
