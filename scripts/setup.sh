@@ -20,7 +20,8 @@ command -v gnome-keyring-daemon >/dev/null || need+=(gnome-keyring)
 command -v dbus-run-session >/dev/null || need+=(dbus dbus-bin)
 command -v dbus-daemon >/dev/null || need+=(dbus-daemon)
 # The desktop app's build (TAURI.md): WebKitGTK 4.1 and friends.
-for pkg in libwebkit2gtk-4.1-dev libxdo-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev file; do
+# fonts-dejavu-core: the UI's typeface (ui/src/app.css; the .deb depends on it too).
+for pkg in libwebkit2gtk-4.1-dev libxdo-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev file fonts-dejavu-core; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || need+=("$pkg")
 done
 # Its tests: a virtual display, WebDriver for WebKitGTK, Chromium, screenshots.
