@@ -1,13 +1,12 @@
 // The desk's lists as people scan them: invoices with their customers and
 // cars, customers with their phones and cars, a customer's and a vehicle's
 // page with its history. Screenshots at both sizes (not copied to the docs).
-import { test, expect, loginAs } from "./fixtures";
+import { test, expect, openAndLogin } from "./fixtures";
 import { shoot } from "./helpers";
 
 test("the desk's lists: invoices, customers and a customer's history", async ({ page, backend }) => {
   await page.setViewportSize({ width: 1280, height: 800 });
-  await page.goto(backend.url);
-  await loginAs(page, "desk", false);
+  await openAndLogin(page, backend, "desk");
   await page.evaluate(() => (location.hash = "#/invoices"));
   const invoices = page.getByRole("table");
   await expect(invoices.getByRole("row").nth(1)).toBeVisible();
@@ -35,8 +34,7 @@ test("the desk's lists: invoices, customers and a customer's history", async ({ 
 
 test("the walk-in form and the manager's failed jobs, as they first open", async ({ page, backend }) => {
   await page.setViewportSize({ width: 1280, height: 800 });
-  await page.goto(backend.url);
-  await loginAs(page, "manager", false);
+  await openAndLogin(page, backend, "manager");
   await expect(page.getByRole("heading", { level: 1 })).toBeVisible();
   await page.keyboard.press("Alt+w");
   await expect(page.getByRole("heading", { name: "New walk-in", level: 1 })).toBeVisible();
@@ -52,8 +50,7 @@ test("the walk-in form and the manager's failed jobs, as they first open", async
 // 250 ms, and the box says it is busy until the answer is in.
 test("the customer search shows a spinner only when an answer is slow", async ({ page, backend }) => {
   await page.setViewportSize({ width: 1366, height: 768 });
-  await page.goto(backend.url);
-  await loginAs(page, "desk", false);
+  await openAndLogin(page, backend, "desk");
   await page.evaluate(() => (location.hash = "#/book"));
   const box = page.locator("#customer-search");
   await box.waitFor();
