@@ -4,7 +4,7 @@
 // invoice with its PDF, takes part in cash (change shown) and the rest by
 // card through the gateway double; paid, and the gateway holds one charge.
 import { test, expect, openAndLogin, nextWorkingDay } from "./fixtures";
-import { expectCanvasDrawn, major, tabTo, usd } from "./helpers";
+import { expectCanvasDrawn, major, shoot, tabTo, usd } from "./helpers";
 
 test("book → confirm → check in → technician completes → invoice with PDF → cash part → card rest → paid", async ({ page, browser, backend }) => {
   const day = nextWorkingDay();
@@ -92,6 +92,23 @@ test("book → confirm → check in → technician completes → invoice with PD
   const airFilter = (await backend.ok("inventory.items", { query: "AF-200" }, desk)).items[0];
   expect(airFilter.name).toBe("Air Filter");
   const scan = tech.locator("#part-search");
+  // Browsing first: the arrows reach the 12th part, scrolled into view.
+  await scan.pressSequentially("a");
+  const partList = tech.locator(".part-list");
+  const options = partList.getByRole("option");
+  await expect(options).toHaveCount(12);
+  for (let i = 0; i < 12; i++) await scan.press("ArrowDown");
+  const lastPart = options.nth(11);
+  await expect(lastPart).toHaveAttribute("data-highlighted", "");
+  await expect
+    .poll(async () => {
+      const [r, l] = [await lastPart.boundingBox(), await partList.boundingBox()];
+      return r !== null && l !== null && r.y + r.height <= l.y + l.height + 1;
+    }, { message: "the 12th part in view" })
+    .toBe(true);
+  await shoot(tech, "part-list-last", undefined, { docs: false });
+  await scan.press("Escape");
+  await scan.fill("");
   await scan.focus();
   await tech.keyboard.type(airFilter.barcode); // a USB scanner: the digits, then Enter
   await tech.keyboard.press("Enter");

@@ -80,3 +80,41 @@ test("the customer search shows a spinner only when an answer is slow", async ({
   await expect(box).toHaveAttribute("aria-busy", "false");
   await expect(page.locator(".lk-item").first()).toContainText("Rossi");
 });
+
+// The keyboard reaches every customer the list holds: the highlighted row is
+// scrolled into view as the arrows move it (down to the last, up to the
+// first, down again), and Enter takes the customer it shows.
+test("the arrows walk the whole customer list, the highlighted row always in view", async ({ page, backend }) => {
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await openAndLogin(page, backend, "desk");
+  await page.evaluate(() => (location.hash = "#/book"));
+  const box = page.locator("#customer-search");
+  await box.pressSequentially("a");
+  const list = page.locator(".lk-content");
+  const rows = list.locator(".lk-item");
+  await expect(rows.first()).toHaveAttribute("data-highlighted", "");
+  const n = await rows.count();
+  // More rows than the list shows at once, or this test shows nothing.
+  expect(await list.evaluate((l) => l.scrollHeight > l.clientHeight + 40)).toBe(true);
+  const inView = async () => {
+    const row = list.locator("[data-highlighted]");
+    await expect(row).toHaveCount(1);
+    const [r, l] = [await row.boundingBox(), await list.boundingBox()];
+    return r !== null && l !== null && r.y >= l.y - 1 && r.y + r.height <= l.y + l.height + 1;
+  };
+  for (let i = 1; i < n; i++) {
+    await box.press("ArrowDown");
+    await expect(rows.nth(i)).toHaveAttribute("data-highlighted", "");
+    await expect.poll(inView, { message: `row ${i + 1} of ${n} in view` }).toBe(true);
+  }
+  for (let i = n - 2; i >= 0; i--) await box.press("ArrowUp");
+  await expect(rows.first()).toHaveAttribute("data-highlighted", "");
+  await expect.poll(inView, { message: "the first row in view again" }).toBe(true);
+  for (let i = 1; i < n; i++) await box.press("ArrowDown");
+  await expect(rows.nth(n - 1)).toHaveAttribute("data-highlighted", "");
+  await expect.poll(inView, { message: "the last row in view again" }).toBe(true);
+  await shoot(page, "search-last-row", undefined, { docs: false });
+  const last = (await rows.nth(n - 1).locator("strong").first().textContent())?.trim();
+  await box.press("Enter");
+  await expect(page.locator(".chosen strong")).toHaveText(last ?? "");
+});
