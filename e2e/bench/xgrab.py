@@ -1,7 +1,9 @@
-"""Screen grabs of an X display through libX11 (ctypes, no extra packages)."""
+"""Screen grabs of an X display through libX11, and the X DAMAGE extension
+that says when something was drawn (ctypes, no extra packages)."""
 
 import ctypes
 import ctypes.util
+import select
 
 
 class XImage(ctypes.Structure):
@@ -34,6 +36,20 @@ _x.XGetImage.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.c_int, ctypes.c
 _x.XFree.argtypes = [ctypes.c_void_p]
 _x.XCloseDisplay.argtypes = [ctypes.c_void_p]
 _c.free.argtypes = [ctypes.c_void_p]
+_x.XConnectionNumber.argtypes = [ctypes.c_void_p]
+_x.XPending.argtypes = [ctypes.c_void_p]
+_x.XNextEvent.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+_x.XSync.argtypes = [ctypes.c_void_p, ctypes.c_int]
+_x.XFlush.argtypes = [ctypes.c_void_p]
+try:
+    _dmg = ctypes.CDLL(ctypes.util.find_library("Xdamage") or "libXdamage.so.1")
+    _dmg.XDamageQueryExtension.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_int), ctypes.POINTER(ctypes.c_int)]
+    _dmg.XDamageCreate.restype = ctypes.c_ulong
+    _dmg.XDamageCreate.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.c_int]
+    _dmg.XDamageSubtract.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+except OSError:
+    _dmg = None
+XDAMAGE_REPORT_NON_EMPTY = 3
 ZPIXMAP = 2
 ALL_PLANES = 0xFFFFFFFF
 
@@ -45,6 +61,40 @@ class Screen:
             raise RuntimeError(f"cannot open display {display}")
         self.root = _x.XDefaultRootWindow(self.d)
         self.width, self.height = width, height
+        self.damage = None
+
+    def watch(self):
+        """Asks the X server to say when anything on the screen is drawn
+        (DAMAGE on the root window covers every window under it, as no
+        compositor runs on Xvfb). False when the server or libXdamage lacks it."""
+        if _dmg is None:
+            return False
+        ev, err = ctypes.c_int(), ctypes.c_int()
+        if not _dmg.XDamageQueryExtension(self.d, ctypes.byref(ev), ctypes.byref(err)):
+            return False
+        self.damage_event = ev.value  # + XDamageNotify (0)
+        self.damage = _dmg.XDamageCreate(self.d, self.root, XDAMAGE_REPORT_NON_EMPTY)
+        _x.XSync(self.d, 0)
+        self.drawn(0)
+        return True
+
+    def drawn(self, timeout):
+        """Waits up to timeout seconds for something to be drawn; True when it
+        was. The damage seen is cleared before returning, so a grab taken
+        after this sees at least what was drawn, and whatever is drawn later
+        is reported by the next call."""
+        event = ctypes.create_string_buffer(192)  # sizeof(XEvent)
+        seen = False
+        if not _x.XPending(self.d) and timeout > 0:
+            select.select([_x.XConnectionNumber(self.d)], [], [], timeout)
+        while _x.XPending(self.d):
+            _x.XNextEvent(self.d, event)
+            if ctypes.c_int.from_buffer(event).value == self.damage_event:
+                seen = True
+        if seen:
+            _dmg.XDamageSubtract(self.d, self.damage, 0, 0)
+            _x.XFlush(self.d)
+        return seen
 
     def grab(self):
         """The whole screen's pixels as bytes (4 bytes a pixel, rows of bytes_per_line)."""
