@@ -118,3 +118,37 @@ test("the arrows walk the whole customer list, the highlighted row always in vie
   await box.press("Enter");
   await expect(page.locator(".chosen strong")).toHaveText(last ?? "");
 });
+
+test("a new answer refills the customer list: its first row highlighted, at the top, and Enter takes the row shown", async ({ page, backend }) => {
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await openAndLogin(page, backend, "desk");
+  await page.evaluate(() => (location.hash = "#/book"));
+  const box = page.locator("#customer-search");
+  const list = page.locator(".lk-content");
+  const rows = list.locator(".lk-item");
+  const names = () => rows.locator("strong").allTextContents();
+  await box.pressSequentially("a");
+  await expect(rows.first()).toHaveAttribute("data-highlighted", "");
+  const before = await names();
+  // Down to the last row: the list scrolls.
+  for (let i = 1; i < before.length; i++) await box.press("ArrowDown");
+  await expect(rows.nth(before.length - 1)).toHaveAttribute("data-highlighted", "");
+  await expect.poll(() => list.evaluate((l) => l.scrollTop)).toBeGreaterThan(0);
+  // A narrower search: other customers fill the same rows.
+  await box.press("n");
+  await expect.poll(names, { message: "the list shows the new answer" }).not.toEqual(before);
+  await expect(box).not.toHaveAttribute("aria-busy", "true");
+  // The rows show exactly the backend's answer for "an", in its order.
+  const answer = await backend.ok("customers.search", { query: "an", limit: 12 }, await backend.login("desk"));
+  const after = await names();
+  expect(after.map((n) => n.trim())).toEqual(answer.customers.map((c: { name: string }) => c.name));
+  await expect(list.locator("[data-highlighted]")).toHaveCount(1);
+  await expect(rows.first()).toHaveAttribute("data-highlighted", "");
+  expect(await list.evaluate((l) => l.scrollTop)).toBe(0);
+  await expect(box).toHaveAttribute("aria-activedescendant", (await rows.first().getAttribute("id")) ?? "");
+  // The second row of the new answer is the customer Enter takes.
+  await box.press("ArrowDown");
+  await expect(rows.nth(1)).toHaveAttribute("data-highlighted", "");
+  await box.press("Enter");
+  await expect(page.locator(".chosen strong")).toHaveText(after[1]);
+});
