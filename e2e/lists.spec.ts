@@ -90,7 +90,8 @@ test("the arrows walk the whole customer list, the highlighted row always in vie
   await page.evaluate(() => (location.hash = "#/book"));
   const box = page.locator("#customer-search");
   await box.pressSequentially("a");
-  const list = page.locator(".lk-content");
+  // The customer search's own list (each search keeps its list mounted, hidden when closed).
+  const list = page.locator(`#${await box.getAttribute("aria-controls")}`);
   const rows = list.locator(".lk-item");
   await expect(rows.first()).toHaveAttribute("data-highlighted", "");
   const n = await rows.count();
@@ -124,7 +125,9 @@ test("a new answer refills the customer list: its first row highlighted, at the 
   await openAndLogin(page, backend, "desk");
   await page.evaluate(() => (location.hash = "#/book"));
   const box = page.locator("#customer-search");
-  const list = page.locator(".lk-content");
+  await expect(box).toHaveAttribute("aria-controls", /.+/);
+  // The customer search's own list (each search keeps its list mounted, hidden when closed).
+  const list = page.locator(`#${await box.getAttribute("aria-controls")}`);
   const rows = list.locator(".lk-item");
   const names = () => rows.locator("strong").allTextContents();
   await box.pressSequentially("a");
@@ -146,6 +149,20 @@ test("a new answer refills the customer list: its first row highlighted, at the 
   await expect(rows.first()).toHaveAttribute("data-highlighted", "");
   expect(await list.evaluate((l) => l.scrollTop)).toBe(0);
   await expect(box).toHaveAttribute("aria-activedescendant", (await rows.first().getAttribute("id")) ?? "");
+  // An empty box closes the list (no "No match" under it); Enter and the
+  // arrows there take nothing, and the next search shows its own answer.
+  await box.press("Control+A");
+  await box.press("Backspace");
+  await expect(box).toHaveAttribute("aria-expanded", "false");
+  await expect(list).toBeHidden();
+  await box.press("ArrowDown");
+  await box.press("Enter");
+  await expect(list).toBeHidden();
+  await expect(page.locator(".chosen")).toHaveCount(0);
+  await box.pressSequentially("an");
+  await expect.poll(names, { message: "the list shows the answer for 'an' again" }).toEqual(after);
+  await expect(box).toHaveAttribute("aria-expanded", "true");
+  await expect(rows.first()).toHaveAttribute("data-highlighted", "");
   // The second row of the new answer is the customer Enter takes.
   await box.press("ArrowDown");
   await expect(rows.nth(1)).toHaveAttribute("data-highlighted", "");
