@@ -156,6 +156,9 @@ test("a new answer refills the customer list: its first row highlighted, at the 
   await expect(box).toHaveAttribute("aria-expanded", "false");
   await expect(list).toBeHidden();
   await box.press("ArrowDown");
+  // Nothing hidden is highlighted nor announced as the active option.
+  await expect(list.locator("[data-highlighted]")).toHaveCount(0);
+  await expect(box).not.toHaveAttribute("aria-activedescendant", /.+/);
   await box.press("Enter");
   await expect(list).toBeHidden();
   await expect(page.locator(".chosen")).toHaveCount(0);
